@@ -1,0 +1,104 @@
+import Foundation
+
+/// What to build: a project at a ref or commit, optionally in a given environment.
+public struct BuildRequest: Sendable {
+    /// The project's name.
+    public var project: String
+    /// A branch, tag or full ref; nil means the project's branch.
+    public var ref: String?
+    /// A commit id; wins over `ref`.
+    public var commit: String?
+    /// An environment that overrides the project's choice.
+    public var environment: String?
+
+    /// Creates a request.
+    public init(project: String, ref: String? = nil, commit: String? = nil, environment: String? = nil) {
+        self.project = project
+        self.ref = ref
+        self.commit = commit
+        self.environment = environment
+    }
+}
+
+/// A validated build: every name resolved, the commit known, the environment and its
+/// toolchain chosen. Making one writes nothing but the git mirror.
+public struct BuildPlan: Sendable {
+    /// The project.
+    public var project: ProjectConfig
+    /// The environment it builds in.
+    public var environment: Environment
+    /// GOPATH or module mode, never auto.
+    public var mode: BuildMode
+    /// The mirror holding the commit.
+    public var mirror: GitMirror
+    /// The full commit id.
+    public var commit: String
+    /// The ref that named it (or the commit id).
+    public var ref: String
+
+    /// Resolves `request` against `config`: validates the ref, updates the mirror, reads go.mod
+    /// at the commit and picks the environment and toolchain. Every bad input is a usage error.
+    public static func make(_ request: BuildRequest, config: GobayConfig, store: ToolchainStore) throws -> BuildPlan {
+        let project = try config.project(request.project)
+        if let ref = request.ref { try GitRef.validate(ref) }
+        if let env = request.environment { _ = try config.environment(env) }
+        let mirror = GitMirror(url: project.repo, dataDir: config.dataDir)
+        try mirror.update()
+        let commit: String
+        let ref: String
+        if let sha = request.commit {
+            commit = try mirror.resolve(commit: sha)
+            ref = request.ref ?? commit
+        } else {
+            ref = try request.ref ?? project.branch ?? mirror.defaultBranch()
+            commit = try mirror.resolve(ref: ref)
+        }
+        let goModText = mirror.read("go.mod", at: commit)
+        var mode = project.mode
+        if mode == .auto { mode = goModText == nil ? .gopath : .module }
+        if mode == .gopath && project.importPath == nil {
+            throw GobayError(
+                "project \"\(project.name)\" has no go.mod at \(commit.prefix(12)), so it builds in GOPATH mode, "
+                    + "which needs import_path",
+                hint: "add import_path: to projects.\(project.name) in \(config.path), or add a go.mod")
+        }
+        let envConfig: EnvironmentConfig
+        if let name = request.environment ?? project.environment {
+            envConfig = try config.environment(name)
+        } else if mode == .gopath {
+            throw GobayError(
+                "project \"\(project.name)\" builds in GOPATH mode and names no environment",
+                hint: "add environment: to projects.\(project.name) in \(config.path)")
+        } else {
+            envConfig = try chooseEnvironment(goMod: GoMod(goModText ?? ""), project: project, config: config, store: store)
+        }
+        let toolchain = try store.resolve(for: envConfig)
+        let environment = Environment(config: envConfig, toolchain: toolchain, dataDir: config.dataDir)
+        return BuildPlan(
+            project: project, environment: environment, mode: mode, mirror: mirror, commit: commit, ref: ref)
+    }
+
+    /// The environment with the lowest Go version that is at least what go.mod asks for.
+    static func chooseEnvironment(goMod: GoMod, project: ProjectConfig, config: GobayConfig, store: ToolchainStore)
+        throws -> EnvironmentConfig
+    {
+        guard let required = goMod.required else {
+            throw GobayError(
+                "project \"\(project.name)\": go.mod has no go line, so gobay cannot choose an environment",
+                hint: "add environment: to projects.\(project.name), or a go line to go.mod")
+        }
+        let versions: [(EnvironmentConfig, GoVersion)] = config.environments.map { env in
+            let installed = (try? store.resolve(for: env))?.goVersion
+            return (env, installed ?? env.go)
+        }
+        let fitting = versions.filter { $0.1 >= required }.sorted { $0.1 < $1.1 }
+        guard let best = fitting.first else {
+            let have = versions.map { "\($0.0.name) (Go \($0.1))" }.joined(separator: ", ")
+            throw GobayError(
+                "project \"\(project.name)\" needs Go \(required) (from go.mod), and no environment has it; "
+                    + "environments: \(have.isEmpty ? "none" : have)",
+                hint: "add an environment with go: \"\(required.major).\(required.minor)\" and install that toolchain")
+        }
+        return best.0
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+
+/// The states a build moves through.
+public enum BuildStatus: String, Sendable, Codable, CaseIterable {
+    case queued, running, succeeded, failed, canceled
+    case timedOut = "timed_out"
+    case interrupted
+
+    /// Whether the build has ended.
+    public var isFinal: Bool { self != .queued && self != .running }
+}
+
+/// One stored build artifact.
+public struct ArtifactRecord: Sendable, Codable, Equatable {
+    /// The file name under the build's artifacts dir.
+    public var name: String
+    /// The absolute path.
+    public var path: String
+    /// The hex SHA-256 of the file.
+    public var sha256: String
+    /// Its size in bytes.
+    public var size: Int64
+    /// The GOOS it was built for.
+    public var goos: String
+    /// The GOARCH it was built for.
+    public var goarch: String
+}
+
+/// One step of a build and how it went.
+public struct StepRecord: Sendable, Codable, Equatable {
+    /// fetch, deps, test, build or artifacts.
+    public var name: String
+    /// running, succeeded, failed, canceled or timed_out.
+    public var status: String
+    /// RFC 3339 start time.
+    public var startedAt: String
+    /// RFC 3339 end time, nil while running.
+    public var finishedAt: String?
+
+    enum CodingKeys: String, CodingKey {
+        case name, status
+        case startedAt = "started_at"
+        case finishedAt = "finished_at"
+    }
+}
+
+/// A build as stored in the history and printed by `--json`.
+public struct BuildRecord: Sendable, Codable, Equatable {
+    /// The build's number.
+    public var id: Int64
+    /// The project's name.
+    public var project: String
+    /// The environment it ran in.
+    public var environment: String
+    /// The exact Go version used.
+    public var goVersion: String
+    /// The full commit id.
+    public var commit: String
+    /// The ref asked for (branch, tag or full ref), or the commit when built by id.
+    public var ref: String
+    /// Where it stands.
+    public var status: BuildStatus
+    /// RFC 3339 creation time.
+    public var createdAt: String
+    /// RFC 3339 start time, nil while queued.
+    public var startedAt: String?
+    /// RFC 3339 end time, nil until it ends.
+    public var finishedAt: String?
+    /// Why it failed, when it did.
+    public var error: String?
+    /// Its artifacts.
+    public var artifacts: [ArtifactRecord]
+    /// Its steps.
+    public var steps: [StepRecord]
+
+    enum CodingKeys: String, CodingKey {
+        case id, project, environment, commit, ref, status, error, artifacts, steps
+        case goVersion = "go_version"
+        case createdAt = "created_at"
+        case startedAt = "started_at"
+        case finishedAt = "finished_at"
+    }
+
+    /// The build's duration in seconds, once started.
+    public var duration: TimeInterval? {
+        guard let s = startedAt.flatMap(Timestamp.date) else { return nil }
+        let end = finishedAt.flatMap(Timestamp.date) ?? Date()
+        return end.timeIntervalSince(s)
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+
+/// Runs planned builds: records them, takes the locks, runs the steps
+/// (fetch → deps → test → build → artifacts) through the environment's executor, and stores
+/// the result. Shared by `gobay build` and, later, the server.
+public final class BuildRunner: @unchecked Sendable {
+    /// The config builds run under.
+    public let config: GobayConfig
+    /// The build history.
+    public let database: AppDatabase
+    /// Set it to cancel the running build.
+    public let cancel: CancellationFlag
+    private let echo: (@Sendable (String) -> Void)?
+    private let locks: EnvironmentLocks
+
+    /// Creates a runner; `echo` receives every log line live.
+    public init(config: GobayConfig, database: AppDatabase, cancel: CancellationFlag, echo: (@Sendable (String) -> Void)?)
+    {
+        self.config = config
+        self.database = database
+        self.cancel = cancel
+        self.echo = echo
+        self.locks = EnvironmentLocks(dataDir: config.dataDir)
+    }
+
+    /// The directory of build `id`.
+    public static func buildDir(dataDir: String, id: Int64) -> String { "\(dataDir)/builds/\(id)" }
+
+    /// Marks `interrupted` the unfinished builds whose gobay process has died.
+    @discardableResult
+    public static func reapInterrupted(database: AppDatabase, dataDir: String) throws -> [Int64] {
+        try database.reapInterrupted { ProcessOwner.isAlive($0, dataDir: dataDir) }
+    }
+
+    /// Records the planned build as queued and returns its id.
+    public func enqueue(_ plan: BuildPlan) throws -> Int64 {
+        let owner = try ProcessOwner.current(dataDir: config.dataDir)
+        let id = try database.enqueue(
+            project: plan.project.name, environment: plan.environment.name,
+            goVersion: plan.environment.toolchain.version, commit: plan.commit, ref: plan.ref, owner: owner.token)
+        try FileManager.default.createDirectory(
+            atPath: Self.buildDir(dataDir: config.dataDir, id: id) + "/artifacts", withIntermediateDirectories: true)
+        return id
+    }
+
+    /// Runs build `id` of `plan` to its end and returns the final record.
+    @discardableResult
+    public func run(_ plan: BuildPlan, id: Int64) throws -> BuildRecord {
+        let dir = Self.buildDir(dataDir: config.dataDir, id: id)
+        let log = try BuildLog(path: dir + "/log", echo: echo)
+        let deadline = Date().addingTimeInterval(plan.project.timeout)
+        let status: BuildStatus
+        var message: String?
+        do {
+            status = try runLocked(plan, id: id, dir: dir, log: log, deadline: deadline)
+        } catch let error as StepFailure {
+            status = error.status
+            message = error.message
+        } catch let error as GobayError {
+            status = .failed
+            message = error.message
+        } catch {
+            status = .failed
+            message = "\(error)"
+        }
+        if let message { log.write("gobay", "error: \(message)") }
+        log.write("gobay", "build #\(id) \(status.rawValue)")
+        try database.finish(id, status: status, error: message)
+        guard let record = try database.build(id) else {
+            throw GobayError.failure("build #\(id) vanished from the history")
+        }
+        return record
+    }
+
+    private func runLocked(_ plan: BuildPlan, id: Int64, dir: String, log: BuildLog, deadline: Date) throws -> BuildStatus {
+        let env = plan.environment
+        let stop = { [cancel] in cancel.isCancelled }
+        log.write("gobay", "build #\(id): \(plan.project.name) \(plan.ref) @ \(plan.commit) in \(env.name) (Go \(env.toolchain.version), \(plan.mode.rawValue) mode)")
+
+        let projectLock = try locks.project(plan.project.name)
+        if !projectLock.tryLockExclusive() {
+            log.write("gobay", "waiting for the previous build of \(plan.project.name) to finish")
+            guard projectLock.lock(shared: false, deadline: deadline, shouldStop: stop) else { throw waitEnded(deadline) }
+        }
+        defer { projectLock.unlock() }
+        guard let slot = try locks.takeSlot(env.name, slots: env.config.concurrency, deadline: deadline, shouldStop: stop)
+        else { throw waitEnded(deadline) }
+        defer { slot.unlock() }
+        try env.prepare()
+        try database.markRunning(id)
+
+        let gopathLock = try locks.gopath(env.name)
+        let steps = BuildSteps(
+            plan: plan, id: id, dir: dir, log: log, deadline: deadline, cancel: cancel, database: database,
+            gopathLock: gopathLock, libraries: config.libraries, dataDir: config.dataDir)
+        let workDir = try steps.fetch()
+        try steps.deps(workDir: workDir)
+        // Builds read the shared GOPATH: hold it shared so no dependency update swaps it underneath.
+        guard gopathLock.lock(shared: true, deadline: deadline, shouldStop: stop) else { throw waitEnded(deadline) }
+        defer { gopathLock.unlock() }
+        if plan.project.test { try steps.test(workDir: workDir) }
+        let built = try steps.build(workDir: workDir)
+        try steps.artifacts(built)
+        return .succeeded
+    }
+
+    private func waitEnded(_ deadline: Date) -> StepFailure {
+        cancel.isCancelled
+            ? StepFailure(status: .canceled, message: "canceled while waiting for a lock")
+            : StepFailure(status: .timedOut, message: "timed out while waiting for a lock")
+    }
+}
+
+/// A step that ended the build, with the status the build ends in.
+struct StepFailure: Error {
+    var status: BuildStatus
+    var message: String
+}

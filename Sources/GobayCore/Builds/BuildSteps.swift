@@ -1,0 +1,219 @@
+import Foundation
+
+/// The steps of one build. Each records itself in the history and the log, and every go and git
+/// call is an argument vector run through the environment's executor.
+struct BuildSteps {
+    let plan: BuildPlan
+    let id: Int64
+    let dir: String
+    let log: BuildLog
+    let deadline: Date
+    let cancel: CancellationFlag
+    let database: AppDatabase
+    let gopathLock: FileLock
+    let libraries: [LibraryConfig]
+    let dataDir: String
+
+    private var env: Environment { plan.environment }
+    private var executor: Executor { env.config.executor.makeExecutor() }
+    private var goEnv: [String: String] { env.variables(mode: plan.mode) }
+
+    /// One built binary before it is recorded.
+    struct Built {
+        var name: String
+        var path: String
+        var target: BuildTarget
+    }
+
+    /// Checks out the commit: a per-project work dir in module mode, GOPATH/src/<import_path>
+    /// (under the GOPATH write lock) in GOPATH mode. Returns the directory to build in.
+    func fetch() throws -> String {
+        try step("fetch") {
+            log.write("fetch", "mirror \(plan.mirror.url) is up to date; checking out \(plan.commit)")
+            if plan.mode == .gopath, let importPath = plan.project.importPath {
+                let target = env.gopath + "/src/" + importPath
+                try withGopathWriteLock {
+                    try plan.mirror.checkout(commit: plan.commit, into: target)
+                }
+                return target
+            }
+            let target = "\(dataDir)/work/\(plan.project.name)"
+            try plan.mirror.checkout(commit: plan.commit, into: target)
+            return target
+        }
+    }
+
+    /// Module mode: `go mod download`. GOPATH mode: places missing shared libraries and
+    /// `go get -d`s other missing imports, under the GOPATH write lock.
+    func deps(workDir: String) throws {
+        try step("deps") {
+            if plan.mode == .module {
+                try go(["go", "mod", "download"], in: workDir, step: "deps")
+                return
+            }
+            let missing = try missingImports(workDir)
+            if missing.isEmpty {
+                log.write("deps", "all imports are in GOPATH")
+                return
+            }
+            try withGopathWriteLock {
+                var others: [String] = []
+                var placed = Set<String>()
+                for path in missing {
+                    if let lib = libraries.first(where: { path == $0.importPath || path.hasPrefix($0.importPath + "/") }) {
+                        if placed.insert(lib.name).inserted { try place(lib) }
+                    } else {
+                        others.append(path)
+                    }
+                }
+                if !others.isEmpty {
+                    try go(["go", "get", "-d", "--"] + others, in: workDir, step: "deps")
+                }
+            }
+        }
+    }
+
+    /// `go test ./...`.
+    func test(workDir: String) throws {
+        try step("test") { try go(["go", "test", "./..."], in: workDir, step: "test") }
+    }
+
+    /// `go build -trimpath` once per target, each into a temp name renamed into the artifacts dir.
+    func build(workDir: String) throws -> [Built] {
+        try step("build") {
+            let host = BuildTarget(goos: "linux", goarch: GoDevIndex.hostArch)
+            let targets = plan.project.targets.isEmpty ? [host] : plan.project.targets
+            var built: [Built] = []
+            for target in targets {
+                var name = targets.count == 1 ? plan.project.output : "\(plan.project.output)-\(target.goos)-\(target.goarch)"
+                if target.goos == "windows" { name += ".exe" }
+                let final = dir + "/artifacts/" + name
+                let tmp = dir + "/artifacts/.tmp-" + name
+                var args = ["go", "build", "-trimpath", "-o", tmp]
+                if let ldflags = plan.project.ldflags { args.append("-ldflags=" + expand(ldflags)) }
+                args.append(plan.project.package)
+                var vars = goEnv
+                vars["GOOS"] = target.goos
+                vars["GOARCH"] = target.goarch
+                log.write("build", "go build for \(target.goos)/\(target.goarch) -> \(name)")
+                try go(args, in: workDir, step: "build", environment: vars)
+                guard rename(tmp, final) == 0 else {
+                    throw StepFailure(status: .failed, message: "cannot store \(name): \(String(cString: strerror(errno)))")
+                }
+                built.append(Built(name: name, path: final, target: target))
+            }
+            return built
+        }
+    }
+
+    /// Records each binary's sha256 and size.
+    func artifacts(_ built: [Built]) throws {
+        try step("artifacts") {
+            let records = try built.map { b -> ArtifactRecord in
+                let size = (try FileManager.default.attributesOfItem(atPath: b.path)[.size] as? NSNumber)?.int64Value ?? 0
+                let digest = try FileDigest.sha256(path: b.path)
+                log.write("artifacts", "\(b.name) \(size) bytes sha256 \(digest)")
+                return ArtifactRecord(
+                    name: b.name, path: b.path, sha256: digest, size: size, goos: b.target.goos, goarch: b.target.goarch)
+            }
+            try database.addArtifacts(id, records)
+        }
+    }
+
+    // MARK: - helpers
+
+    private func step<T>(_ name: String, _ body: () throws -> T) throws -> T {
+        let stepID = try database.startStep(id, name: name)
+        do {
+            let value = try body()
+            try database.finishStep(stepID, status: "succeeded")
+            return value
+        } catch let failure as StepFailure {
+            try? database.finishStep(stepID, status: failure.status.rawValue)
+            throw failure
+        } catch let error as GobayError {
+            try? database.finishStep(stepID, status: "failed")
+            throw StepFailure(status: .failed, message: "\(name): \(error.message)")
+        } catch {
+            try? database.finishStep(stepID, status: "failed")
+            throw StepFailure(status: .failed, message: "\(name): \(error)")
+        }
+    }
+
+    private func go(_ args: [String], in dir: String, step: String, environment: [String: String]? = nil) throws {
+        log.write(step, "$ " + args.joined(separator: " "))
+        let outcome = try executor.run(
+            StepCommand(args, workingDirectory: dir, environment: environment ?? goEnv), deadline: deadline,
+            cancel: cancel
+        ) { line in log.write(step, line) }
+        if outcome.canceled { throw StepFailure(status: .canceled, message: "\(step): canceled") }
+        if outcome.timedOut {
+            throw StepFailure(
+                status: .timedOut, message: "\(step): timed out after the project's timeout of \(Int(plan.project.timeout))s")
+        }
+        if outcome.status != 0 {
+            throw StepFailure(status: .failed, message: "\(step): `\(args.prefix(2).joined(separator: " "))` exited \(outcome.status)")
+        }
+    }
+
+    private func withGopathWriteLock<T>(_ body: () throws -> T) throws -> T {
+        guard gopathLock.lock(shared: false, deadline: deadline, shouldStop: { cancel.isCancelled }) else {
+            throw StepFailure(
+                status: cancel.isCancelled ? .canceled : .timedOut, message: "gave up waiting for the GOPATH lock")
+        }
+        defer { gopathLock.unlock() }
+        return try body()
+    }
+
+    private func missingImports(_ workDir: String) throws -> [String] {
+        var lines: [String] = []
+        let outcome = try executor.run(
+            StepCommand(
+                ["go", "list", "-e", "-deps", "-f", "{{if .Error}}{{.ImportPath}}{{end}}", "./..."],
+                workingDirectory: workDir, environment: goEnv), deadline: deadline, cancel: cancel
+        ) { lines.append($0) }
+        guard outcome.succeeded else {
+            throw StepFailure(status: .failed, message: "deps: go list failed: \(lines.suffix(5).joined(separator: "; "))")
+        }
+        let own = plan.project.importPath ?? ""
+        return lines.filter {
+            !$0.isEmpty && !$0.contains(" ") && $0 != own && !$0.hasPrefix(own + "/") && !$0.hasPrefix(".")
+        }
+    }
+
+    /// Places a library into GOPATH/src: checked out beside its final place, then renamed in, so
+    /// no build ever sees half of it.
+    private func place(_ lib: LibraryConfig) throws {
+        let mirror = GitMirror(url: lib.repo, dataDir: dataDir)
+        try mirror.update()
+        let commit = try mirror.resolve(ref: try lib.branch ?? mirror.defaultBranch())
+        let target = env.gopath + "/src/" + lib.importPath
+        log.write("deps", "placing library \(lib.name) (\(lib.importPath)) at \(commit)")
+        let parent = (target as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        let staging = parent + "/.tmp-lib-\(UUID().uuidString)"
+        try mirror.checkout(commit: commit, into: staging)
+        if FileManager.default.fileExists(atPath: target) {
+            let old = parent + "/.old-lib-\(UUID().uuidString)"
+            rename(target, old)
+            try? FileManager.default.removeItem(atPath: old)
+        }
+        guard rename(staging, target) == 0 else {
+            try? FileManager.default.removeItem(atPath: staging)
+            throw StepFailure(status: .failed, message: "cannot place \(lib.importPath): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    private func expand(_ ldflags: String) -> String {
+        let values = [
+            "{commit}": plan.commit,
+            "{short_commit}": String(plan.commit.prefix(7)),
+            "{ref}": plan.ref,
+            "{build}": String(id),
+            "{date}": String(Timestamp.string(Date()).prefix(19)) + "Z",
+        ]
+        var out = ldflags
+        for (key, value) in values { out = out.replacingOccurrences(of: key, with: value) }
+        return out
+    }
+}

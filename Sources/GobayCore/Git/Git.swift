@@ -1,0 +1,51 @@
+import Foundation
+
+/// Runs git with an argument vector and a controlled environment.
+public struct Git: Sendable {
+    /// The environment every git call gets: no prompts, no user config surprises.
+    public static var environment: [String: String] {
+        let inherited = ProcessInfo.processInfo.environment
+        var env: [String: String] = [
+            "PATH": inherited["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
+            "HOME": inherited["HOME"] ?? "/root",
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "LANG": "C",
+        ]
+        for key in ["SSH_AUTH_SOCK", "GIT_SSH_COMMAND", "GIT_SSH", "http_proxy", "https_proxy", "no_proxy"] {
+            if let value = inherited[key] { env[key] = value }
+        }
+        return env
+    }
+
+    /// Runs git and returns its trimmed stdout, or throws with its stderr.
+    @discardableResult
+    public static func run(_ args: [String], in dir: String? = nil, timeout: TimeInterval = 600) throws -> String {
+        let result = try ProcessRunner.capture(
+            ProcessSpec(["git"] + args, environment: environment, workingDirectory: dir),
+            deadline: Date().addingTimeInterval(timeout))
+        guard result.outcome.succeeded else {
+            throw GitError(args: args, status: result.outcome.status, stderr: result.stderr)
+        }
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Runs git and returns whether it exited 0.
+    public static func succeeds(_ args: [String], in dir: String? = nil) -> Bool {
+        (try? run(args, in: dir)) != nil
+    }
+}
+
+/// A git command that failed.
+public struct GitError: Error, CustomStringConvertible {
+    /// The arguments git was given.
+    public var args: [String]
+    /// Its exit status.
+    public var status: Int32
+    /// What it printed on stderr.
+    public var stderr: String
+
+    public var description: String {
+        "git \(args.first ?? "") failed (exit \(status)): \(stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
+    }
+}

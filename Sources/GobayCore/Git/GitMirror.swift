@@ -1,0 +1,97 @@
+import Foundation
+
+/// A bare mirror of one repository under `<data_dir>/git/`, shared by every build of it.
+public struct GitMirror: Sendable {
+    /// The repository URL or path.
+    public let url: String
+    /// The mirror's git dir.
+    public let path: String
+
+    /// The mirror of `url` inside `dataDir`; its name is derived from the URL.
+    public init(url: String, dataDir: String) {
+        self.url = url
+        let tail = url.split(whereSeparator: { "/:".contains($0) }).last.map(String.init) ?? "repo"
+        let safe = tail.replacingOccurrences(of: ".git", with: "").filter { $0.isLetter || $0.isNumber || "-_".contains($0) }
+        let key = FileDigest.sha256(data: Data(url.utf8)).prefix(12)
+        self.path = "\(dataDir)/git/\(safe.isEmpty ? "repo" : safe)-\(key).git"
+    }
+
+    /// Creates the mirror if needed and fetches every branch and tag, under the mirror's lock.
+    public func update() throws {
+        let lock = try FileLock(path: path + ".lock")
+        lock.lockExclusive()
+        defer { lock.unlock() }
+        do {
+            if !FileManager.default.fileExists(atPath: path + "/HEAD") {
+                let tmp = path + ".tmp-\(UUID().uuidString)"
+                defer { try? FileManager.default.removeItem(atPath: tmp) }
+                try Git.run(["clone", "--mirror", "--quiet", "--", url, tmp])
+                guard rename(tmp, path) == 0 else {
+                    throw GobayError.failure("cannot create mirror \(path): \(String(cString: strerror(errno)))")
+                }
+            } else {
+                try Git.run(["--git-dir", path, "fetch", "--prune", "--quiet", "--force", "--", "origin"])
+            }
+        } catch let error as GitError {
+            throw GobayError.failure(
+                "cannot fetch \(url): \(error.stderr.trimmingCharacters(in: .whitespacesAndNewlines))",
+                hint: "check that the repo: URL is right and reachable by the gobay user")
+        }
+    }
+
+    /// The commit `ref` names: a branch, a tag, a full ref, or HEAD.
+    public func resolve(ref: String) throws -> String {
+        try GitRef.validate(ref)
+        let candidates = ref.hasPrefix("refs/") || ref == "HEAD" ? [ref] : ["refs/heads/\(ref)", "refs/tags/\(ref)"]
+        for candidate in candidates {
+            if let sha = try? Git.run(["--git-dir", path, "rev-parse", "--verify", "--quiet", "--end-of-options", candidate + "^{commit}"]) {
+                return sha
+            }
+        }
+        throw GobayError("ref \"\(ref)\" does not exist in \(url)", hint: "check the branch or tag name; `git ls-remote \(url)` lists them")
+    }
+
+    /// The full commit id of `sha` (full or abbreviated), which must be in the mirror.
+    public func resolve(commit sha: String) throws -> String {
+        guard GitRef.isCommitID(sha) else {
+            throw GobayError("\"\(sha)\" is not a commit id", hint: "pass a hex commit id (at least 4 characters)")
+        }
+        guard let full = try? Git.run(["--git-dir", path, "rev-parse", "--verify", "--quiet", "--end-of-options", sha + "^{commit}"]) else {
+            throw GobayError("commit \(sha) is not in \(url)", hint: "push it first, or check the id")
+        }
+        return full
+    }
+
+    /// The repository's default branch (what its HEAD points at).
+    public func defaultBranch() throws -> String {
+        let head = try Git.run(["--git-dir", path, "symbolic-ref", "--quiet", "HEAD"])
+        return head.hasPrefix("refs/heads/") ? String(head.dropFirst("refs/heads/".count)) : head
+    }
+
+    /// The content of `file` at `commit`, or nil when the commit has no such file.
+    public func read(_ file: String, at commit: String) -> String? {
+        try? Git.run(["--git-dir", path, "show", "\(commit):\(file)"])
+    }
+
+    /// Makes `dir` a checkout of `commit`: a work tree borrowing the mirror's objects,
+    /// with every local change and untracked file removed.
+    public func checkout(commit: String, into dir: String) throws {
+        if !FileManager.default.fileExists(atPath: dir + "/.git") {
+            if FileManager.default.fileExists(atPath: dir) {
+                try FileManager.default.removeItem(atPath: dir)
+            }
+            let parent = (dir as NSString).deletingLastPathComponent
+            try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+            let tmp = parent + "/.tmp-checkout-\(UUID().uuidString)"
+            defer { try? FileManager.default.removeItem(atPath: tmp) }
+            try Git.run(["clone", "--shared", "--no-checkout", "--quiet", "--", path, tmp])
+            try Git.run(["-C", tmp, "checkout", "--quiet", "--force", "--detach", commit])
+            guard rename(tmp, dir) == 0 else {
+                throw GobayError.failure("cannot move checkout into \(dir): \(String(cString: strerror(errno)))")
+            }
+            return
+        }
+        try Git.run(["-C", dir, "checkout", "--quiet", "--force", "--detach", commit])
+        try Git.run(["-C", dir, "clean", "-ffdxq"])
+    }
+}

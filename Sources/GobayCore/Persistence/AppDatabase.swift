@@ -1,0 +1,218 @@
+import Foundation
+import GRDB
+
+/// The build history in `<data_dir>/gobay.sqlite` (WAL mode): builds, steps and artifacts.
+/// Several gobay processes share it; every change is one transaction.
+public struct AppDatabase: Sendable {
+    private let writer: DatabasePool
+
+    /// Opens (creating and migrating) the database at `path`.
+    public init(path: String) throws {
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        var config = Configuration()
+        config.busyMode = .timeout(30)
+        do {
+            writer = try DatabasePool(path: path, configuration: config)
+            try Self.migrator.migrate(writer)
+        } catch let error as DatabaseError {
+            throw GobayError.failure(
+                "cannot open the build history \(path): \(error.message ?? "\(error)")",
+                hint: "check that the data dir is writable and the disk is not full")
+        }
+    }
+
+    /// Opens the database of a data dir.
+    public init(dataDir: String) throws { try self.init(path: dataDir + "/gobay.sqlite") }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-builds") { db in
+            try db.create(table: "build") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("project", .text).notNull().indexed()
+                t.column("environment", .text).notNull()
+                t.column("go_version", .text).notNull()
+                t.column("commit_sha", .text).notNull()
+                t.column("ref", .text).notNull()
+                t.column("status", .text).notNull().indexed()
+                t.column("created_at", .text).notNull()
+                t.column("started_at", .text)
+                t.column("finished_at", .text)
+                t.column("error", .text)
+                t.column("owner", .text)
+            }
+            try db.create(table: "step") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("build_id", .integer).notNull().indexed().references("build", onDelete: .cascade)
+                t.column("name", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("started_at", .text).notNull()
+                t.column("finished_at", .text)
+            }
+            try db.create(table: "artifact") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("build_id", .integer).notNull().indexed().references("build", onDelete: .cascade)
+                t.column("name", .text).notNull()
+                t.column("path", .text).notNull()
+                t.column("sha256", .text).notNull()
+                t.column("size", .integer).notNull()
+                t.column("goos", .text).notNull()
+                t.column("goarch", .text).notNull()
+            }
+        }
+        return migrator
+    }
+
+    // MARK: writes
+
+    /// Records a new queued build and returns its id.
+    public func enqueue(
+        project: String, environment: String, goVersion: String, commit: String, ref: String, owner: String
+    ) throws
+        -> Int64
+    {
+        try writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO build (project, environment, go_version, commit_sha, ref, status, created_at, owner)
+                    VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)
+                    """,
+                arguments: [
+                    project, environment, goVersion, commit, ref, Timestamp.string(Date()), owner,
+                ])
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// Marks a queued build running.
+    public func markRunning(_ id: Int64) throws {
+        try writer.write { db in
+            try db.execute(
+                sql: "UPDATE build SET status = 'running', started_at = ? WHERE id = ?",
+                arguments: [Timestamp.string(Date()), id])
+        }
+    }
+
+    /// Ends a build with a final status, and ends any step still running with it.
+    public func finish(_ id: Int64, status: BuildStatus, error: String?) throws {
+        let now = Timestamp.string(Date())
+        try writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE build SET status = ?, error = ?, finished_at = ?, started_at = COALESCE(started_at, ?)
+                    WHERE id = ?
+                    """,
+                arguments: [status.rawValue, error, now, now, id])
+            try db.execute(
+                sql: "UPDATE step SET status = ?, finished_at = ? WHERE build_id = ? AND finished_at IS NULL",
+                arguments: [status.rawValue, now, id])
+        }
+    }
+
+    /// Records that a step started; returns its row id.
+    public func startStep(_ buildID: Int64, name: String) throws -> Int64 {
+        try writer.write { db in
+            try db.execute(
+                sql: "INSERT INTO step (build_id, name, status, started_at) VALUES (?, ?, 'running', ?)",
+                arguments: [buildID, name, Timestamp.string(Date())])
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// Records how a step ended.
+    public func finishStep(_ stepID: Int64, status: String) throws {
+        try writer.write { db in
+            try db.execute(
+                sql: "UPDATE step SET status = ?, finished_at = ? WHERE id = ?",
+                arguments: [status, Timestamp.string(Date()), stepID])
+        }
+    }
+
+    /// Records a build's artifacts in one transaction.
+    public func addArtifacts(_ buildID: Int64, _ artifacts: [ArtifactRecord]) throws {
+        try writer.write { db in
+            for a in artifacts {
+                try db.execute(
+                    sql: """
+                        INSERT INTO artifact (build_id, name, path, sha256, size, goos, goarch)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [buildID, a.name, a.path, a.sha256, a.size, a.goos, a.goarch])
+            }
+        }
+    }
+
+    /// Marks `interrupted` every unfinished build whose owner is gone, as told by `isAlive`.
+    @discardableResult
+    public func reapInterrupted(isAlive: (String) -> Bool) throws -> [Int64] {
+        let candidates = try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, owner FROM build WHERE status IN ('queued', 'running')")
+        }
+        let dead: [Int64] = candidates.compactMap { row in
+            let owner: String? = row["owner"]
+            return isAlive(owner ?? "") ? nil : row["id"]
+        }
+        for id in dead {
+            try writer.write { db in
+                let now = Timestamp.string(Date())
+                try db.execute(
+                    sql: """
+                        UPDATE build SET status = 'interrupted', finished_at = ?,
+                          error = 'the gobay process running it ended before it finished'
+                        WHERE id = ? AND status IN ('queued', 'running')
+                        """,
+                    arguments: [now, id])
+                try db.execute(
+                    sql: "UPDATE step SET status = 'interrupted', finished_at = ? WHERE build_id = ? AND finished_at IS NULL",
+                    arguments: [now, id])
+            }
+        }
+        return dead
+    }
+
+    // MARK: reads
+
+    /// The build with `id`, or nil.
+    public func build(_ id: Int64) throws -> BuildRecord? {
+        try writer.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM build WHERE id = ?", arguments: [id]) else {
+                return nil
+            }
+            return try Self.record(row, db)
+        }
+    }
+
+    /// Builds newest first, optionally of one project.
+    public func builds(project: String? = nil, limit: Int = 50) throws -> [BuildRecord] {
+        try writer.read { db in
+            let rows: [Row]
+            if let project {
+                rows = try Row.fetchAll(
+                    db, sql: "SELECT * FROM build WHERE project = ? ORDER BY id DESC LIMIT ?", arguments: [project, limit])
+            } else {
+                rows = try Row.fetchAll(db, sql: "SELECT * FROM build ORDER BY id DESC LIMIT ?", arguments: [limit])
+            }
+            return try rows.map { try Self.record($0, db) }
+        }
+    }
+
+    private static func record(_ row: Row, _ db: Database) throws -> BuildRecord {
+        let id: Int64 = row["id"]
+        let artifacts = try Row.fetchAll(db, sql: "SELECT * FROM artifact WHERE build_id = ? ORDER BY id", arguments: [id])
+            .map { a in
+                ArtifactRecord(
+                    name: a["name"], path: a["path"], sha256: a["sha256"], size: a["size"], goos: a["goos"],
+                    goarch: a["goarch"])
+            }
+        let steps = try Row.fetchAll(db, sql: "SELECT * FROM step WHERE build_id = ? ORDER BY id", arguments: [id])
+            .map { s in
+                StepRecord(name: s["name"], status: s["status"], startedAt: s["started_at"], finishedAt: s["finished_at"])
+            }
+        return BuildRecord(
+            id: id, project: row["project"], environment: row["environment"], goVersion: row["go_version"],
+            commit: row["commit_sha"], ref: row["ref"], status: BuildStatus(rawValue: row["status"]) ?? .failed,
+            createdAt: row["created_at"], startedAt: row["started_at"], finishedAt: row["finished_at"],
+            error: row["error"], artifacts: artifacts, steps: steps)
+    }
+}

@@ -1,0 +1,24 @@
+import Foundation
+
+/// Writes files so that readers see either the old content or the new, never a half-written file.
+public enum AtomicFile {
+    /// Writes `data` to a temp file beside `path`, syncs it, and renames it over `path`.
+    public static func write(_ data: Data, to path: String) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let tmp = dir + "/.tmp-" + UUID().uuidString + "-" + (path as NSString).lastPathComponent
+        guard FileManager.default.createFile(atPath: tmp, contents: data) else {
+            throw GobayError.failure("cannot write \(tmp)", hint: "check free disk space and permissions")
+        }
+        let fd = open(tmp, O_RDONLY)
+        if fd >= 0 {
+            fsync(fd)
+            close(fd)
+        }
+        if rename(tmp, path) != 0 {
+            let reason = String(cString: strerror(errno))
+            unlink(tmp)
+            throw GobayError.failure("cannot rename \(tmp) to \(path): \(reason)")
+        }
+    }
+}

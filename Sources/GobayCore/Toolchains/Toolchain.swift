@@ -1,0 +1,49 @@
+import Foundation
+
+/// An installed or registered Go toolchain.
+public struct Toolchain: Sendable, Codable, Equatable {
+    /// The exact version, e.g. 1.22.10.
+    public var version: String
+    /// Its GOROOT.
+    public var goroot: String
+    /// "installed" when gobay unpacked it into its store, "added" when registered with --goroot,
+    /// "config" when an environment's goroot: names it.
+    public var source: String
+
+    /// The parsed version.
+    public var goVersion: GoVersion { GoVersion(version) ?? GoVersion(major: 0, minor: 0, patch: 0) }
+
+    /// The `go` binary.
+    public var goBinary: String { goroot + "/bin/go" }
+}
+
+/// Reads the version of the toolchain at a GOROOT.
+public enum GorootProbe {
+    /// The exact version of the GOROOT: from its VERSION file, else from `bin/go version`.
+    public static func version(goroot: String) throws -> GoVersion {
+        if let text = try? String(contentsOfFile: goroot + "/VERSION", encoding: .utf8),
+            let first = text.split(separator: "\n").first, first.hasPrefix("go"),
+            let version = GoVersion(String(first)), version.patch != nil
+        {
+            return version
+        }
+        let go = goroot + "/bin/go"
+        guard FileManager.default.isExecutableFile(atPath: go) else {
+            throw GobayError(
+                "\(goroot) is not a GOROOT: \(go) is missing", hint: "pass the directory that holds bin/go")
+        }
+        let result = try ProcessRunner.capture(
+            ProcessSpec(
+                [go, "version"],
+                environment: ["GOROOT": goroot, "PATH": "/usr/bin:/bin", "GOTOOLCHAIN": "local", "HOME": "/tmp"]),
+            deadline: Date().addingTimeInterval(30))
+        // "go version go1.19.8 linux/amd64"
+        let words = result.stdout.split(separator: " ")
+        guard result.outcome.succeeded, words.count >= 3, let version = GoVersion(String(words[2])) else {
+            throw GobayError(
+                "\(go) version failed: \(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))",
+                hint: "check that \(goroot) holds a working Go toolchain")
+        }
+        return version
+    }
+}

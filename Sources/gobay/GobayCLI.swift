@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import Glibc
+import GobayCore
+
+/// The gobay command line: parses arguments and calls the core.
+@main
+struct GobayCLI: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gobay",
+        abstract: "Build and deploy Go services, each in its own Go version's environment.",
+        version: "0.1.0",
+        subcommands: [
+            Init.self, ConfigCommand.self, ToolchainCommand.self, EnvCommand.self, Build.self, Builds.self, Log.self,
+            Artifacts.self,
+        ])
+
+    /// Runs the command and maps every error to gobay's exit codes: 2 for usage, 1 for failures.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as GobayError {
+            Terminal.error(error.description)
+            Glibc.exit(error.exitCode)
+        } catch let error as ExitCode {
+            Glibc.exit(error.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Glibc.exit(0)
+            }
+            Terminal.error(fullMessage(for: error))
+            Glibc.exit(code == .validationFailure ? 2 : 1)
+        }
+    }
+}
+
+/// Options every command that reads gobay.yml takes.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .long, help: "The config file (default: $GOBAY_CONFIG, then ./gobay.yml).")
+    var config: String?
+
+    /// Finds and loads the config.
+    func load() throws -> GobayConfig {
+        try ConfigLoader.load(path: try ConfigLoader.locate(explicit: config))
+    }
+}
+
+/// Output helpers for the terminal.
+enum Terminal {
+    /// Whether stderr is a terminal (for progress bars).
+    static var stderrIsTTY: Bool { isatty(2) == 1 }
+
+    /// Writes a line to stderr.
+    static func error(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    /// Prints `value` as indented JSON with sorted keys.
+    static func printJSON<T: Encodable>(_ value: T) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
+    /// Pads `rows` into aligned columns.
+    static func table(_ rows: [[String]]) -> String {
+        guard let width = rows.map(\.count).max() else { return "" }
+        var widths = [Int](repeating: 0, count: width)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        return rows.map { row in
+            row.enumerated().map { i, cell in
+                i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+}

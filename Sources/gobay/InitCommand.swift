@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import GobayCore
+
+extension GobayCLI {
+    /// `gobay init`: writes a commented starter gobay.yml.
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write a commented starter gobay.yml.")
+
+        @Option(help: "Where to write it.") var path: String = "gobay.yml"
+        @Flag(help: "Overwrite an existing file.") var force = false
+
+        func run() throws {
+            if FileManager.default.fileExists(atPath: path) && !force {
+                throw GobayError("\(path) already exists", hint: "pass --force to overwrite it")
+            }
+            try AtomicFile.write(Data(StarterConfig.text.utf8), to: path)
+            print("wrote \(path); edit it, then run `gobay config check`")
+        }
+    }
+
+    /// `gobay config check`: validates the file and prints the resolved config.
+    struct ConfigCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "config", abstract: "Check the config file.", subcommands: [Check.self])
+
+        struct Check: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Validate gobay.yml and print the resolved config.")
+            @OptionGroup var options: ConfigOptions
+
+            func run() throws {
+                let config = try options.load()
+                let store = ToolchainStore(dataDir: config.dataDir)
+                print("config: \(config.path) is valid")
+                print("data_dir: \(config.dataDir)")
+                print("toolchains.mirror: \(config.toolchainMirror)")
+                print("environments:")
+                for env in config.environments {
+                    let toolchain = (try? store.resolve(for: env)).map { "Go \($0.version) at \($0.goroot)" }
+                        ?? "no toolchain installed for Go \(env.go)"
+                    print("  \(env.name): go \(env.go), executor \(env.executor.rawValue), concurrency \(env.concurrency) — \(toolchain)")
+                    for (k, v) in env.env { print("    env \(k)=\(v)") }
+                }
+                print("projects:")
+                for p in config.projects {
+                    let env = p.environment ?? "(from go.mod)"
+                    print("  \(p.name): \(p.repo) branch \(p.branch ?? "(default)") env \(env) mode \(p.mode.rawValue)"
+                        + (p.importPath.map { " import_path \($0)" } ?? "") + " output \(p.output)")
+                }
+                if !config.libraries.isEmpty {
+                    print("libraries:")
+                    for l in config.libraries { print("  \(l.name): \(l.repo) -> \(l.importPath)") }
+                }
+            }
+        }
+    }
+}
+
+/// The text `gobay init` writes.
+enum StarterConfig {
+    static let text = """
+        # gobay.yml — one file for every Go environment and project on this build machine.
+        # Check it with `gobay config check`.
+
+        # Where gobay keeps toolchains, environments, git mirrors, builds and its database.
+        data_dir: .gobay                  # relative to this file
+
+        toolchains:
+          mirror: https://go.dev/dl/      # any site with go.dev's layout
+
+        # One environment per Go version: its own toolchain, GOPATH, module cache and build cache.
+        environments:
+          legacy:
+            go: "1.19"                    # "1.19" = newest installed 1.19.x; "1.19.8" = exact
+            goroot: /usr/lib/go-1.19      # optional: use an existing toolchain
+            executor: host
+            concurrency: 2                # builds at once in this environment
+            env: { GOFLAGS: "-mod=mod" }
+          modern:
+            go: "1.22"                    # install with: gobay toolchain install 1.22
+
+        projects:
+          legacy-svc:
+            repo: file:///srv/git/legacy-svc.git   # any git URL or path
+            branch: master
+            environment: legacy           # omitted: chosen from go.mod
+            mode: gopath                  # gopath | module | auto
+            import_path: gitlab.example.com/team/legacy-svc
+            package: .
+            output: legacy-svc
+            ldflags: "-s -w -X main.version={short_commit}"   # {commit} {short_commit} {ref} {build} {date}
+            targets: [linux/amd64]
+            test: false
+            timeout: 30m
+          modern-svc:
+            repo: file:///srv/git/modern-svc.git
+            branch: main
+
+        # Shared private libraries that GOPATH projects import; placed into each GOPATH on demand.
+        libraries:
+          corelib:
+            repo: file:///srv/git/corelib.git
+            branch: master
+            import_path: gitlab.example.com/team/corelib
+
+        """
+}
