@@ -16,18 +16,18 @@ extension GobayCLI {
 
         func run() throws {
             let config = try options.load()
-            let database = try AppDatabase(dataDir: config.dataDir)
-            try BuildRunner.reapInterrupted(database: database, dataDir: config.dataDir)
-            let store = ToolchainStore(dataDir: config.dataDir)
+            // Validate everything before writing anything: a bad request leaves no build behind.
             let plan = try BuildPlan.make(
                 BuildRequest(project: project, ref: ref, commit: commit, environment: environment), config: config,
-                store: store)
+                store: ToolchainStore(dataDir: config.dataDir))
+            let database = try AppDatabase(dataDir: config.dataDir)
+            try BuildRunner.reapInterrupted(database: database, dataDir: config.dataDir)
             let cancel = CancellationFlag()
             let signals = SignalWatcher(onSignal: { cancel.cancel() })
             defer { withExtendedLifetime(signals) {} }
             let json = self.json
             let runner = BuildRunner(config: config, database: database, cancel: cancel) { line in
-                if json { Terminal.error(line) } else { print(line) }
+                if json { Terminal.error(line) } else { Terminal.out(line) }
             }
             let id = try runner.enqueue(plan)
             let record = try runner.run(plan, id: id)

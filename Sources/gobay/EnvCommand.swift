@@ -91,7 +91,7 @@ extension GobayCLI {
             @OptionGroup var options: ConfigOptions
             @Option(help: "Set GO111MODULE for this mode: gopath or module.") var mode: String?
             @Argument(help: "The environment.") var name: String
-            @Argument(parsing: .captureForPassthrough, help: "The command and its arguments, after --.")
+            @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
             var command: [String] = []
 
             func run() throws {

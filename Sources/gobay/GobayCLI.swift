@@ -53,6 +53,11 @@ enum Terminal {
     /// Whether stderr is a terminal (for progress bars).
     static var stderrIsTTY: Bool { isatty(2) == 1 }
 
+    /// Writes a line to stdout at once, unbuffered, so logs are live even through a pipe.
+    static func out(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+
     /// Writes a line to stderr.
     static func error(_ text: String) {
         FileHandle.standardError.write(Data((text + "\n").utf8))

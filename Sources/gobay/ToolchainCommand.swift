@@ -40,7 +40,7 @@ extension GobayCLI {
                 }
                 var mirror = self.mirror ?? config.toolchainMirror
                 if !mirror.hasSuffix("/") { mirror += "/" }
-                var installer = ToolchainInstaller(store: ToolchainStore(dataDir: config.dataDir)) { print($0) }
+                var installer = ToolchainInstaller(store: ToolchainStore(dataDir: config.dataDir)) { Terminal.out($0) }
                 if Terminal.stderrIsTTY { installer.progress = ProgressBar.draw }
                 let toolchain = try installer.install(version, source: source, mirror: mirror)
                 if Terminal.stderrIsTTY { Terminal.error("") }

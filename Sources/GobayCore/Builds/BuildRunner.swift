@@ -26,10 +26,21 @@ public final class BuildRunner: @unchecked Sendable {
     /// The directory of build `id`.
     public static func buildDir(dataDir: String, id: Int64) -> String { "\(dataDir)/builds/\(id)" }
 
-    /// Marks `interrupted` the unfinished builds whose gobay process has died.
+    /// The variable set in every step's environment to `<owner>:<build id>`.
+    public static let markerVariable = "GOBAY_BUILD"
+
+    /// The marker of build `id` run by the process holding `owner`.
+    static func marker(owner: String, id: Int64) -> String { "\(owner):\(id)" }
+
+    /// Marks `interrupted` the unfinished builds whose gobay process has died, and kills any
+    /// process such a build left running (found by the marker in its environment).
     @discardableResult
     public static func reapInterrupted(database: AppDatabase, dataDir: String) throws -> [Int64] {
-        try database.reapInterrupted { ProcessOwner.isAlive($0, dataDir: dataDir) }
+        let dead = try database.reapInterrupted { ProcessOwner.isAlive($0, dataDir: dataDir) }
+        for (id, owner) in dead {
+            ProcessRunner.killProcesses(withEnvironmentEntry: "\(markerVariable)=\(marker(owner: owner, id: id))")
+        }
+        return dead.map(\.0)
     }
 
     /// Records the planned build as queued and returns its id.
@@ -51,8 +62,12 @@ public final class BuildRunner: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(plan.project.timeout)
         let status: BuildStatus
         var message: String?
+        // Locks are released only after the final status is recorded, so the next build of the
+        // project never starts before this one has finished on record.
+        var held: [FileLock] = []
+        defer { held.reversed().forEach { $0.unlock() } }
         do {
-            status = try runLocked(plan, id: id, dir: dir, log: log, deadline: deadline)
+            status = try runLocked(plan, id: id, dir: dir, log: log, deadline: deadline, held: &held)
         } catch let error as StepFailure {
             status = error.status
             message = error.message
@@ -72,7 +87,9 @@ public final class BuildRunner: @unchecked Sendable {
         return record
     }
 
-    private func runLocked(_ plan: BuildPlan, id: Int64, dir: String, log: BuildLog, deadline: Date) throws -> BuildStatus {
+    private func runLocked(
+        _ plan: BuildPlan, id: Int64, dir: String, log: BuildLog, deadline: Date, held: inout [FileLock]
+    ) throws -> BuildStatus {
         let env = plan.environment
         let stop = { [cancel] in cancel.isCancelled }
         log.write("gobay", "build #\(id): \(plan.project.name) \(plan.ref) @ \(plan.commit) in \(env.name) (Go \(env.toolchain.version), \(plan.mode.rawValue) mode)")
@@ -82,22 +99,24 @@ public final class BuildRunner: @unchecked Sendable {
             log.write("gobay", "waiting for the previous build of \(plan.project.name) to finish")
             guard projectLock.lock(shared: false, deadline: deadline, shouldStop: stop) else { throw waitEnded(deadline) }
         }
-        defer { projectLock.unlock() }
+        held.append(projectLock)
         guard let slot = try locks.takeSlot(env.name, slots: env.config.concurrency, deadline: deadline, shouldStop: stop)
         else { throw waitEnded(deadline) }
-        defer { slot.unlock() }
+        held.append(slot)
         try env.prepare()
         try database.markRunning(id)
 
         let gopathLock = try locks.gopath(env.name)
+        let owner = try ProcessOwner.current(dataDir: config.dataDir)
         let steps = BuildSteps(
             plan: plan, id: id, dir: dir, log: log, deadline: deadline, cancel: cancel, database: database,
-            gopathLock: gopathLock, libraries: config.libraries, dataDir: config.dataDir)
+            gopathLock: gopathLock, libraries: config.libraries, dataDir: config.dataDir,
+            marker: Self.marker(owner: owner.token, id: id))
         let workDir = try steps.fetch()
         try steps.deps(workDir: workDir)
         // Builds read the shared GOPATH: hold it shared so no dependency update swaps it underneath.
         guard gopathLock.lock(shared: true, deadline: deadline, shouldStop: stop) else { throw waitEnded(deadline) }
-        defer { gopathLock.unlock() }
+        held.append(gopathLock)
         if plan.project.test { try steps.test(workDir: workDir) }
         let built = try steps.build(workDir: workDir)
         try steps.artifacts(built)

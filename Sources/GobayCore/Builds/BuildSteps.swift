@@ -16,7 +16,13 @@ struct BuildSteps {
 
     private var env: Environment { plan.environment }
     private var executor: Executor { env.config.executor.makeExecutor() }
-    private var goEnv: [String: String] { env.variables(mode: plan.mode) }
+    private var goEnv: [String: String] {
+        var vars = env.variables(mode: plan.mode)
+        vars[BuildRunner.markerVariable] = marker
+        return vars
+    }
+    /// Marks every process of this build, so a later gobay can find leftovers of a killed one.
+    let marker: String
 
     /// One built binary before it is recorded.
     struct Built {

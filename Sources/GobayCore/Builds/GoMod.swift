@@ -10,7 +10,7 @@ public struct GoMod: Sendable {
     /// Parses the `go` and `toolchain` directives of a go.mod.
     public init(_ text: String) {
         for raw in text.split(separator: "\n") {
-            let line = raw.split(separator: "/", maxSplits: 1).first.map { String($0) } ?? ""
+            let line = raw.range(of: "//").map { raw[..<$0.lowerBound] } ?? raw[...]
             let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard words.count == 2 else { continue }
             if words[0] == "go" { go = GoVersion(String(words[1])) }

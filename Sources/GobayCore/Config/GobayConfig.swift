@@ -59,6 +59,20 @@ public struct EnvironmentConfig: Sendable {
     public var env: [(String, String)]
     /// A build cache directory to use instead of the environment's own (e.g. shared by tests).
     public var gocache: String?
+
+    /// Creates an environment config.
+    public init(
+        name: String, go: GoVersion, goroot: String? = nil, executor: ExecutorKind = .host, concurrency: Int = 2,
+        env: [(String, String)] = [], gocache: String? = nil
+    ) {
+        self.name = name
+        self.go = go
+        self.goroot = goroot
+        self.executor = executor
+        self.concurrency = concurrency
+        self.env = env
+        self.gocache = gocache
+    }
 }
 
 /// How a project is built: inside GOPATH or as a module.
@@ -77,6 +91,12 @@ public struct BuildTarget: Sendable, Hashable {
     public var goos: String
     /// The GOARCH value.
     public var goarch: String
+
+    /// Creates a target.
+    public init(goos: String, goarch: String) {
+        self.goos = goos
+        self.goarch = goarch
+    }
 }
 
 /// A Go service gobay builds.

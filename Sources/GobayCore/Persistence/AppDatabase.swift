@@ -14,6 +14,10 @@ public struct AppDatabase: Sendable {
         config.busyMode = .timeout(30)
         do {
             writer = try DatabasePool(path: path, configuration: config)
+            // Two gobay processes may open a new data dir at once: migrate one at a time.
+            let lock = try FileLock(path: path + ".migrate.lock")
+            lock.lockExclusive()
+            defer { lock.unlock() }
             try Self.migrator.migrate(writer)
         } catch let error as DatabaseError {
             throw GobayError.failure(
@@ -145,15 +149,15 @@ public struct AppDatabase: Sendable {
 
     /// Marks `interrupted` every unfinished build whose owner is gone, as told by `isAlive`.
     @discardableResult
-    public func reapInterrupted(isAlive: (String) -> Bool) throws -> [Int64] {
+    public func reapInterrupted(isAlive: (String) -> Bool) throws -> [(Int64, String)] {
         let candidates = try writer.read { db in
             try Row.fetchAll(db, sql: "SELECT id, owner FROM build WHERE status IN ('queued', 'running')")
         }
-        let dead: [Int64] = candidates.compactMap { row in
-            let owner: String? = row["owner"]
-            return isAlive(owner ?? "") ? nil : row["id"]
+        let dead: [(Int64, String)] = candidates.compactMap { row in
+            let owner: String = row["owner"] ?? ""
+            return isAlive(owner) ? nil : (row["id"], owner)
         }
-        for id in dead {
+        for (id, _) in dead {
             try writer.write { db in
                 let now = Timestamp.string(Date())
                 try db.execute(

@@ -135,7 +135,7 @@ public enum ProcessRunner {
         return nil
     }
 
-    private static func spawn(_ spec: ProcessSpec, stdoutFD: Int32, stderrFD: Int32) throws -> pid_t {
+    static func spawn(_ spec: ProcessSpec, stdoutFD: Int32, stderrFD: Int32) throws -> pid_t {
         guard let first = spec.arguments.first,
             let executable = resolveExecutable(first, environment: spec.environment)
         else {
@@ -293,5 +293,31 @@ extension ProcessRunner {
         let envp = spec.environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
         execve(executable, argv, envp)
         throw GobayError.failure("cannot run \(executable): \(String(cString: strerror(errno)))")
+    }
+}
+
+extension ProcessRunner {
+    /// The pids of processes whose environment holds exactly `entry` ("KEY=value").
+    public static func processes(withEnvironmentEntry entry: String) -> [pid_t] {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        let needle = Array(entry.utf8)
+        var found: [pid_t] = []
+        for name in entries {
+            guard let pid = pid_t(name), pid != getpid(),
+                let data = FileManager.default.contents(atPath: "/proc/\(name)/environ")
+            else { continue }
+            if data.split(separator: 0).contains(where: { Array($0) == needle }) { found.append(pid) }
+        }
+        return found
+    }
+
+    /// Kills every process whose environment holds `entry`, and waits until none is left.
+    public static func killProcesses(withEnvironmentEntry entry: String) {
+        for _ in 0..<100 {
+            let pids = processes(withEnvironmentEntry: entry)
+            if pids.isEmpty { return }
+            for pid in pids { kill(pid, SIGKILL) }
+            usleep(20_000)
+        }
     }
 }

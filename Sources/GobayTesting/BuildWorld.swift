@@ -1,0 +1,111 @@
+import Foundation
+import GobayCore
+
+/// A complete gobay setup for build tests: real git repos of real Go programs, three
+/// environments on three real Go versions sharing warm build caches, and a gobay.yml.
+public final class BuildWorld: @unchecked Sendable {
+    /// Holds everything; removed with the world.
+    public let sandbox: TestSandbox
+    /// The shared library repo (GOPATH import ex.com/team/corelib).
+    public let corelib: GitFixture
+    /// A GOPATH-mode program importing corelib/greet.
+    public let legacy: GitFixture
+    /// A module program whose go.mod says go 1.22 and uses range-over-int.
+    public let modern: GitFixture
+    /// A module program that needs the newest Go.
+    public let newest: GitFixture
+    /// The gobay.yml path.
+    public let configPath: String
+    /// The exact Go versions of the legacy, modern and newest environments.
+    public let versions: (legacy: String, modern: String, newest: String)
+    /// The gobay binary, pointed at this world's config.
+    public let gobay: GobayBinary
+
+    /// Builds the world; `extraProjects` and `projectSettings` are YAML appended to projects.
+    public init(label: String = "world", extraProjects: String = "", legacySettings: String = "") throws {
+        sandbox = try TestSandbox(label)
+        let root = sandbox.path
+        let newestVersion = try TestToolchains.version(TestToolchains.goNew)
+        let newestMinor = newestVersion.split(separator: ".").prefix(2).joined(separator: ".")
+        versions = (
+            try TestToolchains.version(TestToolchains.go119), try TestToolchains.version(TestToolchains.go122),
+            newestVersion
+        )
+        corelib = try GitFixture(
+            path: root + "/repos/corelib", branch: "master",
+            files: ["greet/greet.go": "package greet\n\nfunc Hello() string { return \"hello from corelib v1\" }\n"])
+        legacy = try GitFixture(
+            path: root + "/repos/legacy-svc", branch: "master",
+            files: [
+                "main.go": GoSources.versionPrinter(
+                    extraImport: "ex.com/team/corelib/greet", call: "greet.Hello(), version")
+            ])
+        modern = try GitFixture(
+            path: root + "/repos/modern-svc", branch: "main",
+            files: [
+                "go.mod": "module ex.com/team/modern-svc\n\ngo 1.22\n",
+                "main.go": GoSources.versionPrinter(body: "\tfor i := range 3 {\n\t\t_ = i\n\t}\n"),
+            ])
+        newest = try GitFixture(
+            path: root + "/repos/newest-svc", branch: "main",
+            files: [
+                "go.mod": "module ex.com/team/newest-svc\n\ngo \(newestMinor)\n",
+                "main.go": GoSources.versionPrinter(),
+            ])
+        configPath = root + "/gobay.yml"
+        let yaml = """
+            data_dir: data
+            environments:
+              legacy:
+                go: "1.19"
+                goroot: \(TestToolchains.go119)
+                gocache: \(try TestToolchains.sharedGocache(TestToolchains.go119))
+              modern:
+                go: "1.22"
+                goroot: \(TestToolchains.go122)
+                gocache: \(try TestToolchains.sharedGocache(TestToolchains.go122))
+              newest:
+                go: "\(newestMinor)"
+                goroot: \(TestToolchains.goNew)
+                gocache: \(try TestToolchains.sharedGocache(TestToolchains.goNew))
+            projects:
+              legacy-svc:
+                repo: repos/legacy-svc
+                branch: master
+                environment: legacy
+                mode: gopath
+                import_path: ex.com/team/legacy-svc
+                ldflags: "-X main.version={short_commit}"
+            \(legacySettings)
+              modern-svc:
+                repo: repos/modern-svc
+                branch: main
+              newest-svc:
+                repo: repos/newest-svc
+            \(extraProjects)
+            libraries:
+              corelib:
+                repo: repos/corelib
+                branch: master
+                import_path: ex.com/team/corelib
+
+            """
+        try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
+        gobay = try GobayBinary(config: configPath)
+    }
+
+    /// `<root>/data`.
+    public var dataDir: String { sandbox.path + "/data" }
+
+    /// Runs a built binary and returns its trimmed output.
+    public func runBinary(_ path: String) throws -> String {
+        let result = try ProcessRunner.capture(
+            ProcessSpec([path], environment: ["PATH": "/usr/bin:/bin"]), deadline: Date().addingTimeInterval(30))
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Decodes `gobay build --json` output.
+    public func decodeBuild(_ json: String) throws -> BuildRecord {
+        try JSONDecoder().decode(BuildRecord.self, from: Data(json.utf8))
+    }
+}

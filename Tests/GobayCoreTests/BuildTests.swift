@@ -1,0 +1,165 @@
+import Foundation
+import GobayCore
+import GobayTesting
+import Testing
+
+@Suite("gobay build: GOPATH and module projects on three real Go versions")
+struct BuildTests {
+    @Test func buildMatrixEachBinaryReportsItsEnvironmentsGo() throws {
+        let world = try BuildWorld(label: "matrix")
+        let expected = [
+            ("legacy-svc", "legacy", world.versions.legacy),
+            ("modern-svc", "modern", world.versions.modern),
+            ("newest-svc", "newest", world.versions.newest),
+        ]
+        for (project, environment, version) in expected {
+            let result = try world.gobay.run(["build", project, "--json"])
+            #expect(result.status == 0, "\(project): \(result.stderr)")
+            let record = try world.decodeBuild(result.stdout)
+            #expect(record.status == .succeeded)
+            #expect(record.environment == environment)
+            #expect(record.goVersion == version)
+            #expect(record.project == project)
+            #expect(record.commit.count == 40)
+            #expect(record.startedAt.flatMap(Timestamp.date) != nil && record.finishedAt.flatMap(Timestamp.date) != nil)
+            #expect(record.startedAt?.contains(".") == true, "RFC 3339 with fractions of a second")
+            #expect(record.steps.map(\.name) == ["fetch", "deps", "build", "artifacts"])
+            let artifact = try #require(record.artifacts.first)
+            #expect(record.artifacts.count == 1)
+            #expect(artifact.path == world.dataDir + "/builds/\(record.id)/artifacts/\(project)")
+            #expect(artifact.sha256 == (try FileDigest.sha256(path: artifact.path)))
+            #expect(artifact.size == (try FileManager.default.attributesOfItem(atPath: artifact.path)[.size] as? NSNumber)?.int64Value)
+            #expect(artifact.goos == "linux" && artifact.goarch == "amd64")
+            let output = try world.runBinary(artifact.path)
+            #expect(output.hasPrefix("go\(version)"), "\(project) printed \(output)")
+            if project == "legacy-svc" {
+                // GOPATH mode: the library came from the shared GOPATH/src, ldflags were expanded.
+                #expect(output == "go\(version) hello from corelib v1 \(record.commit.prefix(7))")
+                let src = world.dataDir + "/envs/legacy/gopath/src/ex.com/team"
+                #expect(FileManager.default.fileExists(atPath: src + "/corelib/greet/greet.go"))
+                #expect(FileManager.default.fileExists(atPath: src + "/legacy-svc/main.go"))
+            }
+        }
+        let history = try world.gobay.run(["builds", "--json"])
+        let records = try JSONDecoder().decode([BuildRecord].self, from: Data(history.stdout.utf8))
+        #expect(records.map(\.project) == ["newest-svc", "modern-svc", "legacy-svc"])
+        let filtered = try world.gobay.run(["builds", "--project", "modern-svc", "--json"])
+        #expect(try JSONDecoder().decode([BuildRecord].self, from: Data(filtered.stdout.utf8)).count == 1)
+    }
+
+    @Test func logsArtifactsAndRefsAndCommits() throws {
+        let world = try BuildWorld(label: "log")
+        let first = try world.modern.head()
+        let second = try world.modern.commit(["VERSION": "2\n"], message: "second")
+        try Git.run(["-C", world.modern.path, "tag", "v2.0.0"])
+        let byCommit = try world.decodeBuild(try world.gobay.run(["build", "modern-svc", "--commit", first, "--json"]).stdout)
+        #expect(byCommit.commit == first && byCommit.status == .succeeded)
+        let byTag = try world.decodeBuild(try world.gobay.run(["build", "modern-svc", "--ref", "v2.0.0", "--json"]).stdout)
+        #expect(byTag.commit == second && byTag.ref == "v2.0.0")
+        let byShort = try world.decodeBuild(
+            try world.gobay.run(["build", "modern-svc", "--commit", String(first.prefix(10)), "--json"]).stdout)
+        #expect(byShort.commit == first)
+
+        let log = try world.gobay.run(["log", "\(byTag.id)"])
+        #expect(log.status == 0)
+        for tag in ["[fetch]", "[deps]", "[build]", "[artifacts]", "[gobay] build #\(byTag.id) succeeded"] {
+            #expect(log.stdout.contains(tag), "log lacks \(tag)")
+        }
+        // Every line is timestamped.
+        for line in log.stdout.split(separator: "\n") {
+            #expect(Timestamp.date(String(line.prefix(24))) != nil, "untimestamped: \(line)")
+        }
+        let artifacts = try world.gobay.run(["artifacts", "\(byTag.id)", "--json"])
+        let listed = try JSONDecoder().decode([ArtifactRecord].self, from: Data(artifacts.stdout.utf8))
+        #expect(listed == byTag.artifacts)
+        #expect(try world.gobay.run(["log", "999"]).status == 2)
+    }
+
+    @Test func failedBuildExitsOneAndRecordsIt() throws {
+        let world = try BuildWorld(label: "fail")
+        try world.modern.commit(["main.go": "package main\n\nfunc main() { undefined() }\n"], message: "broken")
+        let result = try world.gobay.run(["build", "modern-svc", "--json"])
+        #expect(result.status == 1)
+        let record = try world.decodeBuild(result.stdout)
+        #expect(record.status == .failed)
+        #expect(record.error?.contains("build") == true)
+        #expect(record.artifacts.isEmpty)
+        #expect(result.stderr.contains("undefined: undefined"))
+        #expect(record.steps.last?.status == "failed")
+    }
+
+    @Test func crossCompilesEachTarget() throws {
+        let world = try BuildWorld(
+            label: "targets",
+            extraProjects: """
+                  multi:
+                    repo: repos/modern-svc
+                    output: svc
+                    targets: [linux/amd64, linux/arm64, windows/amd64]
+                """)
+        let record = try world.decodeBuild(try world.gobay.run(["build", "multi", "--json"]).stdout)
+        #expect(record.status == .succeeded)
+        #expect(record.artifacts.map(\.name) == ["svc-linux-amd64", "svc-linux-arm64", "svc-windows-amd64.exe"])
+        #expect(record.artifacts.map(\.goarch) == ["amd64", "arm64", "amd64"])
+        let arm = try #require(FileManager.default.contents(atPath: record.artifacts[1].path))
+        #expect(arm[18] == 0xB7, "ELF e_machine is AArch64")
+    }
+
+    @Test func twoBuildsOnTwoEnvironmentsRunAtTheSameTime() throws {
+        let marker = UUID().uuidString
+        let world = try BuildWorld(label: "concurrent", legacySettings: "    test: true")
+        // A slow test (unique per run, so go test cannot answer from its cache) makes both builds
+        // long enough that running one after the other could not overlap.
+        let slowTest = """
+            package main
+
+            import (
+            \t"testing"
+            \t"time"
+            )
+
+            func TestSlow(t *testing.T) { t.Log("\(marker)"); time.Sleep(2 * time.Second) }
+
+            """
+        try world.legacy.commit(["slow_test.go": slowTest], message: "slow")
+        try world.modern.commit(["slow_test.go": slowTest], message: "slow")
+        let config = try String(contentsOfFile: world.configPath, encoding: .utf8)
+            .replacingOccurrences(of: "    branch: main\n", with: "    branch: main\n    test: true\n")
+        try config.write(toFile: world.configPath, atomically: true, encoding: .utf8)
+
+        let a = try ChildProcess(
+            world.gobay.spec(["build", "legacy-svc", "--json"]), stdoutPath: world.sandbox.path + "/a.json",
+            stderrPath: world.sandbox.path + "/a.log")
+        let b = try ChildProcess(
+            world.gobay.spec(["build", "modern-svc", "--json"]), stdoutPath: world.sandbox.path + "/b.json",
+            stderrPath: world.sandbox.path + "/b.log")
+        #expect(a.wait() == 0, "\(a.stderr)")
+        #expect(b.wait() == 0, "\(b.stderr)")
+        let ra = try world.decodeBuild(a.stdout)
+        let rb = try world.decodeBuild(b.stdout)
+        #expect(ra.steps.map(\.name).contains("test") && rb.steps.map(\.name).contains("test"))
+        let (sa, fa) = (Timestamp.date(ra.startedAt!)!, Timestamp.date(ra.finishedAt!)!)
+        let (sb, fb) = (Timestamp.date(rb.startedAt!)!, Timestamp.date(rb.finishedAt!)!)
+        #expect(sa < fb && sb < fa, "builds did not overlap: \(ra.startedAt!)–\(ra.finishedAt!) vs \(rb.startedAt!)–\(rb.finishedAt!)")
+        #expect(try world.runBinary(ra.artifacts[0].path).hasPrefix("go" + world.versions.legacy))
+        #expect(try world.runBinary(rb.artifacts[0].path).hasPrefix("go" + world.versions.modern))
+    }
+
+    @Test func buildsOfOneProjectRunOneAtATime() throws {
+        let world = try BuildWorld(label: "serial")
+        try world.modern.commit(
+            ["slow_test.go": "package main\n\nimport (\n\t\"testing\"\n\t\"time\"\n)\n\nfunc TestSlow(t *testing.T) { t.Log(\"\(UUID().uuidString)\"); time.Sleep(time.Second) }\n"],
+            message: "slow")
+        let config = try String(contentsOfFile: world.configPath, encoding: .utf8)
+            .replacingOccurrences(of: "    branch: main\n", with: "    branch: main\n    test: true\n")
+        try config.write(toFile: world.configPath, atomically: true, encoding: .utf8)
+        let a = try ChildProcess(world.gobay.spec(["build", "modern-svc", "--json"]), stdoutPath: world.sandbox.path + "/a", stderrPath: world.sandbox.path + "/ae")
+        let b = try ChildProcess(world.gobay.spec(["build", "modern-svc", "--json"]), stdoutPath: world.sandbox.path + "/b", stderrPath: world.sandbox.path + "/be")
+        #expect(a.wait() == 0 && b.wait() == 0, "\(a.stderr)\(b.stderr)")
+        let ra = try world.decodeBuild(a.stdout)
+        let rb = try world.decodeBuild(b.stdout)
+        let (first, second) = ra.id < rb.id ? (ra, rb) : (rb, ra)
+        // go test caches the passing result, so the second build is quick, but it must not start before the first ends.
+        #expect(Timestamp.date(second.startedAt!)! >= Timestamp.date(first.finishedAt!)!.addingTimeInterval(-0.01))
+    }
+}

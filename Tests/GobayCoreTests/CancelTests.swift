@@ -1,0 +1,86 @@
+import Foundation
+import GobayCore
+import GobayTesting
+import Testing
+
+@Suite("cancel, timeout and a killed gobay leave nothing behind", .serialized)
+struct CancelTests {
+    /// A world whose modern-svc has a test that sleeps for minutes, so a build sits in `go test`.
+    func hangingWorld(_ label: String, timeout: String = "10m") throws -> BuildWorld {
+        let world = try BuildWorld(label: label)
+        try world.modern.commit(
+            ["hang_test.go": "package main\n\nimport (\n\t\"testing\"\n\t\"time\"\n)\n\nfunc TestHang(t *testing.T) { t.Log(\"\(UUID().uuidString)\"); time.Sleep(5 * time.Minute) }\n"],
+            message: "hang")
+        let config = try String(contentsOfFile: world.configPath, encoding: .utf8)
+            .replacingOccurrences(of: "    branch: main\n", with: "    branch: main\n    test: true\n    timeout: \(timeout)\n")
+        try config.write(toFile: world.configPath, atomically: true, encoding: .utf8)
+        return world
+    }
+
+    /// Processes whose working directory is inside the world: anything a build started.
+    func leftovers(_ world: BuildWorld) -> [String] {
+        let root = (world.sandbox.path as NSString).resolvingSymlinksInPath
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { pid -> String? in
+            guard Int32(pid) != nil, let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd"),
+                cwd.hasPrefix(root)
+            else { return nil }
+            return "\(pid) \(cwd)"
+        }
+    }
+
+    func waitForTestStep(_ child: ChildProcess) {
+        for _ in 0..<3000 where !child.stderr.contains("$ go test") { usleep(10_000) }
+        usleep(1_500_000)
+    }
+
+    @Test func ctrlCCancelsAndKillsTheTree() throws {
+        let world = try hangingWorld("cancel")
+        let child = try ChildProcess(
+            world.gobay.spec(["build", "modern-svc", "--json"]), stdoutPath: world.sandbox.path + "/out",
+            stderrPath: world.sandbox.path + "/err")
+        waitForTestStep(child)
+        #expect(!leftovers(world).isEmpty, "the test should be running now")
+        child.signal(SIGINT)
+        #expect(child.wait(timeout: 30) == 1)
+        let record = try world.decodeBuild(child.stdout)
+        #expect(record.status == .canceled)
+        #expect(record.steps.last?.name == "test" && record.steps.last?.status == "canceled")
+        #expect(leftovers(world) == [])
+    }
+
+    @Test func timeoutMarksTimedOut() throws {
+        let world = try hangingWorld("timeout", timeout: "4s")
+        let start = Date()
+        let result = try world.gobay.run(["build", "modern-svc", "--json"], timeout: 60)
+        #expect(result.status == 1)
+        #expect(Date().timeIntervalSince(start) < 30)
+        let record = try world.decodeBuild(result.stdout)
+        #expect(record.status == .timedOut)
+        #expect(record.error?.contains("timed out") == true)
+        #expect(leftovers(world) == [])
+    }
+
+    @Test func killedGobayIsMarkedInterruptedAndLeavesNoLock() throws {
+        let world = try hangingWorld("killed")
+        let child = try ChildProcess(
+            world.gobay.spec(["build", "modern-svc"]), stdoutPath: world.sandbox.path + "/out",
+            stderrPath: world.sandbox.path + "/err")
+        for _ in 0..<3000 where !child.stdout.contains("$ go test") { usleep(10_000) }
+        usleep(1_500_000)
+        child.signal(SIGKILL)
+        child.wait()
+        // The next gobay notices: the build is interrupted, and what it left running is killed.
+        let list = try world.gobay.run(["builds", "--json"])
+        let records = try JSONDecoder().decode([BuildRecord].self, from: Data(list.stdout.utf8))
+        #expect(records.map(\.status) == [.interrupted])
+        #expect(records.first?.finishedAt != nil)
+        #expect(leftovers(world) == [])
+        // No stale lock: the project builds again at once (with the hanging test removed).
+        try Git.run(["-C", world.modern.path, "rm", "--quiet", "hang_test.go"])
+        try world.modern.commit([:], message: "unhang")
+        let again = try world.gobay.run(["build", "modern-svc", "--json"], timeout: 120)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try world.decodeBuild(again.stdout).status == .succeeded)
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import GobayCore
+import GobayTesting
+import Testing
+
+@Suite("gobay.yml parsing and validation")
+struct ConfigTests {
+    let path = "/srv/ci/gobay.yml"
+
+    func parse(_ yaml: String) throws -> GobayConfig { try ConfigLoader.parse(yaml, path: path) }
+
+    func error(_ yaml: String) -> GobayError? {
+        do {
+            _ = try parse(yaml)
+            return nil
+        } catch let e as GobayError {
+            return e
+        } catch {
+            return nil
+        }
+    }
+
+    @Test func fullExampleResolves() throws {
+        let config = try parse(
+            """
+            data_dir: .gobay
+            toolchains:
+              mirror: https://golang.google.cn/dl
+            environments:
+              legacy:
+                go: "1.19"
+                goroot: /usr/lib/go-1.19
+                executor: host
+                concurrency: 3
+                env: { GOFLAGS: "-mod=mod", GOPROXY: "https://goproxy.cn,direct" }
+              modern:
+                go: 1.20
+            projects:
+              legacy-svc:
+                repo: file:///srv/git/legacy-svc.git
+                branch: master
+                environment: legacy
+                mode: gopath
+                import_path: gitlab.example.com/team/legacy-svc
+                package: ./cmd/svc
+                output: legacy-svc
+                ldflags: "-s -w -X main.version={short_commit}"
+                targets: [linux/amd64, linux/arm64]
+                test: true
+                timeout: 1h30m
+              api:
+                repo: git@gitlab.example.com:team/api.git
+            """)
+        #expect(config.dataDir == "/srv/ci/.gobay")
+        #expect(config.toolchainMirror == "https://golang.google.cn/dl/")
+        #expect(config.environments.map(\.name) == ["legacy", "modern"])
+        let legacy = config.environments[0]
+        #expect(legacy.go.description == "1.19")
+        #expect(legacy.concurrency == 3)
+        #expect(legacy.env.map(\.0) == ["GOFLAGS", "GOPROXY"])
+        // An unquoted 1.20 must stay 1.20, not become the float 1.2.
+        #expect(config.environments[1].go.description == "1.20")
+        let p = config.projects[0]
+        #expect(p.mode == .gopath && p.importPath == "gitlab.example.com/team/legacy-svc")
+        #expect(p.targets == [BuildTarget(goos: "linux", goarch: "amd64"), BuildTarget(goos: "linux", goarch: "arm64")])
+        #expect(p.timeout == 5400)
+        #expect(p.test)
+        let api = config.projects[1]
+        #expect(api.repo == "git@gitlab.example.com:team/api.git")
+        #expect(api.mode == .auto && api.environment == nil && api.output == "api" && api.timeout == 1800)
+    }
+
+    @Test func invalidYAMLNamesFileAndLine() throws {
+        let e = try #require(error("environments:\n  legacy:\n    go: \"1.19\n  other: [\n"))
+        #expect(e.message.hasPrefix("/srv/ci/gobay.yml: invalid YAML"))
+        #expect(e.message.contains("line"))
+        #expect(e.exitCode == 2)
+    }
+
+    @Test func unknownKeyNamesFileLineAndKey() throws {
+        let e = try #require(error("environments:\n  legacy:\n    go: \"1.19\"\n    gopth: /x\n"))
+        #expect(e.message == "/srv/ci/gobay.yml:4: environments.legacy.gopth: unknown key \"gopth\"")
+        #expect(e.hint?.contains("goroot") == true)
+    }
+
+    @Test(arguments: [
+        ("environments:\n  a:\n    go: \"1.22\"\n    concurrency: many\n", ":4: environments.a.concurrency: expected a whole number"),
+        ("environments:\n  a:\n    go: \"1.22\"\n    concurrency: 0\n", ":4: environments.a.concurrency: must be at least 1"),
+        ("environments:\n  a:\n    concurrency: 2\n", ":3: environments.a: missing required key \"go\""),
+        ("environments:\n  a:\n    go: banana\n", ":3: environments.a.go: \"banana\" is not a Go version"),
+        ("environments:\n  a:\n    go: \"1.22\"\n    executor: vm\n", "environments.a.executor: unknown executor"),
+        ("environments:\n  a:\n    go: \"1.22\"\n    env: { GOPATH: /x }\n", "environments.a.env.GOPATH: GOPATH is set by gobay"),
+        ("projects:\n  p:\n    branch: main\n", ":3: projects.p: missing required key \"repo\""),
+        ("projects:\n  p:\n    repo: /r\n    test: maybe\n", ":4: projects.p.test: expected true or false"),
+        ("projects:\n  p:\n    repo: /r\n    environment: nope\n", ":4: projects.p.environment: no environment named \"nope\""),
+        ("projects:\n  p:\n    repo: /r\n    mode: gopath\n", "projects.p: mode gopath needs import_path"),
+        ("projects:\n  p:\n    repo: /r\n    branch: \"$(id)\"\n", ":4: projects.p.branch: \"$(id)\" is not a valid git ref"),
+        ("projects:\n  p:\n    repo: /r\n    targets: linux\n", ":4: projects.p.targets: expected a list"),
+        ("projects:\n  p:\n    repo: /r\n    targets: [linux]\n", "projects.p.targets: \"linux\" is not GOOS/GOARCH"),
+        ("projects:\n  p:\n    repo: /r\n    timeout: soon\n", ":4: projects.p.timeout: \"soon\" is not a duration"),
+        ("projects:\n  p:\n    repo: /r\n    output: ../x\n", "projects.p.output: must be a plain file name"),
+        ("projects: [a, b]\n", ":1: projects: expected a mapping"),
+        ("datadir: x\n", ":1: datadir: unknown key"),
+    ])
+    func typeAndValueErrors(yaml: String, expected: String) throws {
+        let e = try #require(error(yaml))
+        #expect(e.message.contains(expected), "\(e.message)")
+        #expect(e.message.hasPrefix(path))
+    }
+
+    @Test func locateOrder() throws {
+        let sandbox = try TestSandbox("locate")
+        #expect(try ConfigLoader.locate(explicit: "/a/b.yml", environment: ["GOBAY_CONFIG": "/c.yml"]) == "/a/b.yml")
+        #expect(try ConfigLoader.locate(explicit: nil, environment: ["GOBAY_CONFIG": "/c.yml"]) == "/c.yml")
+        let previous = FileManager.default.currentDirectoryPath
+        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+        FileManager.default.changeCurrentDirectoryPath(sandbox.path)
+        #expect(throws: GobayError.self) { try ConfigLoader.locate(explicit: nil, environment: [:]) }
+        try sandbox.write("gobay.yml", "{}\n")
+        #expect(try ConfigLoader.locate(explicit: nil, environment: [:]).hasSuffix("/gobay.yml"))
+    }
+
+    @Test func starterConfigFromInitIsValid() throws {
+        let sandbox = try TestSandbox("init")
+        let gobay = try GobayBinary(config: sandbox.path + "/gobay.yml")
+        let result = try gobay.run(["init", "--path", sandbox.path + "/gobay.yml"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let config = try ConfigLoader.load(path: sandbox.path + "/gobay.yml")
+        #expect(config.environments.map(\.name) == ["legacy", "modern"])
+        #expect(config.projects.count == 2)
+        let again = try gobay.run(["init", "--path", sandbox.path + "/gobay.yml"])
+        #expect(again.status == 2)
+        #expect(again.stderr.contains("already exists"))
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import GobayCore
+import GobayTesting
+import Testing
+
+@Suite("environments: own GOPATH, caches and toolchain per Go version")
+struct EnvironmentTests {
+    func goEnv(_ world: BuildWorld, _ env: String) throws -> [String: String] {
+        let result = try world.gobay.run(["env", "exec", env, "--", "go", "env"])
+        #expect(result.status == 0, "\(result.stderr)")
+        var vars: [String: String] = [:]
+        for line in result.stdout.split(separator: "\n") {
+            guard let eq = line.firstIndex(of: "=") else { continue }
+            vars[String(line[..<eq])] = String(line[line.index(after: eq)...]).trimmingCharacters(in: CharacterSet(charactersIn: "'\""))
+        }
+        return vars
+    }
+
+    @Test func goEnvDiffersOnlyWhereItShould() throws {
+        let world = try BuildWorld(label: "goenv")
+        let modern = try goEnv(world, "modern")
+        let newest = try goEnv(world, "newest")
+        #expect(modern["GOPATH"] == world.dataDir + "/envs/modern/gopath")
+        #expect(modern["GOMODCACHE"] == world.dataDir + "/envs/modern/gomodcache")
+        #expect(modern["GOROOT"] == TestToolchains.go122)
+        #expect(modern["GOTOOLCHAIN"] == "local")
+        #expect(newest["GOPATH"] == world.dataDir + "/envs/newest/gopath")
+        #expect(newest["GOVERSION"] == "go" + world.versions.newest)
+        let expectedToDiffer: Set<String> = [
+            "GOPATH", "GOMODCACHE", "GOCACHE", "GOROOT", "GOTOOLDIR", "GOVERSION", "GOENV", "GOTELEMETRYDIR",
+            "GOGCCFLAGS", "GOBIN",
+        ]
+        let shared = Set(modern.keys).intersection(newest.keys)
+        let differing = shared.filter { modern[$0] != newest[$0] }
+        #expect(differing.isSubset(of: expectedToDiffer), "unexpected differences: \(differing.subtracting(expectedToDiffer).sorted())")
+    }
+
+    @Test func processEnvironmentIsNotInherited() throws {
+        let world = try BuildWorld(label: "inherit")
+        var spec = world.gobay.spec(["env", "exec", "legacy", "--", "env"])
+        spec.environment["GOPATH"] = "/leaked"
+        spec.environment["GOFLAGS"] = "-leaked"
+        spec.environment["SECRET_TOKEN"] = "hunter2"
+        let result = try ProcessRunner.capture(spec)
+        #expect(result.outcome.status == 0)
+        #expect(result.stdout.contains("GOPATH=\(world.dataDir)/envs/legacy/gopath\n"))
+        #expect(!result.stdout.contains("leaked"))
+        #expect(!result.stdout.contains("hunter2"))
+        let module = try world.gobay.run(["env", "exec", "legacy", "--mode", "gopath", "--", "go", "env", "GO111MODULE"])
+        #expect(module.stdout == "off\n")
+    }
+
+    @Test func listAndInfo() throws {
+        let world = try BuildWorld(label: "envlist")
+        let list = try world.gobay.run(["env", "list", "--json"])
+        #expect(list.status == 0)
+        let parsed = try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]]
+        #expect(parsed?.compactMap { $0["name"] as? String } == ["legacy", "modern", "newest"])
+        #expect(parsed?.compactMap { $0["go_version"] as? String } == [world.versions.legacy, world.versions.modern, world.versions.newest])
+        let info = try world.gobay.run(["env", "info", "modern"])
+        #expect(info.stdout.contains("go: 1.22 -> \(world.versions.modern)"))
+        #expect(try world.gobay.run(["env", "info", "nope"]).status == 2)
+        let exec = try world.gobay.run(["env", "exec", "modern", "--", "no-such-tool"])
+        #expect(exec.status == 2 && exec.stderr.contains("not found"))
+    }
+}

