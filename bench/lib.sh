@@ -25,8 +25,8 @@ bench_setup() {
     GOBAY="${GOBAY:-$default}"
     if [[ ! -x "$GOBAY" ]]; then
         [[ "$GOBAY" == "$default" ]] || bench_die "GOBAY=$GOBAY is not an executable"
-        bench_log "building gobay: swift build -c release --product gobay"
-        (cd "$bench_repo" && swift build -c release --product gobay >&2)
+        bench_log "building gobay: swift build -c release --static-swift-stdlib --product gobay"
+        (cd "$bench_repo" && swift build -c release --static-swift-stdlib --product gobay >&2)
     fi
     [[ -x "$GOBAY" ]] || bench_die "no gobay binary at $GOBAY"
 }

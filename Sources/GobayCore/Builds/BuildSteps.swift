@@ -54,6 +54,11 @@ struct BuildSteps {
     func deps(workDir: String) throws {
         try step("deps") {
             if plan.mode == .module {
+                let goMod = (try? String(contentsOfFile: workDir + "/go.mod", encoding: .utf8)).map(GoMod.init)
+                if goMod?.hasRequirements == false {
+                    log.write("deps", "go.mod requires nothing; no modules to download")
+                    return
+                }
                 try go(["go", "mod", "download"], in: workDir, step: "deps")
                 return
             }
@@ -152,6 +157,11 @@ struct BuildSteps {
             StepCommand(args, workingDirectory: dir, environment: environment ?? goEnv), deadline: deadline,
             cancel: cancel
         ) { line in log.write(step, line) }
+        if outcome.canceled || outcome.timedOut {
+            // The executor killed the step's process group; anything that left the group
+            // (setsid, double fork) still carries the build's marker, so finish it off too.
+            ProcessRunner.killProcesses(withEnvironmentEntry: "\(BuildRunner.markerVariable)=\(marker)")
+        }
         if outcome.canceled { throw StepFailure(status: .canceled, message: "\(step): canceled") }
         if outcome.timedOut {
             throw StepFailure(

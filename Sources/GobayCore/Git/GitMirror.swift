@@ -64,6 +64,10 @@ public struct GitMirror: Sendable {
 
     /// The repository's default branch (what its HEAD points at).
     public func defaultBranch() throws -> String {
+        // A mirror's HEAD is a symbolic ref file ("ref: refs/heads/main"); reading it spares a git process.
+        if let text = try? String(contentsOfFile: path + "/HEAD", encoding: .utf8), text.hasPrefix("ref: refs/heads/") {
+            return String(text.dropFirst("ref: refs/heads/".count)).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
         let head = try Git.run(["--git-dir", path, "symbolic-ref", "--quiet", "HEAD"])
         return head.hasPrefix("refs/heads/") ? String(head.dropFirst("refs/heads/".count)) : head
     }

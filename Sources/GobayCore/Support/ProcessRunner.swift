@@ -192,6 +192,7 @@ public enum ProcessRunner {
         var timedOut = false
         var canceled = false
         var killSentAt: Date? = nil
+        var exitWait: useconds_t = 200
         var buffer = [UInt8](repeating: 0, count: 65536)
 
         while status == nil || !open.isEmpty {
@@ -218,7 +219,17 @@ public enum ProcessRunner {
                 kill(-pid, SIGKILL)
             }
             if open.isEmpty {
-                usleep(5_000)
+                if status != nil { break }
+                // Output is closed, so the child is exiting: wait for it without adding latency.
+                if deadline == nil && cancel == nil {
+                    var raw: Int32 = 0
+                    var r: pid_t
+                    repeat { r = waitpid(pid, &raw, 0) } while r < 0 && errno == EINTR
+                    status = r == pid ? decodeWaitStatus(raw) : -1
+                } else {
+                    usleep(exitWait)
+                    exitWait = min(exitWait * 2, 20_000)
+                }
                 continue
             }
             var pollFDs = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
