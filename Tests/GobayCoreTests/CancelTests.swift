@@ -5,11 +5,33 @@ import Testing
 
 @Suite("cancel, timeout and a killed gobay leave nothing behind", .serialized)
 struct CancelTests {
+    /// A test that starts a process escaping its process group (setsid), then sleeps for minutes.
+    var hangingTest: String {
+        """
+        package main
+
+        import (
+        \t"os/exec"
+        \t"testing"
+        \t"time"
+        )
+
+        func TestHang(t *testing.T) {
+        \tt.Log("\(UUID().uuidString)")
+        \tif err := exec.Command("setsid", "sleep", "300").Start(); err != nil {
+        \t\tt.Fatal(err)
+        \t}
+        \ttime.Sleep(5 * time.Minute)
+        }
+
+        """
+    }
+
     /// A world whose modern-svc has a test that sleeps for minutes, so a build sits in `go test`.
     func hangingWorld(_ label: String, timeout: String = "10m") throws -> BuildWorld {
         let world = try BuildWorld(label: label)
         try world.modern.commit(
-            ["hang_test.go": "package main\n\nimport (\n\t\"testing\"\n\t\"time\"\n)\n\nfunc TestHang(t *testing.T) { t.Log(\"\(UUID().uuidString)\"); time.Sleep(5 * time.Minute) }\n"],
+            ["hang_test.go": hangingTest],
             message: "hang")
         let config = try String(contentsOfFile: world.configPath, encoding: .utf8)
             .replacingOccurrences(of: "    branch: main\n", with: "    branch: main\n    test: true\n    timeout: \(timeout)\n")
