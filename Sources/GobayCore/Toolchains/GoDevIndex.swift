@@ -71,7 +71,8 @@ public struct GoDevIndex: Sendable {
             let isRelease = file.version.range(of: "^go[0-9]+\\.[0-9]+(\\.[0-9]+)?$", options: .regularExpression) != nil
             return isRelease && request.matches(v)
         }
-        guard let best = candidates.max(by: { GoVersion($0.version)! < GoVersion($1.version)! }) else {
+        let newest = candidates.compactMap { file in GoVersion(file.version).map { (file, $0) } }.max { $0.1 < $1.1 }
+        guard let best = newest?.0 else {
             throw GobayError(
                 "no Go \(request) archive for \(os)-\(arch) in the index",
                 hint: "check the version, or try `--source pip`")

@@ -64,7 +64,7 @@ public struct ToolchainStore: Sendable {
         let target = root + "/go\(actual)"
         if FileManager.default.fileExists(atPath: target) {
             let existing = list().first { $0.version == actual.description }
-            if existing?.goroot == absolute { return existing! }
+            if let existing, existing.goroot == absolute { return existing }
             throw GobayError(
                 "Go \(actual) is already in the store at \(existing?.goroot ?? target)",
                 hint: "run `gobay toolchain remove \(actual)` first")
