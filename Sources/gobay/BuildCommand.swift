@@ -13,8 +13,11 @@ extension GobayCLI {
         @Option(help: "A commit id to build.") var commit: String?
         @Option(name: .customLong("env"), help: "Build in this environment instead of the project's.") var environment: String?
         @Flag(help: "Print the build record as JSON (the log goes to stderr).") var json = false
+        @Option(help: "A gobay server to send the build to (default: $GOBAY_SERVER).") var server: String?
+        @Flag(help: "With a server: stream the log until the build ends; exit with its result.") var follow = false
 
         func run() throws {
+            if let remote = RemoteClient.resolve(server) { return try runRemote(remote) }
             let config = try options.load()
             // Validate everything before writing anything: a bad request leaves no build behind.
             let plan = try BuildPlan.make(
@@ -34,6 +37,29 @@ extension GobayCLI {
             if json { try Terminal.printJSON(record) }
             if record.status != .succeeded { throw ExitCode(1) }
         }
+
+        private func runRemote(_ remote: RemoteClient) throws {
+            var body: [String: String] = [:]
+            if let ref { body["ref"] = ref }
+            if let commit { body["commit"] = commit }
+            if let environment { body["environment"] = environment }
+            let name = project.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? project
+            let data = try remote.request("POST", "/api/v1/projects/\(name)/builds", json: body)
+            let record = try JSONDecoder().decode(BuildRecord.self, from: data)
+            Terminal.error("queued build #\(record.id) of \(record.project) (\(record.ref)) on \(remote.base)")
+            guard follow else {
+                if json { try Terminal.printJSON(record) } else { Terminal.out("\(record.id)") }
+                return
+            }
+            let status = try remote.follow(record.id) { line in
+                if json { Terminal.error(line) } else { Terminal.out(line) }
+            }
+            if json {
+                let final = try remote.request("GET", "/api/v1/builds/\(record.id)")
+                FileHandle.standardOutput.write(final + Data("\n".utf8))
+            }
+            if status != BuildStatus.succeeded.rawValue { throw ExitCode(1) }
+        }
     }
 
     /// `gobay builds`: the build history.
@@ -43,13 +69,17 @@ extension GobayCLI {
         @Option(help: "Only this project's builds.") var project: String?
         @Option(help: "How many.") var limit: Int = 20
         @Flag(help: "Print JSON.") var json = false
+        @Option(help: "A gobay server to ask (default: $GOBAY_SERVER).") var server: String?
 
         func run() throws {
-            let config = try options.load()
-            if let project { _ = try config.project(project) }
-            let database = try AppDatabase(dataDir: config.dataDir)
-            try BuildRunner.reapInterrupted(database: database, dataDir: config.dataDir)
-            let builds = try database.builds(project: project, limit: limit)
+            let builds: [BuildRecord]
+            if let remote = RemoteClient.resolve(server) {
+                var path = "/api/v1/builds?limit=\(limit)"
+                if let project { path += "&project=" + (project.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? project) }
+                builds = try JSONDecoder().decode([BuildRecord].self, from: try remote.request("GET", path))
+            } else {
+                builds = try localBuilds()
+            }
             if json { return try Terminal.printJSON(builds) }
             let rows = builds.map { b in
                 [
@@ -59,6 +89,14 @@ extension GobayCLI {
             }
             print(Terminal.table([["ID", "PROJECT", "ENV", "GO", "STATUS", "COMMIT", "REF", "TIME", "CREATED"]] + rows))
         }
+
+        private func localBuilds() throws -> [BuildRecord] {
+            let config = try options.load()
+            if let project { _ = try config.project(project) }
+            let database = try AppDatabase(dataDir: config.dataDir)
+            try BuildRunner.reapInterrupted(database: database, dataDir: config.dataDir)
+            return try database.builds(project: project, limit: limit)
+        }
     }
 
     /// `gobay log BUILD`: a build's log.
@@ -66,8 +104,20 @@ extension GobayCLI {
         static let configuration = CommandConfiguration(abstract: "Print a build's log.")
         @OptionGroup var options: ConfigOptions
         @Argument(help: "The build id.") var build: Int64
+        @Flag(name: [.customShort("f"), .long], help: "With a server: follow the log until the build ends.") var follow = false
+        @Option(help: "A gobay server to ask (default: $GOBAY_SERVER).") var server: String?
 
         func run() throws {
+            if let remote = RemoteClient.resolve(server) {
+                if follow {
+                    let status = try remote.follow(build) { Terminal.out($0) }
+                    Terminal.error("build #\(build) \(status)")
+                    if status != BuildStatus.succeeded.rawValue { throw ExitCode(1) }
+                } else {
+                    FileHandle.standardOutput.write(try remote.request("GET", "/api/v1/builds/\(build)/log"))
+                }
+                return
+            }
             let config = try options.load()
             _ = try BuildLookup.find(build, config: config)
             let path = BuildRunner.buildDir(dataDir: config.dataDir, id: build) + "/log"
@@ -91,6 +141,35 @@ extension GobayCLI {
             if json { return try Terminal.printJSON(record.artifacts) }
             if record.artifacts.isEmpty { print("build #\(build) (\(record.status.rawValue)) has no artifacts") }
             print(Terminal.table(record.artifacts.map { [$0.name, "\($0.goos)/\($0.goarch)", "\($0.size)", $0.sha256, $0.path] }))
+        }
+    }
+}
+
+extension GobayCLI {
+    /// `gobay cancel BUILD`: stop a build.
+    struct Cancel: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cancel a queued or running build.")
+        @OptionGroup var options: ConfigOptions
+        @Argument(help: "The build id.") var build: Int64
+        @Option(help: "A gobay server to ask (default: $GOBAY_SERVER).") var server: String?
+
+        func run() throws {
+            if let remote = RemoteClient.resolve(server) {
+                _ = try remote.request("POST", "/api/v1/builds/\(build)/cancel")
+                Terminal.out("cancel requested for build #\(build)")
+                return
+            }
+            let config = try options.load()
+            let record = try BuildLookup.find(build, config: config)
+            guard !record.status.isFinal else {
+                throw GobayError("build #\(build) already ended \(record.status.rawValue)")
+            }
+            guard try AppDatabase(dataDir: config.dataDir).cancelQueued(build) else {
+                throw GobayError(
+                    "build #\(build) is running in another process",
+                    hint: "cancel it through its server (--server URL), or press Ctrl-C in its `gobay build`")
+            }
+            Terminal.out("canceled build #\(build)")
         }
     }
 }

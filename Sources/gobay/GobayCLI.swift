@@ -5,21 +5,25 @@ import GobayCore
 
 /// The gobay command line: parses arguments and calls the core.
 @main
-struct GobayCLI: ParsableCommand {
+struct GobayCLI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gobay",
         abstract: "Build and deploy Go services, each in its own Go version's environment.",
         version: "0.1.0",
         subcommands: [
             Init.self, ConfigCommand.self, ToolchainCommand.self, EnvCommand.self, Build.self, Builds.self, Log.self,
-            Artifacts.self,
+            Artifacts.self, Cancel.self, Serve.self,
         ])
 
     /// Runs the command and maps every error to gobay's exit codes: 2 for usage, 1 for failures.
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch let error as GobayError {
             Terminal.error(error.description)
             Glibc.exit(error.exitCode)

@@ -5,6 +5,8 @@ public enum BuildStatus: String, Sendable, Codable, CaseIterable {
     case queued, running, succeeded, failed, canceled
     case timedOut = "timed_out"
     case interrupted
+    /// A newer push to the same branch replaced it while it waited.
+    case superseded
 
     /// Whether the build has ended.
     public var isFinal: Bool { self != .queued && self != .running }
@@ -72,9 +74,14 @@ public struct BuildRecord: Sendable, Codable, Equatable {
     public var artifacts: [ArtifactRecord]
     /// Its steps.
     public var steps: [StepRecord]
+    /// What started it: cli, api, webhook or retry.
+    public var trigger: String = "cli"
+    /// The build this one re-runs after an interruption.
+    public var retryOf: Int64?
 
     enum CodingKeys: String, CodingKey {
-        case id, project, environment, commit, ref, status, error, artifacts, steps
+        case id, project, environment, commit, ref, status, error, artifacts, steps, trigger
+        case retryOf = "retry_of"
         case goVersion = "go_version"
         case createdAt = "created_at"
         case startedAt = "started_at"

@@ -12,6 +12,8 @@ public final class BuildRunner: @unchecked Sendable {
     public let cancel: CancellationFlag
     private let echo: (@Sendable (String) -> Void)?
     private let locks: EnvironmentLocks
+    /// Called when the build has its locks and starts running (for commit statuses).
+    public var onRunning: (@Sendable (Int64, BuildPlan) -> Void)?
 
     /// Creates a runner; `echo` receives every log line live.
     public init(config: GobayConfig, database: AppDatabase, cancel: CancellationFlag, echo: (@Sendable (String) -> Void)?)
@@ -52,6 +54,30 @@ public final class BuildRunner: @unchecked Sendable {
         try FileManager.default.createDirectory(
             atPath: Self.buildDir(dataDir: config.dataDir, id: id) + "/artifacts", withIntermediateDirectories: true)
         return id
+    }
+
+    /// Plans and runs a build the server queued (with no commit or environment resolved yet).
+    /// A request that cannot be planned ends the build `failed` with the reason in its log.
+    @discardableResult
+    public func execute(id: Int64, request: BuildRequest) throws -> BuildRecord {
+        let dir = Self.buildDir(dataDir: config.dataDir, id: id)
+        try FileManager.default.createDirectory(atPath: dir + "/artifacts", withIntermediateDirectories: true)
+        let plan: BuildPlan
+        do {
+            plan = try BuildPlan.make(request, config: config, store: ToolchainStore(dataDir: config.dataDir))
+            try database.recordPlan(
+                id, environment: plan.environment.name, goVersion: plan.environment.toolchain.version,
+                commit: plan.commit, ref: plan.ref)
+        } catch {
+            let message = (error as? GobayError)?.message ?? "\(error)"
+            let log = try BuildLog(path: dir + "/log", echo: echo)
+            log.write("gobay", "error: \(message)")
+            log.write("gobay", "build #\(id) failed")
+            try database.finish(id, status: .failed, error: message)
+            guard let record = try database.build(id) else { throw GobayError.failure("build #\(id) vanished") }
+            return record
+        }
+        return try run(plan, id: id)
     }
 
     /// Runs build `id` of `plan` to its end and returns the final record.
@@ -105,6 +131,7 @@ public final class BuildRunner: @unchecked Sendable {
         held.append(slot)
         try env.prepare()
         try database.markRunning(id)
+        onRunning?(id, plan)
 
         let gopathLock = try locks.gopath(env.name)
         let owner = try ProcessOwner.current(dataDir: config.dataDir)

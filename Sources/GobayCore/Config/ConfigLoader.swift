@@ -55,7 +55,7 @@ public enum ConfigLoader {
             projects: [], libraries: [])
         var projectsNode: Node?
         for (key, _, value) in try r.mapping(
-            root, at: "", allowed: ["data_dir", "toolchains", "environments", "projects", "libraries"])
+            root, at: "", allowed: ["data_dir", "toolchains", "environments", "projects", "libraries", "server"])
         {
             switch key {
             case "data_dir":
@@ -81,6 +81,8 @@ public enum ConfigLoader {
                 }
             case "projects":
                 projectsNode = value
+            case "server":
+                config.server = try ServerConfigParser.parse(value, r)
             default:
                 break
             }
@@ -193,7 +195,7 @@ public enum ConfigLoader {
         var hasRepo = false
         let allowed: Set<String> = [
             "repo", "branch", "environment", "mode", "import_path", "package", "output", "ldflags", "targets", "test",
-            "timeout",
+            "timeout", "webhook_secret", "branches", "tags", "coalesce", "status",
         ]
         for (key, _, value) in try r.mapping(node, at: at, allowed: allowed) {
             let path = "\(at).\(key)"
@@ -240,6 +242,12 @@ public enum ConfigLoader {
                 }
             case "test": p.test = try r.bool(value, at: path)
             case "timeout": p.timeout = try r.duration(value, at: path)
+            case "webhook_secret": p.webhookSecret = try ServerConfigParser.secret(value, at: path, r, allowNone: true)
+            case "branches":
+                p.branches = try r.stringList(value, at: path).map { glob, _ in glob }
+            case "tags": p.tags = try r.bool(value, at: path)
+            case "coalesce": p.coalesce = try r.bool(value, at: path)
+            case "status": p.status = try ServerConfigParser.status(value, at: path, r)
             default: break
             }
         }

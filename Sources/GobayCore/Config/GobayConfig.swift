@@ -14,6 +14,8 @@ public struct GobayConfig: Sendable {
     public var projects: [ProjectConfig]
     /// Shared libraries placed into the GOPATH of environments, in file order.
     public var libraries: [LibraryConfig]
+    /// The `server:` section.
+    public var server = ServerConfig()
 
     /// The environment named `name`, or a usage error listing the known ones.
     public func environment(_ name: String) throws -> EnvironmentConfig {
@@ -125,6 +127,16 @@ public struct ProjectConfig: Sendable {
     public var test: Bool
     /// The whole build's time limit in seconds.
     public var timeout: TimeInterval
+    /// The project's own webhook secret (wins over the server's); `.none` accepts hooks unverified.
+    public var webhookSecret: SecretSource?
+    /// Branch globs that pushes build; empty means the project's branch only.
+    public var branches: [String] = []
+    /// Whether tag pushes build.
+    public var tags = false
+    /// Whether waiting builds of one branch collapse into the newest.
+    public var coalesce = true
+    /// Where commit statuses go.
+    public var status = StatusConfig()
 }
 
 /// A shared private library that GOPATH-mode projects import.

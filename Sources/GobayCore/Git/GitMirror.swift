@@ -64,12 +64,17 @@ public struct GitMirror: Sendable {
 
     /// The repository's default branch (what its HEAD points at).
     public func defaultBranch() throws -> String {
-        // A mirror's HEAD is a symbolic ref file ("ref: refs/heads/main"); reading it spares a git process.
-        if let text = try? String(contentsOfFile: path + "/HEAD", encoding: .utf8), text.hasPrefix("ref: refs/heads/") {
-            return String(text.dropFirst("ref: refs/heads/".count)).trimmingCharacters(in: .whitespacesAndNewlines)
-        }
+        if let branch = headFileBranch() { return branch }
         let head = try Git.run(["--git-dir", path, "symbolic-ref", "--quiet", "HEAD"])
         return head.hasPrefix("refs/heads/") ? String(head.dropFirst("refs/heads/".count)) : head
+    }
+
+    /// The default branch read from the mirror's HEAD file ("ref: refs/heads/main") with no git
+    /// process; nil when the mirror does not exist yet.
+    public func headFileBranch() -> String? {
+        guard let text = try? String(contentsOfFile: path + "/HEAD", encoding: .utf8), text.hasPrefix("ref: refs/heads/")
+        else { return nil }
+        return String(text.dropFirst("ref: refs/heads/".count)).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// The content of `file` at `commit`, or nil when the commit has no such file.

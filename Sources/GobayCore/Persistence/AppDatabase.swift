@@ -4,7 +4,7 @@ import GRDB
 /// The build history in `<data_dir>/gobay.sqlite` (WAL mode): builds, steps and artifacts.
 /// Several gobay processes share it; every change is one transaction.
 public struct AppDatabase: Sendable {
-    private let writer: DatabasePool
+    let writer: DatabasePool
 
     /// Opens (creating and migrating) the database at `path`.
     public init(path: String) throws {
@@ -63,6 +63,25 @@ public struct AppDatabase: Sendable {
                 t.column("size", .integer).notNull()
                 t.column("goos", .text).notNull()
                 t.column("goarch", .text).notNull()
+            }
+        }
+        migrator.registerMigration("v2-queue") { db in
+            try db.alter(table: "build") { t in
+                t.add(column: "trigger", .text).notNull().defaults(to: "cli")
+                t.add(column: "retry_of", .integer)
+                t.add(column: "retried", .boolean).notNull().defaults(to: false)
+                t.add(column: "requested_env", .text)
+                t.add(column: "not_before", .text)
+            }
+            try db.create(index: "build_queue", on: "build", columns: ["status", "project", "ref"])
+            try db.create(table: "delivery") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("sender", .text).notNull()
+                t.column("delivery_id", .text).notNull()
+                t.column("status", .integer).notNull()
+                t.column("body", .text).notNull()
+                t.column("created_at", .text).notNull()
+                t.uniqueKey(["sender", "delivery_id"])
             }
         }
         return migrator
@@ -151,7 +170,9 @@ public struct AppDatabase: Sendable {
     @discardableResult
     public func reapInterrupted(isAlive: (String) -> Bool) throws -> [(Int64, String)] {
         let candidates = try writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, owner FROM build WHERE status IN ('queued', 'running')")
+            // Unclaimed queued builds (no owner) belong to the server's persistent queue, not to a process.
+            try Row.fetchAll(
+                db, sql: "SELECT id, owner FROM build WHERE status IN ('queued', 'running') AND owner IS NOT NULL")
         }
         let dead: [(Int64, String)] = candidates.compactMap { row in
             let owner: String = row["owner"] ?? ""
@@ -187,21 +208,34 @@ public struct AppDatabase: Sendable {
         }
     }
 
-    /// Builds newest first, optionally of one project.
-    public func builds(project: String? = nil, limit: Int = 50) throws -> [BuildRecord] {
+    /// Builds newest first, optionally of one project, in one status, or older than build `before`.
+    public func builds(project: String? = nil, status: BuildStatus? = nil, before: Int64? = nil, limit: Int = 50) throws
+        -> [BuildRecord]
+    {
         try writer.read { db in
-            let rows: [Row]
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
             if let project {
-                rows = try Row.fetchAll(
-                    db, sql: "SELECT * FROM build WHERE project = ? ORDER BY id DESC LIMIT ?", arguments: [project, limit])
-            } else {
-                rows = try Row.fetchAll(db, sql: "SELECT * FROM build ORDER BY id DESC LIMIT ?", arguments: [limit])
+                conditions.append("project = ?")
+                _ = arguments.append(contentsOf: [project])
             }
+            if let status {
+                conditions.append("status = ?")
+                _ = arguments.append(contentsOf: [status.rawValue])
+            }
+            if let before {
+                conditions.append("id < ?")
+                _ = arguments.append(contentsOf: [before])
+            }
+            _ = arguments.append(contentsOf: [limit])
+            let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT * FROM build \(whereClause) ORDER BY id DESC LIMIT ?", arguments: arguments)
             return try rows.map { try Self.record($0, db) }
         }
     }
 
-    private static func record(_ row: Row, _ db: Database) throws -> BuildRecord {
+    static func record(_ row: Row, _ db: Database) throws -> BuildRecord {
         let id: Int64 = row["id"]
         let artifacts = try Row.fetchAll(db, sql: "SELECT * FROM artifact WHERE build_id = ? ORDER BY id", arguments: [id])
             .map { a in
@@ -217,6 +251,7 @@ public struct AppDatabase: Sendable {
             id: id, project: row["project"], environment: row["environment"], goVersion: row["go_version"],
             commit: row["commit_sha"], ref: row["ref"], status: BuildStatus(rawValue: row["status"]) ?? .failed,
             createdAt: row["created_at"], startedAt: row["started_at"], finishedAt: row["finished_at"],
-            error: row["error"], artifacts: artifacts, steps: steps)
+            error: row["error"], artifacts: artifacts, steps: steps, trigger: row["trigger"] ?? "cli",
+            retryOf: row["retry_of"])
     }
 }

@@ -1,0 +1,210 @@
+import Foundation
+import GobayCore
+import HTTPTypes
+import Hummingbird
+
+/// The JSON API under `/api/v1`: projects, environments, builds, logs and artifacts.
+struct APIController: Sendable {
+    let state: ServerState
+
+    struct ProjectInfo: Codable {
+        var name: String
+        var repo: String
+        var branch: String?
+        var environment: String?
+        var mode: String
+        var branches: [String]
+        var tags: Bool
+    }
+
+    struct EnvironmentInfo: Codable {
+        var name: String
+        var go: String
+        var goVersion: String?
+        var executor: String
+        var concurrency: Int
+        var busySlots: Int
+        var queued: Int
+        var running: Int
+        var error: String?
+
+        enum CodingKeys: String, CodingKey {
+            case name, go, executor, concurrency, queued, running, error
+            case goVersion = "go_version"
+            case busySlots = "busy_slots"
+        }
+    }
+
+    struct TriggerBody: Decodable {
+        var ref: String?
+        var commit: String?
+        var environment: String?
+    }
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        let api = router.group("api/v1")
+        api.get("projects") { request, _ in
+            try authorize(request, write: false)
+            return JSONResponse.make(state.config.projects.map { p in
+                ProjectInfo(
+                    name: p.name, repo: p.repo, branch: p.branch, environment: p.environment, mode: p.mode.rawValue,
+                    branches: p.branches, tags: p.tags)
+            })
+        }
+        api.get("environments") { request, _ in
+            try authorize(request, write: false)
+            return JSONResponse.make(try environments())
+        }
+        api.get("builds") { request, _ in
+            try authorize(request, write: false)
+            return try listBuilds(request)
+        }
+        api.get("builds/:id") { request, context in
+            try authorize(request, write: false)
+            return JSONResponse.make(try build(context))
+        }
+        api.post("projects/:name/builds") { request, context in
+            try authorize(request, write: true)
+            return try await trigger(request, context)
+        }
+        api.post("builds/:id/cancel") { request, context in
+            try authorize(request, write: true)
+            let record = try build(context)
+            guard !record.status.isFinal else {
+                throw APIError(.conflict, "build #\(record.id) already ended \(record.status.rawValue)")
+            }
+            guard try state.scheduler.cancel(record.id) else {
+                throw APIError(
+                    .conflict, "build #\(record.id) is not run by this server",
+                    hint: "it was started by `gobay build`; stop that process instead")
+            }
+            return JSONResponse.make(["id": "\(record.id)", "result": "cancel requested"], status: .accepted)
+        }
+        api.get("builds/:id/log") { request, context in
+            try authorize(request, write: false)
+            let record = try build(context)
+            let path = BuildRunner.buildDir(dataDir: state.config.dataDir, id: record.id) + "/log"
+            if request.uri.queryParameters["follow"].map({ $0 == "1" || $0 == "true" }) == true {
+                return LogFollower(state: state, buildID: record.id, path: path).response()
+            }
+            let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+        api.get("builds/:id/artifacts/:name") { request, context in
+            try authorize(request, write: false)
+            let record = try build(context)
+            let name = context.parameters.get("name") ?? ""
+            guard let artifact = record.artifacts.first(where: { $0.name == name }),
+                let data = FileManager.default.contents(atPath: artifact.path)
+            else {
+                throw APIError(
+                    .notFound, "build #\(record.id) has no artifact \"\(name)\"",
+                    hint: "artifacts: \(record.artifacts.map(\.name).joined(separator: ", "))")
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = "application/octet-stream"
+            headers[.contentLength] = String(data.count)
+            headers[.contentDisposition] = "attachment; filename=\"\(artifact.name)\""
+            headers[HTTPField.Name("X-Checksum-Sha256")!] = artifact.sha256
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(data: data)))
+        }
+    }
+
+    /// Read endpoints need a token unless `public_read`; write endpoints always do.
+    func authorize(_ request: Request, write: Bool) throws {
+        if !write && state.config.server.publicRead { return }
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+            throw APIError(.unauthorized, "this endpoint needs a token", hint: "send Authorization: Bearer <token>")
+        }
+        guard state.isValidToken(String(header.dropFirst(7))) else {
+            throw APIError(.unauthorized, "the token is not valid", hint: "use a token whose sha256 is in server.tokens")
+        }
+    }
+
+    private func build(_ context: BasicRequestContext) throws -> BuildRecord {
+        let raw = context.parameters.get("id") ?? ""
+        guard let id = Int64(raw) else { throw APIError(.badRequest, "\"\(raw)\" is not a build id") }
+        guard let record = try state.database.build(id) else {
+            throw APIError(.notFound, "no build #\(id)", hint: "GET /api/v1/builds lists them")
+        }
+        return record
+    }
+
+    private func listBuilds(_ request: Request) throws -> Response {
+        let query = request.uri.queryParameters
+        let project = query["project"].map(String.init)
+        if let project { _ = try mapped { try state.config.project(project) } }
+        var status: BuildStatus?
+        if let raw = query["status"] {
+            guard let s = BuildStatus(rawValue: String(raw)) else {
+                throw APIError(.badRequest, "unknown status \"\(raw)\"", hint: BuildStatus.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            status = s
+        }
+        var limit = 50
+        if let raw = query["limit"] {
+            guard let n = Int(raw), (1...500).contains(n) else { throw APIError(.badRequest, "limit must be 1 to 500") }
+            limit = n
+        }
+        var before: Int64?
+        if let raw = query["before"] {
+            guard let n = Int64(raw) else { throw APIError(.badRequest, "before must be a build id") }
+            before = n
+        }
+        let builds = try state.database.builds(project: project, status: status, before: before, limit: limit)
+        return JSONResponse.make(builds)
+    }
+
+    private func trigger(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let name = context.parameters.get("name") ?? ""
+        let project = try mapped { try state.config.project(name) }
+        let data = Data(buffer: try await request.body.collect(upTo: 64 * 1024))
+        let body: TriggerBody
+        do {
+            body = data.isEmpty ? TriggerBody() : try JSONDecoder().decode(TriggerBody.self, from: data)
+        } catch {
+            throw APIError(.badRequest, "the body is not JSON like {\"ref\": \"main\"} or {\"commit\": \"<sha>\"}")
+        }
+        if let ref = body.ref { try mapped { try GitRef.validate(ref) } }
+        if let commit = body.commit, !GitRef.isCommitID(commit) {
+            throw APIError(.badRequest, "\"\(commit)\" is not a commit id", hint: "pass a hex commit id")
+        }
+        if let env = body.environment { _ = try mapped { try state.config.environment(env) } }
+        let ref = body.ref ?? project.branch ?? GitMirror(url: project.repo, dataDir: state.config.dataDir).headFileBranch() ?? "HEAD"
+        let queued = try state.database.enqueueRequest(
+            project: project.name, ref: ref, commit: body.commit, environment: body.environment, trigger: "api",
+            coalesce: false, notBefore: Date())
+        state.scheduler.wake()
+        guard let record = try state.database.build(queued.id) else { throw APIError(.internalServerError, "build vanished") }
+        return JSONResponse.make(record, status: .accepted)
+    }
+
+    private func environments() throws -> [EnvironmentInfo] {
+        let store = ToolchainStore(dataDir: state.config.dataDir)
+        let locks = EnvironmentLocks(dataDir: state.config.dataDir)
+        let builds = try state.database.builds(limit: 500).filter { !$0.status.isFinal }
+        return state.config.environments.map { env in
+            var info = EnvironmentInfo(
+                name: env.name, go: env.go.description, goVersion: nil, executor: env.executor.rawValue,
+                concurrency: env.concurrency, busySlots: locks.busySlots(env.name, slots: env.concurrency),
+                queued: builds.filter { $0.environment == env.name && $0.status == .queued }.count,
+                running: builds.filter { $0.environment == env.name && $0.status == .running }.count, error: nil)
+            do {
+                info.goVersion = try store.resolve(for: env).version
+            } catch {
+                info.error = (error as? GobayError)?.message ?? "\(error)"
+            }
+            return info
+        }
+    }
+
+    private func mapped<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as GobayError {
+            throw APIError.from(error)
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import GobayCore
+import Hummingbird
+
+/// An error answered as JSON `{"error": "...", "hint": "..."}` with its HTTP status.
+public struct APIError: HTTPResponseError, Sendable {
+    /// The HTTP status.
+    public var status: HTTPResponse.Status
+    /// What is wrong.
+    public var message: String
+    /// How to fix it.
+    public var hint: String?
+
+    /// Creates an error.
+    public init(_ status: HTTPResponse.Status, _ message: String, hint: String? = nil) {
+        self.status = status
+        self.message = message
+        self.hint = hint
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var body: [String: String] = ["error": message]
+        if let hint { body["hint"] = hint }
+        return JSONResponse.make(body, status: status)
+    }
+
+    /// Maps a core error: usage problems are 400 (404 for unknown names), failures 500.
+    static func from(_ error: GobayError) -> APIError {
+        if error.kind == .failure { return APIError(.internalServerError, error.message, hint: error.hint) }
+        let notFound = error.message.hasPrefix("unknown project") || error.message.hasPrefix("unknown environment")
+        return APIError(notFound ? .notFound : .badRequest, error.message, hint: error.hint)
+    }
+}
+
+/// JSON responses with sorted keys.
+enum JSONResponse {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    /// Encodes `value` as the body of a response with `status`.
+    static func make<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        return text(String(decoding: data, as: UTF8.self), status: status)
+    }
+
+    /// A JSON body that is already encoded.
+    static func text(_ json: String, status: HTTPResponse.Status) -> Response {
+        let buffer = ByteBuffer(string: json)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        headers[.contentLength] = String(buffer.readableBytes)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: buffer))
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import GobayCore
+import Hummingbird
+
+/// Streams a build's log as Server-Sent Events: the lines so far, then new lines as they are
+/// written, then an `end` event carrying the build's final status.
+struct LogFollower: Sendable {
+    let state: ServerState
+    let buildID: Int64
+    let path: String
+
+    func response() -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        let state = self.state
+        let buildID = self.buildID
+        let path = self.path
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                var offset: UInt64 = 0
+                var pending = Data()
+                while true {
+                    // Read the status before the file, so no line written before the end is missed.
+                    let record = try? state.database.build(buildID)
+                    let (chunk, next) = Self.read(path, from: offset)
+                    offset = next
+                    pending.append(chunk)
+                    var events = ""
+                    while let newline = pending.firstIndex(of: 0x0A) {
+                        let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
+                        pending.removeSubrange(pending.startIndex...newline)
+                        events += "data: \(line)\n\n"
+                    }
+                    if !events.isEmpty { try await writer.write(ByteBuffer(string: events)) }
+                    if let record, record.status.isFinal {
+                        if !pending.isEmpty {
+                            try await writer.write(ByteBuffer(string: "data: \(String(decoding: pending, as: UTF8.self))\n\n"))
+                        }
+                        let end = #"{"id":\#(buildID),"status":"\#(record.status.rawValue)"}"#
+                        try await writer.write(ByteBuffer(string: "event: end\ndata: \(end)\n\n"))
+                        try await writer.finish(nil)
+                        return
+                    }
+                    try await Task.sleep(for: .milliseconds(150))
+                }
+            })
+    }
+
+    /// What the file holds from `offset` on, and the new offset.
+    static func read(_ path: String, from offset: UInt64) -> (Data, UInt64) {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return (Data(), offset) }
+        defer { try? handle.close() }
+        do {
+            try handle.seek(toOffset: offset)
+            let data = try handle.readToEnd() ?? Data()
+            return (data, offset + UInt64(data.count))
+        } catch {
+            return (Data(), offset)
+        }
+    }
+}
