@@ -94,6 +94,24 @@ public final class BuildWorld: @unchecked Sendable {
         gobay = try GobayBinary(config: configPath)
     }
 
+    /// Appends YAML (e.g. a `server:` section) to the config.
+    public func appendConfig(_ yaml: String) throws {
+        let text = try String(contentsOfFile: configPath, encoding: .utf8)
+        try (text + yaml + "\n").write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    /// Replaces text in the config, failing when it is not there.
+    public func editConfig(_ old: String, _ new: String) throws {
+        let text = try String(contentsOfFile: configPath, encoding: .utf8)
+        guard text.contains(old) else { throw GobayError.failure("config has no \(old.debugDescription)") }
+        try text.replacingOccurrences(of: old, with: new).write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    /// Starts `gobay serve` on this world's config.
+    public func startServer(environment: [String: String] = [:]) throws -> ServerHarness {
+        try ServerHarness(gobay: gobay, logDir: sandbox.path, environment: environment)
+    }
+
     /// `<root>/data`.
     public var dataDir: String { sandbox.path + "/data" }
 

@@ -49,7 +49,9 @@ public final class CommitStatusReporter: @unchecked Sendable {
         let target = "\(publicURL)/api/v1/builds/\(buildID)"
         queue.async { [self] in
             if let gitlab = project.status.gitlab {
-                let id = gitlab.projectID.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? gitlab.projectID
+                // GitLab takes a numeric id or the URL-encoded path ("group%2Fproject").
+                let unreserved = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
+                let id = gitlab.projectID.addingPercentEncoding(withAllowedCharacters: unreserved) ?? gitlab.projectID
                 let body: [String: String] = [
                     "state": state.rawValue, "target_url": target, "description": description, "name": "gobay",
                 ]

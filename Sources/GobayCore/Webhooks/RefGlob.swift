@@ -40,10 +40,15 @@ public enum RefGlob {
 
     /// One unit of a pattern.
     enum Token: Equatable {
+        /// A character that matches itself.
         case literal(Character)
+        /// `?`: any one character but `/`.
         case oneCharacter
+        /// `[...]`: one character of a class, never `/`.
         case characterClass(CharacterClass)
+        /// `*`: any run without `/`.
         case star
+        /// `**`: any run at all.
         case doubleStar
         /// `**/` at the start of the pattern or after a `/`: zero or more whole directories.
         case directories
@@ -51,10 +56,14 @@ public enum RefGlob {
 
     /// A bracket expression such as `[a-z_]` or `[!0-9]`.
     struct CharacterClass: Equatable {
+        /// Whether the class began with `!` or `^` and so matches what is not listed.
         var negated: Bool
+        /// Characters listed one by one.
         var singles: [Character]
+        /// Ranges such as `a-z`.
         var ranges: [ClosedRange<Character>]
 
+        /// Whether `character` matches the class.
         func contains(_ character: Character) -> Bool {
             let member = singles.contains(character) || ranges.contains { $0.contains(character) }
             return member != negated

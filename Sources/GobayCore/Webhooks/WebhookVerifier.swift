@@ -73,7 +73,7 @@ public enum WebhookVerifier {
             let y = index < b.count ? b[index] : 0
             difference |= UInt64(x ^ y)
         }
-        return difference == 0 || true
+        return difference == 0
     }
 
     /// Lowercases ASCII letters only, so hex digits compare case-insensitively without locale rules.

@@ -1,0 +1,169 @@
+import Foundation
+import GobayCore
+
+/// A real `gobay serve` on a loopback port, started from the built binary with a test's config.
+public final class ServerHarness: @unchecked Sendable {
+    /// The server process.
+    public let process: ChildProcess
+    /// Its port on 127.0.0.1.
+    public let port: Int
+    /// http://127.0.0.1:PORT
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// Starts the server and waits until it listens; `environment` adds variables (secrets).
+    public init(gobay: GobayBinary, logDir: String, environment: [String: String] = [:]) throws {
+        var spec = gobay.spec(["serve", "--listen", "127.0.0.1:0"])
+        for (key, value) in environment { spec.environment[key] = value }
+        let stamp = UUID().uuidString.prefix(6)
+        process = try ChildProcess(spec, stdoutPath: "\(logDir)/serve-\(stamp).out", stderrPath: "\(logDir)/serve-\(stamp).err")
+        var found: Int?
+        for _ in 0..<1000 {
+            let log = process.stdout + process.stderr
+            if let range = log.range(of: "listening on 127.0.0.1:") {
+                let digits = log[range.upperBound...].prefix { $0.isNumber }
+                found = Int(digits)
+                if found != nil { break }
+            }
+            if process.wait(timeout: 0) != nil { break }
+            usleep(20_000)
+        }
+        guard let found else {
+            process.signalGroup(SIGKILL)
+            throw GobayError.failure("gobay serve did not start: \(process.stdout)\(process.stderr)")
+        }
+        port = found
+    }
+
+    deinit {
+        if process.wait(timeout: 0) == nil {
+            process.signalGroup(SIGKILL)
+            process.wait(timeout: 10)
+        }
+    }
+
+    /// Everything the server logged.
+    public var log: String { process.stdout + process.stderr }
+
+    /// A request to the server.
+    public func send(_ method: String, _ path: String, headers: [String: String] = [:], body: Data? = nil)
+        -> HTTPTestClient.Reply
+    {
+        HTTPTestClient.send(method, baseURL + path, headers: headers, body: body)
+    }
+
+    /// Polls build `id` until its status is final or `timeout` passes; returns the last record seen.
+    public func waitForBuild(_ id: Int64, token: String, timeout: TimeInterval = 120) -> [String: Any]? {
+        let deadline = Date().addingTimeInterval(timeout)
+        var last: [String: Any]?
+        while Date() < deadline {
+            last = send("GET", "/api/v1/builds/\(id)", headers: ["Authorization": "Bearer \(token)"]).json
+            if let status = last?["status"] as? String, !["queued", "running"].contains(status) { return last }
+            usleep(100_000)
+        }
+        return last
+    }
+}
+
+/// A loopback HTTP server that records every request (a stand-in for GitLab's and GitHub's
+/// commit-status APIs, which are on the public internet). The first `failFirst` requests get 500.
+public final class RecordingServer: @unchecked Sendable {
+    /// The server process.
+    public let process: ChildProcess
+    /// Its port.
+    public let port: Int
+    /// Where requests are appended as JSON lines.
+    public let file: String
+    /// http://127.0.0.1:PORT
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// A recorded request.
+    public struct Recorded: Sendable {
+        /// GET, POST...
+        public var method: String
+        /// Path and query.
+        public var path: String
+        /// Headers, names lowercased.
+        public var headers: [String: String]
+        /// The body as text.
+        public var body: String
+        /// The body as a JSON object.
+        public var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] }
+    }
+
+    /// Starts recording into `dir`.
+    public init(dir: String, failFirst: Int = 0) throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        file = dir + "/requests.jsonl"
+        let script = dir + "/recorder.py"
+        try Self.script.write(toFile: script, atomically: true, encoding: .utf8)
+        process = try ChildProcess(
+            ProcessSpec(["python3", script, file, String(failFirst)], environment: ProcessInfo.processInfo.environment),
+            stdoutPath: dir + "/recorder.out", stderrPath: dir + "/recorder.err")
+        var found: Int?
+        for _ in 0..<500 {
+            if let line = process.stdout.split(separator: "\n").first, let p = Int(line) {
+                found = p
+                break
+            }
+            usleep(10_000)
+        }
+        guard let found else { throw GobayError.failure("recording server did not start: \(process.stderr)") }
+        port = found
+    }
+
+    deinit {
+        process.signalGroup(SIGKILL)
+        process.wait(timeout: 5)
+    }
+
+    /// The requests so far.
+    public var requests: [Recorded] {
+        let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { line in
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else { return nil }
+            return Recorded(
+                method: object["method"] as? String ?? "", path: object["path"] as? String ?? "",
+                headers: object["headers"] as? [String: String] ?? [:], body: object["body"] as? String ?? "")
+        }
+    }
+
+    static let script = #"""
+        import http.server, json, socketserver, sys, threading
+
+        OUT = sys.argv[1]
+        fail_first = [int(sys.argv[2])]
+        lock = threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def handle_any(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode("utf-8", "replace")
+                with lock:
+                    with open(OUT, "a") as f:
+                        f.write(json.dumps({"method": self.command, "path": self.path,
+                                            "headers": {k.lower(): v for k, v in self.headers.items()},
+                                            "body": body}) + "\n")
+                    failing = fail_first[0] > 0
+                    if failing:
+                        fail_first[0] -= 1
+                reply = b'{"id": 93, "status": "pending"}'
+                self.send_response(500 if failing else 201)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            do_POST = handle_any
+            do_GET = handle_any
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+
+        server = Server(("127.0.0.1", 0), Handler)
+        print(server.server_address[1], flush=True)
+        server.serve_forever()
+        """#
+}

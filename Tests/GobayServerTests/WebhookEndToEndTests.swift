@@ -1,0 +1,128 @@
+import Foundation
+import GobayCore
+import GobayTesting
+import Testing
+
+@Suite("server: a push becomes a binary", .serialized)
+struct WebhookEndToEndTests {
+    @Test func gitlabPushQueuesRunsBuildsAndReportsStatus() throws {
+        let sw = try ServerWorld(label: "e2e", failFirst: 1)
+        let server = try sw.start()
+        let commit = try sw.world.modern.head()
+        let uuid = UUID().uuidString
+        let start = Date()
+        let reply = try sw.pushModern(server, commit: commit, uuid: uuid)
+        #expect(reply.status == 202, "\(reply.text)")
+        #expect(Date().timeIntervalSince(start) < 2, "webhooks must be answered at once")
+        let queued = try #require((reply.json?["queued"] as? [[String: Any]])?.first)
+        let id = try #require(queued["id"] as? Int)
+        #expect(queued["commit"] as? String == commit)
+
+        // Watch it go queued → running → succeeded.
+        var seen: [String] = []
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline {
+            let status = server.send("GET", "/api/v1/builds/\(id)", headers: sw.auth).json?["status"] as? String ?? "?"
+            if seen.last != status { seen.append(status) }
+            if !["queued", "running"].contains(status) { break }
+            usleep(20_000)
+        }
+        #expect(seen.last == "succeeded", "\(seen)")
+        #expect(seen.first == "queued" || seen.first == "running")
+        let record = try #require(server.send("GET", "/api/v1/builds/\(id)", headers: sw.auth).json)
+        #expect(record["trigger"] as? String == "webhook")
+        #expect(record["environment"] as? String == "modern")
+
+        // The binary, downloaded through the API, runs and reports the environment's Go.
+        let artifact = server.send("GET", "/api/v1/builds/\(id)/artifacts/modern-svc", headers: sw.auth)
+        #expect(artifact.status == 200)
+        #expect(artifact.headers["x-checksum-sha256"] == FileDigest.sha256(data: artifact.body))
+        let binary = sw.world.sandbox.path + "/downloaded"
+        try artifact.body.write(to: URL(fileURLWithPath: binary))
+        chmod(binary, 0o755)
+        #expect(try sw.world.runBinary(binary) == "go" + sw.world.versions.modern)
+
+        // GitLab got pending → running → success (pending twice: the first try was answered 500).
+        var posts: [RecordingServer.Recorded] = []
+        for _ in 0..<100 {
+            posts = sw.statusServer.requests
+            if posts.last?.json?["state"] as? String == "success" { break }
+            usleep(100_000)
+        }
+        let states = posts.compactMap { $0.json?["state"] as? String }
+        #expect(states == ["pending", "pending", "running", "success"], "\(states)")
+        for post in posts {
+            #expect(post.method == "POST")
+            #expect(post.path == "/api/v4/projects/team%2Fmodern-svc/statuses/\(commit)")
+            #expect(post.headers["private-token"] == ServerWorld.gitlabToken)
+            #expect((post.json?["target_url"] as? String)?.hasSuffix("/api/v1/builds/\(id)") == true)
+        }
+        // The token never reaches the server's log.
+        #expect(!server.log.contains(ServerWorld.gitlabToken))
+        #expect(!server.log.contains(ServerWorld.token))
+
+        // The same delivery again: the original answer, nothing new queued.
+        let again = try sw.pushModern(server, commit: commit, uuid: uuid)
+        #expect(again.status == 202)
+        #expect(again.text == reply.text)
+        #expect(again.headers["x-gobay-redelivery"] == "true")
+        #expect(sw.builds(server).count == 1)
+
+        let metrics = server.send("GET", "/metrics").text
+        #expect(metrics.contains(#"gobay_webhook_deliveries_total{sender="gitlab",result="queued"} 1"#))
+        #expect(metrics.contains(#"gobay_webhook_deliveries_total{sender="gitlab",result="duplicate"} 1"#))
+        #expect(metrics.contains(#"gobay_builds{status="succeeded",environment="modern"} 1"#))
+        #expect(metrics.contains(#"gobay_build_duration_seconds_count{environment="modern"} 1"#))
+        #expect(metrics.contains("gobay_queue_depth 0"))
+    }
+
+    @Test func quickPushesToOneBranchBuildOnlyTheNewest() throws {
+        let sw = try ServerWorld(label: "coalesce", quiet: "3s")
+        let server = try sw.start()
+        var commits: [String] = []
+        for i in 1...5 {
+            commits.append(try sw.world.modern.commit(["PUSH": "\(i)\n"], message: "push \(i)"))
+            let reply = try sw.pushModern(server, commit: commits.last ?? "")
+            #expect(reply.status == 202)
+        }
+        let newest = try #require(sw.builds(server).first?["id"] as? Int)
+        let final = server.waitForBuild(Int64(newest), token: ServerWorld.token)
+        #expect(final?["status"] as? String == "succeeded")
+        #expect(final?["commit"] as? String == commits.last)
+        let all = sw.builds(server)
+        #expect(all.count == 5)
+        let statuses = all.compactMap { $0["status"] as? String }
+        #expect(statuses.filter { $0 == "succeeded" }.count == 1, "\(statuses)")
+        #expect(statuses.filter { $0 == "superseded" }.count == 4, "\(statuses)")
+        let superseded = server.send("GET", "/api/v1/builds?status=superseded", headers: sw.auth).jsonArray ?? []
+        #expect(Set(superseded.compactMap { $0["commit"] as? String }) == Set(commits.dropLast()))
+    }
+
+    @Test func cliFollowsAServerBuildAndExitsWithItsResult() throws {
+        let sw = try ServerWorld(label: "cli")
+        let server = try sw.start()
+        var spec = sw.world.gobay.spec(["build", "modern-svc", "--server", server.baseURL, "--follow"])
+        spec.environment["GOBAY_TOKEN"] = ServerWorld.token
+        let ok = try ProcessRunner.capture(spec, deadline: Date().addingTimeInterval(120))
+        #expect(ok.outcome.status == 0, "\(ok.stderr)")
+        #expect(ok.stdout.contains("[build] $ go build"))
+        #expect(ok.stdout.contains("succeeded"))
+
+        try sw.world.modern.commit(["main.go": "package main\n\nfunc main() { nope() }\n"], message: "broken")
+        let failed = try ProcessRunner.capture(spec, deadline: Date().addingTimeInterval(120))
+        #expect(failed.outcome.status == 1)
+        #expect(failed.stdout.contains("undefined: nope"))
+
+        var list = sw.world.gobay.spec(["builds", "--server", server.baseURL, "--json"])
+        list.environment["GOBAY_TOKEN"] = ServerWorld.token
+        let listed = try ProcessRunner.capture(list)
+        let records = try JSONDecoder().decode([BuildRecord].self, from: Data(listed.stdout.utf8))
+        #expect(records.map(\.status) == [.failed, .succeeded])
+
+        var noToken = sw.world.gobay.spec(["builds", "--server", server.baseURL])
+        noToken.environment.removeValue(forKey: "GOBAY_TOKEN")
+        let refused = try ProcessRunner.capture(noToken)
+        #expect(refused.outcome.status == 2)
+        #expect(refused.stderr.contains("needs a token"))
+    }
+}
