@@ -1,0 +1,89 @@
+import Foundation
+import GobayCore
+import GobayTesting
+import Testing
+
+@Suite("server: HTTP API", .serialized)
+struct APITests {
+    @Test func authErrorsAndFilters() throws {
+        let sw = try ServerWorld(label: "api")
+        let server = try sw.start()
+        // Reads and writes need a token; errors are JSON with a hint.
+        for (method, path) in [("GET", "/api/v1/projects"), ("GET", "/api/v1/builds"), ("POST", "/api/v1/projects/modern-svc/builds")] {
+            let none = server.send(method, path)
+            #expect(none.status == 401)
+            #expect(none.json?["error"] as? String == "this endpoint needs a token")
+            #expect(none.json?["hint"] != nil)
+            let wrong = server.send(method, path, headers: ["Authorization": "Bearer nope"])
+            #expect(wrong.status == 401)
+        }
+        let unknown = server.send("POST", "/api/v1/projects/nosuch/builds", headers: sw.auth, body: Data("{}".utf8))
+        #expect(unknown.status == 404)
+        #expect((unknown.json?["error"] as? String)?.contains("unknown project \"nosuch\"") == true)
+        let badRef = server.send("POST", "/api/v1/projects/modern-svc/builds", headers: sw.auth, body: Data(#"{"ref":"-x"}"#.utf8))
+        #expect(badRef.status == 400)
+        #expect((badRef.json?["error"] as? String)?.contains("not a valid git ref") == true)
+        let notJSON = server.send("POST", "/api/v1/projects/modern-svc/builds", headers: sw.auth, body: Data("ref=main".utf8))
+        #expect(notJSON.status == 400)
+        #expect(server.send("GET", "/api/v1/builds/999", headers: sw.auth).status == 404)
+        #expect(server.send("GET", "/api/v1/builds?status=bogus", headers: sw.auth).status == 400)
+        #expect(sw.builds(server).isEmpty)
+
+        let projects = server.send("GET", "/api/v1/projects", headers: sw.auth).jsonArray ?? []
+        #expect(projects.compactMap { $0["name"] as? String } == ["legacy-svc", "modern-svc", "newest-svc"])
+        let envs = server.send("GET", "/api/v1/environments", headers: sw.auth).jsonArray ?? []
+        #expect(envs.compactMap { $0["go_version"] as? String } == [sw.world.versions.legacy, sw.world.versions.modern, sw.world.versions.newest])
+        #expect(envs.first?["executor"] as? String == "host")
+
+        // Three builds, then filters and pagination.
+        var ids: [Int] = []
+        for project in ["modern-svc", "legacy-svc", "modern-svc"] {
+            let reply = server.send("POST", "/api/v1/projects/\(project)/builds", headers: sw.auth, body: Data("{}".utf8))
+            #expect(reply.status == 202)
+            ids.append(try #require(reply.json?["id"] as? Int))
+        }
+        for id in ids { _ = server.waitForBuild(Int64(id), token: ServerWorld.token) }
+        #expect(sw.builds(server).compactMap { $0["id"] as? Int } == ids.reversed())
+        #expect(sw.builds(server, query: "?project=modern-svc").compactMap { $0["id"] as? Int } == [ids[2], ids[0]])
+        #expect(sw.builds(server, query: "?limit=1").compactMap { $0["id"] as? Int } == [ids[2]])
+        #expect(sw.builds(server, query: "?limit=1&before=\(ids[2])").compactMap { $0["id"] as? Int } == [ids[1]])
+        #expect(sw.builds(server, query: "?status=succeeded").count == 3)
+        #expect(sw.builds(server, query: "?status=failed").isEmpty)
+
+        let log = server.send("GET", "/api/v1/builds/\(ids[1])/log", headers: sw.auth)
+        #expect(log.headers["content-type"]?.hasPrefix("text/plain") == true)
+        #expect(log.text.contains("[build] $ go build"))
+        let missing = server.send("GET", "/api/v1/builds/\(ids[1])/artifacts/nope", headers: sw.auth)
+        #expect(missing.status == 404)
+        #expect((missing.json?["hint"] as? String)?.contains("legacy-svc") == true)
+    }
+
+    @Test func publicReadOpensReadsOnly() throws {
+        let sw = try ServerWorld(label: "public", server: "  public_read: true")
+        let server = try sw.start()
+        #expect(server.send("GET", "/api/v1/projects").status == 200)
+        #expect(server.send("GET", "/api/v1/builds").status == 200)
+        #expect(server.send("POST", "/api/v1/projects/modern-svc/builds", body: Data("{}".utf8)).status == 401)
+    }
+
+    @Test func followStreamsTheLogAndCancelStopsTheBuild() throws {
+        let sw = try ServerWorld(label: "follow")
+        try sw.makeModernSlow(seconds: 300)
+        let server = try sw.start()
+        let reply = server.send("POST", "/api/v1/projects/modern-svc/builds", headers: sw.auth, body: Data("{}".utf8))
+        let id = try #require(reply.json?["id"] as? Int)
+        // Follow in the background while the build runs; cancel once the test step shows up.
+        let stream = SSEReader(url: server.baseURL + "/api/v1/builds/\(id)/log?follow=1", token: ServerWorld.token)
+        for _ in 0..<600 where !stream.text.contains("$ go test") { usleep(50_000) }
+        #expect(stream.text.contains("data: "))
+        let cancel = server.send("POST", "/api/v1/builds/\(id)/cancel", headers: sw.auth)
+        #expect(cancel.status == 202, "\(cancel.text)")
+        #expect(stream.waitForEnd(timeout: 60))
+        #expect(stream.text.contains("event: end\ndata: {\"id\":\(id),\"status\":\"canceled\"}"))
+        #expect(stream.text.contains("[build]") == false)
+        #expect(server.waitForBuild(Int64(id), token: ServerWorld.token)?["status"] as? String == "canceled")
+        #expect(sw.leftovers().isEmpty, "\(sw.leftovers())")
+        let again = server.send("POST", "/api/v1/builds/\(id)/cancel", headers: sw.auth)
+        #expect(again.status == 409)
+    }
+}
