@@ -22,24 +22,39 @@ public enum WebhookFixtures {
         return data
     }
 
-    /// gitlab-push.json rewritten so every repository URL is `repo`, the ref is `branch` and the
-    /// pushed commit is `commit`.
-    public static func gitlabPush(repo: String, branch: String, commit: String, before: String? = nil) throws -> Data {
-        guard var object = try JSONSerialization.jsonObject(with: try data("gitlab-push.json")) as? [String: Any] else {
-            throw GobayError.failure("gitlab-push.json is not an object")
+    /// A push fixture rewritten so every repository URL is `repo`, the full ref is `ref` and the
+    /// pushed commit is `after` (forty zeros: a deleted branch).
+    public static func push(_ fixture: String, repo: String, ref: String, after: String) throws -> Data {
+        guard var object = try JSONSerialization.jsonObject(with: try data(fixture)) as? [String: Any] else {
+            throw GobayError.failure("\(fixture) is not an object")
         }
-        object["ref"] = "refs/heads/" + branch
-        object["after"] = commit
-        object["checkout_sha"] = commit
-        if let before { object["before"] = before }
+        let deleted = after == PushEvent.zeroCommit
+        object["ref"] = ref
+        object["after"] = after
+        if fixture.hasPrefix("gitlab") {
+            object["checkout_sha"] = deleted ? NSNull() as Any : after as Any
+        } else if deleted {
+            object["deleted"] = true
+        }
         for key in ["project", "repository"] {
             guard var section = object[key] as? [String: Any] else { continue }
-            for field in ["git_ssh_url", "git_http_url", "url", "ssh_url", "http_url", "web_url", "homepage"]
-            where section[field] != nil {
+            for field in [
+                "git_ssh_url", "git_http_url", "url", "ssh_url", "http_url", "web_url", "homepage", "clone_url",
+                "html_url", "git_url",
+            ] where section[field] != nil {
                 section[field] = repo
             }
             object[key] = section
         }
+        if var head = object["head_commit"] as? [String: Any] {
+            head["id"] = after
+            object["head_commit"] = head
+        }
         return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    }
+
+    /// gitlab-push.json rewritten for `repo`, `branch` and `commit`.
+    public static func gitlabPush(repo: String, branch: String, commit: String) throws -> Data {
+        try push("gitlab-push.json", repo: repo, ref: "refs/heads/" + branch, after: commit)
     }
 }

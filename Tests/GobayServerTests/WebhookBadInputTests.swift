@@ -29,28 +29,8 @@ struct WebhookBadInputTests {
                    ["X-Gogs-Signature": WebhookVerifier.hexHMACSHA256(secret: secret, body: body)] }),
     ]
 
-    /// The sender's fixture with its repository pointed at modern-svc and a chosen ref and commit.
     func payload(_ sender: Sender, repo: String, ref: String, after: String) throws -> Data {
-        var object = try #require(try JSONSerialization.jsonObject(with: try WebhookFixtures.data(sender.fixture)) as? [String: Any])
-        object["ref"] = ref
-        object["after"] = after
-        if sender.name == "gitlab" {
-            object["checkout_sha"] = after == PushEvent.zeroCommit ? NSNull() as Any : after as Any
-        }
-        if after == PushEvent.zeroCommit && sender.name != "gitlab" { object["deleted"] = true }
-        for key in ["project", "repository"] {
-            guard var section = object[key] as? [String: Any] else { continue }
-            for field in ["git_ssh_url", "git_http_url", "url", "ssh_url", "http_url", "web_url", "homepage", "clone_url", "html_url", "git_url"]
-            where section[field] != nil {
-                section[field] = repo
-            }
-            object[key] = section
-        }
-        if var head = object["head_commit"] as? [String: Any] {
-            head["id"] = after
-            object["head_commit"] = head
-        }
-        return try JSONSerialization.data(withJSONObject: object)
+        try WebhookFixtures.push(sender.fixture, repo: repo, ref: ref, after: after)
     }
 
     @Test func badInputTable() throws {

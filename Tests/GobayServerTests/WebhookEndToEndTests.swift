@@ -125,4 +125,43 @@ struct WebhookEndToEndTests {
         #expect(refused.outcome.status == 2)
         #expect(refused.stderr.contains("needs a token"))
     }
+
+    @Test func githubPushReportsGitHubStatuses() throws {
+        let world = try BuildWorld(label: "github")
+        let recorder = try RecordingServer(dir: world.sandbox.path + "/github")
+        try world.editConfig(
+            "    ldflags: \"-X main.version={short_commit}\"\n",
+            """
+                ldflags: "-X main.version={short_commit}"
+                status:
+                  github: { url: "\(recorder.baseURL)", repo: team/legacy-svc, token_env: GOBAY_TEST_GITHUB_TOKEN }
+
+            """)
+        try world.appendConfig("server:\n  webhook_secret: gh-secret\n  quiet_period: 0\n  public_read: true\n")
+        let server = try world.startServer(environment: ["GOBAY_TEST_GITHUB_TOKEN": "ghp_test"])
+        let commit = try world.legacy.head()
+        let body = try WebhookFixtures.push("github-push.json", repo: world.legacy.path, ref: "refs/heads/master", after: commit)
+        let reply = server.send(
+            "POST", "/hooks/github",
+            headers: [
+                "X-GitHub-Event": "push", "X-GitHub-Delivery": UUID().uuidString,
+                "X-Hub-Signature-256": "sha256=" + WebhookVerifier.hexHMACSHA256(secret: "gh-secret", body: body),
+            ], body: body)
+        #expect(reply.status == 202, "\(reply.text)")
+        let id = try #require((reply.json?["queued"] as? [[String: Any]])?.first?["id"] as? Int)
+        let final = server.waitForBuild(Int64(id), token: "")
+        #expect(final?["status"] as? String == "succeeded")
+        var states: [String] = []
+        for _ in 0..<100 {
+            states = recorder.requests.compactMap { $0.json?["state"] as? String }
+            if states.last == "success" { break }
+            usleep(100_000)
+        }
+        #expect(states == ["pending", "pending", "success"], "running maps to GitHub's pending: \(states)")
+        for post in recorder.requests {
+            #expect(post.path == "/repos/team/legacy-svc/statuses/\(commit)")
+            #expect(post.headers["authorization"] == "Bearer ghp_test")
+            #expect(post.json?["context"] as? String == "gobay")
+        }
+    }
 }
