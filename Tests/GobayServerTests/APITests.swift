@@ -87,3 +87,45 @@ struct APITests {
         #expect(again.status == 409)
     }
 }
+
+@Suite("server and CLI together", .serialized)
+struct ServerAndCLITests {
+    @Test func logFollowAndCancelFromTheCLI() throws {
+        let sw = try ServerWorld(label: "clicancel")
+        try sw.makeModernSlow(seconds: 300)
+        let server = try sw.start()
+        let reply = server.send("POST", "/api/v1/projects/modern-svc/builds", headers: sw.auth, body: Data("{}".utf8))
+        let id = try #require(reply.json?["id"] as? Int)
+        var followSpec = sw.world.gobay.spec(["log", "-f", "\(id)", "--server", server.baseURL])
+        followSpec.environment["GOBAY_TOKEN"] = ServerWorld.token
+        let follower = try ChildProcess(followSpec, stdoutPath: sw.world.sandbox.path + "/f.out", stderrPath: sw.world.sandbox.path + "/f.err")
+        for _ in 0..<600 where !follower.stdout.contains("$ go test") { usleep(50_000) }
+        var cancelSpec = sw.world.gobay.spec(["cancel", "\(id)", "--server", server.baseURL])
+        cancelSpec.environment["GOBAY_TOKEN"] = ServerWorld.token
+        let cancel = try ProcessRunner.capture(cancelSpec)
+        #expect(cancel.outcome.status == 0, "\(cancel.stderr)")
+        #expect(follower.wait(timeout: 60) == 1)
+        #expect(follower.stdout.contains("$ go test"))
+        #expect(follower.stderr.contains("build #\(id) canceled"))
+        #expect(sw.leftovers().isEmpty)
+    }
+
+    @Test func aHandRunBuildAndTheServerShareTheProjectLock() throws {
+        let sw = try ServerWorld(label: "sharedlock")
+        try sw.makeModernSlow(seconds: 3)
+        let server = try sw.start()
+        let cli = try ChildProcess(
+            sw.world.gobay.spec(["build", "modern-svc", "--json"]), stdoutPath: sw.world.sandbox.path + "/cli.json",
+            stderrPath: sw.world.sandbox.path + "/cli.log")
+        for _ in 0..<600 where !cli.stderr.contains("$ go test") { usleep(50_000) }
+        let reply = server.send("POST", "/api/v1/projects/modern-svc/builds", headers: sw.auth, body: Data("{}".utf8))
+        let id = try #require(reply.json?["id"] as? Int)
+        #expect(cli.wait(timeout: 120) == 0, "\(cli.stderr)")
+        let handRun = try sw.world.decodeBuild(cli.stdout)
+        let serverRun = try #require(server.waitForBuild(Int64(id), token: ServerWorld.token))
+        #expect(serverRun["status"] as? String == "succeeded")
+        let started = try #require(Timestamp.date(serverRun["started_at"] as? String ?? ""))
+        let handFinished = try #require(handRun.finishedAt.flatMap(Timestamp.date))
+        #expect(started >= handFinished.addingTimeInterval(-0.01), "the server's build started while the hand-run one held the project")
+    }
+}
