@@ -1,16 +1,21 @@
-"""Helpers for bench/overhead and bench/concurrent: project generation, gobay JSON, timing.
+"""Helpers for bench/overhead, bench/concurrent and bench/webhooks: project generation, gobay JSON,
+timing, and driving a `gobay serve` with wrk.
 
 Every subprocess is an argv list; nothing here goes through a shell.
 Run as `python3 bench/benchlib.py COMMAND ARGS...`; the bash scripts are the entry points.
 """
 
+import http.client
 import json
+import math
 import os
+import re
 import shlex
 import statistics
 import subprocess
 import sys
 import time
+import uuid
 
 GIT_IDENTITY = ["-c", "user.name=bench", "-c", "user.email=bench@example.com"]
 FUNCS_PER_FILE = 8
@@ -97,10 +102,10 @@ def filler_file(module, pkg, f):
     return "\n".join(body), names
 
 
-def cmd_gen(root, module, go_directive, npkg, nfiles):
-    """A git repo (branch master) with a Go module program that prints runtime.Version()."""
+def cmd_gen(root, module, go_directive, npkg, nfiles, branch="master"):
+    """A git repo (branch `branch`) with a Go module program that prints runtime.Version()."""
     npkg, nfiles = int(npkg), int(nfiles)
-    run(["git", "init", "-q", "-b", "master", root])
+    run(["git", "init", "-q", "-b", branch, root])
     write(root, "go.mod", f"module {module}\n\ngo {go_directive}\n")
     for p in range(npkg):
         pkg = f"pkg{p:03d}"
@@ -310,8 +315,416 @@ def cmd_concurrent(gobay_bin, workdir, rounds, *specs):
     print(f"concurrent: gobay {len(projects)} builds at once median {ms(g)} ms, "
           f"raw go one after another median {ms(s)} ms, ratio {g / s:.2f}x, {ms(g - s):+d} ms")
 
+# --- bench/webhooks ----------------------------------------------------------------
 
-COMMANDS = {"gen": cmd_gen, "overhead": cmd_overhead, "concurrent": cmd_concurrent}
+# wrk script: POSTs one body file as a GitLab push. Arguments after `--`: BODY_FILE TOKEN UUID DELAY_MS.
+# UUID "-" sends no delivery id (each request is a new event); any other value goes out as
+# X-Gitlab-Event-UUID on every request (one event redelivered). DELAY_MS > 0 waits that long on each
+# connection before each request. done() prints one BENCH_RESULT line of JSON.
+WRK_LUA = r"""
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  local f = assert(io.open(args[1], "rb"))
+  wrk.body = f:read("*a")
+  f:close()
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["X-Gitlab-Event"] = "Push Hook"
+  wrk.headers["X-Gitlab-Token"] = args[2]
+  if args[3] ~= "-" then
+    wrk.headers["X-Gitlab-Event-UUID"] = args[3]
+  end
+  local ms = tonumber(args[4]) or 0
+  if ms > 0 then
+    delay = function() return ms end
+  end
+  non202 = 0
+  statuses = {}
+end
+
+function response(status, headers, body)
+  if status ~= 202 then
+    non202 = non202 + 1
+    local key = tostring(status)
+    statuses[key] = (statuses[key] or 0) + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local bad, merged, parts = 0, {}, {}
+  for _, thread in ipairs(threads) do
+    bad = bad + thread:get("non202")
+    for status, n in pairs(thread:get("statuses")) do
+      merged[status] = (merged[status] or 0) + n
+    end
+  end
+  for status, n in pairs(merged) do
+    table.insert(parts, string.format('"%s":%d', status, n))
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH_RESULT {"requests":%d,"duration_us":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,' ..
+    '"mean_us":%.1f,"non202":%d,"statuses":{%s},' ..
+    '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d}}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max, latency.mean, bad, table.concat(parts, ","),
+    e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+WEBHOOK_SECRET = "bench-secret"  # bench/webhooks writes the same into gobay.yml
+REPO_URL_KEYS = ("git_ssh_url", "git_http_url", "url", "ssh_url", "http_url", "web_url", "homepage")
+
+
+def env_int(name, default):
+    raw = os.environ.get(name, str(default))
+    if not raw.isdigit() or int(raw) < 1:
+        die(f"{name} must be a positive integer, got {raw!r}")
+    return int(raw)
+
+
+def gitlab_push_body(fixture, repo, branch, commit):
+    """The GitLab push fixture aimed at a local repo: every repository URL, the ref and the commit."""
+    with open(fixture) as f:
+        payload = json.load(f)
+    for section in ("project", "repository"):
+        for key in REPO_URL_KEYS:
+            if key in payload.get(section, {}):
+                payload[section][key] = repo
+    payload["ref"] = f"refs/heads/{branch}"
+    payload["after"] = payload["checkout_sha"] = commit
+    return json.dumps(payload, indent=2).encode()
+
+
+class Client:
+    """A keep-alive HTTP/1.1 connection to the server on 127.0.0.1."""
+
+    def __init__(self, port, token=None):
+        self.port, self.token = port, token
+        self.conn = None
+
+    def send(self, method, path, body=None, headers=None, auth=False):
+        headers = dict(headers or {})
+        if auth:
+            headers["Authorization"] = f"Bearer {self.token}"
+        for attempt in (1, 2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            try:
+                self.conn.request(method, path, body=body, headers=headers)
+                resp = self.conn.getresponse()
+                data = resp.read()
+                return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+            except (ConnectionError, http.client.HTTPException):
+                # The server may close an idle keep-alive connection; retry once on a new one.
+                self.conn.close()
+                self.conn = None
+                if attempt == 2:
+                    raise
+
+    def json(self, method, path, body=None, headers=None, auth=False, expect=200):
+        status, _, data = self.send(method, path, body, headers, auth)
+        if status != expect:
+            die(f"{method} {path}: expected {expect}, got {status}: {data[:500]!r}")
+        return json.loads(data)
+
+    def push(self, body, delivery=None):
+        headers = {"Content-Type": "application/json", "X-Gitlab-Event": "Push Hook",
+                   "X-Gitlab-Token": WEBHOOK_SECRET}
+        if delivery:
+            headers["X-Gitlab-Event-UUID"] = delivery
+        return self.send("POST", "/hooks/gitlab", body, headers)
+
+
+def rss_kib(pid):
+    """VmRSS of a process, in KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    die(f"no VmRSS in /proc/{pid}/status")
+
+
+def thread_cpu(pid):
+    """CPU seconds (user + system) of each of a process's threads, summed by thread name."""
+    tick = os.sysconf("SC_CLK_TCK")
+    by_name = {}
+    task = f"/proc/{pid}/task"
+    for tid in os.listdir(task):
+        try:
+            with open(f"{task}/{tid}/stat") as f:
+                stat = f.read()
+        except FileNotFoundError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        by_name[name] = by_name.get(name, 0) + (int(fields[11]) + int(fields[12])) / tick
+    return by_name
+
+
+def cpu_delta(before, after):
+    """Where the CPU went between two thread_cpu snapshots, busiest first, as text."""
+    delta = {n: after.get(n, 0) - before.get(n, 0) for n in after}
+    busy = sorted(((v, n) for n, v in delta.items() if v >= 0.05), reverse=True)
+    return f"{sum(delta.values()):.1f} s: " + ", ".join(f"{n} {v:.1f} s" for v, n in busy)
+
+
+def mib(kib):
+    return f"{kib / 1024:.1f} MiB"
+
+
+def metrics(client):
+    """/metrics as {"name{labels}": value}."""
+    status, _, data = client.send("GET", "/metrics")
+    if status != 200:
+        die(f"GET /metrics answered {status}")
+    values = {}
+    for line in data.decode().splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.rpartition(" ")
+            values[key] = float(value)
+    return values
+
+
+def count_queued(client, project):
+    """Queued builds of a project, counted through the API's pages of at most 500."""
+    total, before = 0, None
+    while True:
+        path = f"/api/v1/builds?status=queued&limit=500&project={project}"
+        if before is not None:
+            path += f"&before={before}"
+        page = client.json("GET", path, auth=True)
+        if not page:
+            return total
+        bad = [b.get("status") for b in page if b.get("status") != "queued"]
+        if bad:
+            die(f"{path} listed builds that are not queued: {bad[:5]}")
+        total += len(page)
+        before = min(b["id"] for b in page)
+        if len(page) < 500:
+            return total
+
+
+def expect_202(what, status, headers, data):
+    if status != 202:
+        die(f"{what}: expected 202, got {status}: {data[:500]!r}")
+    return json.loads(data), headers
+
+
+def wrk(lua, url, body_file, delivery, seconds, threads, conns, delay_ms, log_path):
+    """One wrk run; returns the BENCH_RESULT dict plus req_s, p50_ms, p99_ms."""
+    argv = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "--latency", "--timeout", "5s", "-s", lua, url,
+            "--", body_file, WEBHOOK_SECRET, delivery or "-", str(delay_ms)]
+    out = run(argv)
+    with open(log_path, "a") as f:
+        f.write(f"$ {' '.join(map(shlex.quote, argv))}\n{out}\n")
+    line = next((l for l in out.splitlines() if l.startswith("BENCH_RESULT ")), None)
+    if line is None:
+        die(f"wrk printed no BENCH_RESULT line:\n{out[-2000:]}")
+    r = json.loads(line[len("BENCH_RESULT "):])
+    r["req_s"] = r["requests"] / (r["duration_us"] / 1e6)
+    r["p50_ms"], r["p99_ms"] = r["p50_us"] / 1000, r["p99_us"] / 1000
+    r["socket_errors"] = sum(v for k, v in r["errors"].items() if k != "status")
+    return r
+
+
+def describe_run(r):
+    extra = f"; statuses {r['statuses']}" if r["statuses"] else ""
+    extra += f"; socket errors {r['errors']}" if r["socket_errors"] else ""
+    return (f"throughput {r['req_s']:.0f} req/s  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  "
+            f"max {r['max_us'] / 1000:.1f} ms  (non-202: {r['non202']}{extra})")
+
+
+def cmd_webhooks(pid, port, repo, commit, fixture, workdir):
+    """Drives a running `gobay serve` (pid, port): bodies, sanity checks, memory, wrk scenarios, summary."""
+    port = int(port)
+    token = os.environ.get("BENCH_TOKEN") or die("BENCH_TOKEN is not set")
+    seconds = env_int("BENCH_SECONDS", 10)
+    warmup = env_int("BENCH_WARMUP", 3)
+    threads = env_int("BENCH_THREADS", 2)
+    conns = env_int("BENCH_CONNECTIONS", 16)
+    rate = env_int("BENCH_RATE", 1000)
+    rate_conns = env_int("BENCH_RATE_CONNECTIONS", 40)
+    nqueued = env_int("BENCH_QUEUED", 1000)
+    queue_branch = os.environ.get("BENCH_QUEUE_BRANCH", "queue-branch")
+    wrk_log = os.path.join(workdir, "wrk.log")
+    url = f"http://127.0.0.1:{port}/hooks/gitlab"
+    client = Client(port, token)
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if client.send("GET", "/healthz")[0] == 200:
+                break
+        except OSError:
+            client.conn = None
+        if time.monotonic() > deadline:
+            die("GET /healthz did not answer 200 within 30 s")
+        time.sleep(0.05)
+
+    # Idle: started, answered /healthz, nothing else yet.
+    time.sleep(1)
+    rss = {"idle": rss_kib(pid)}
+    log(f"server pid {pid} on 127.0.0.1:{port}; RSS idle {mib(rss['idle'])}")
+
+    bodies = {}
+    for name, branch in (("unbuilt", "unbuilt-branch"), ("main", "main"), ("queue", queue_branch)):
+        bodies[name] = os.path.join(workdir, f"push-{name}.json")
+        with open(bodies[name], "wb") as f:
+            f.write(gitlab_push_body(fixture, repo, branch, commit))
+    with open(os.path.join(workdir, "webhooks.lua"), "w") as f:
+        f.write(WRK_LUA)
+    lua = os.path.join(workdir, "webhooks.lua")
+
+    def body(name):
+        with open(bodies[name], "rb") as f:
+            return f.read()
+
+    # 1,000 waiting builds: distinct deliveries to a project that does not coalesce; the quiet period
+    # keeps every one waiting.
+    log(f"queueing {nqueued} builds: {nqueued} GitLab pushes to {queue_branch} with distinct X-Gitlab-Event-UUIDs")
+    t0 = time.perf_counter()
+    queue_body = body("queue")
+    for i in range(nqueued):
+        answer, _ = expect_202(f"push {i + 1} to {queue_branch}", *client.push(queue_body, str(uuid.uuid4())))
+        if len(answer.get("queued", [])) != 1:
+            die(f"push {i + 1} to {queue_branch} queued {answer.get('queued')!r}, expected one build: {answer!r}")
+    elapsed = time.perf_counter() - t0
+    queued_api = count_queued(client, "svc-queue")
+    depth = metrics(client).get("gobay_queue_depth")
+    log(f"{nqueued} pushes in {elapsed:.2f} s ({nqueued / elapsed:.0f} req/s, one connection); "
+        f"API lists {queued_api} queued for svc-queue; /metrics gobay_queue_depth {depth:.0f}")
+    if queued_api != nqueued or depth != nqueued:
+        die(f"expected {nqueued} queued builds, API says {queued_api}, /metrics says {depth}")
+    time.sleep(1)
+    rss["queued"] = rss_kib(pid)
+    log(f"RSS with {nqueued} queued builds {mib(rss['queued'])}")
+
+    # What each scenario's body gets when sent once.
+    answer, _ = expect_202("unbuilt-branch push", *client.push(body("unbuilt")))
+    if answer.get("queued") or "no project builds branch unbuilt-branch" not in (answer.get("reason") or ""):
+        die(f"unbuilt-branch push: expected no build and a reason, got {answer!r}")
+    log(f"unbuilt-branch push answers 202: {answer['reason']}")
+    answer, _ = expect_202("main push", *client.push(body("main")))
+    if [q.get("project") for q in answer.get("queued", [])] != ["svc"]:
+        die(f"main push: expected one build of svc, got {answer!r}")
+    log(f"main push answers 202: queued #{answer['queued'][0]['id']}")
+    delivery = str(uuid.uuid4())
+    first, _ = expect_202("first delivery", *client.push(body("main"), delivery))
+    again, headers = expect_202("redelivery", *client.push(body("main"), delivery))
+    if headers.get("x-gobay-redelivery") != "true" or again != first:
+        die(f"redelivery of {delivery}: expected the stored answer with X-Gobay-Redelivery, got {again!r} {headers!r}")
+    log(f"a redelivery of {delivery} answers 202 with the stored answer (queued #{first['queued'][0]['id']})")
+
+    scenarios = [
+        ("unbuilt branch", "unbuilt", None),
+        ("queued+coalesced", "main", None),
+        ("redelivery", "main", delivery),
+    ]
+    results = {}
+    cpu_before, load_started = thread_cpu(pid), time.monotonic()
+    for label, name, dlv in scenarios:
+        log(f"{label}: warm-up {warmup} s, then {seconds} s, {threads} threads, {conns} connections")
+        wrk(lua, url, bodies[name], dlv, warmup, threads, conns, 0, wrk_log)
+        results[label] = wrk(lua, url, bodies[name], dlv, seconds, threads, conns, 0, wrk_log)
+        log(f"{label}: {describe_run(results[label])}")
+
+    # About `rate` req/s: wrk has no fixed-rate mode (Debian has no wrk2), so each of rate_conns
+    # connections waits a delay before each request. Calibrate the delay on short runs: the rate one
+    # connection reaches is 1000 / (delay + time per request) a second.
+    per_request_ms = 1.0
+    delay_ms = max(1, math.floor(rate_conns * 1000 / rate - per_request_ms))
+    tried = {}
+    for _ in range(4):
+        r = wrk(lua, url, bodies["main"], None, warmup, threads, rate_conns, delay_ms, wrk_log)
+        tried[delay_ms] = r["req_s"]
+        log(f"calibrating ~{rate} req/s: {rate_conns} connections, delay {delay_ms} ms -> {r['req_s']:.0f} req/s")
+        per_request_ms = rate_conns * 1000 / r["req_s"] - delay_ms
+        nxt = max(1, math.floor(rate_conns * 1000 / rate - per_request_ms))
+        if nxt in tried:
+            break
+        delay_ms = nxt
+    # The longest delay that still reached the rate, else the shortest tried (the most the server gave).
+    reached = [d for d, rs in tried.items() if rs >= rate]
+    delay_ms = max(reached) if reached else min(tried)
+    rated = wrk(lua, url, bodies["main"], None, seconds, threads, rate_conns, delay_ms, wrk_log)
+    log(f"~{rate} req/s ({rate_conns} connections, {delay_ms} ms delay): {describe_run(rated)}")
+    cpu_load = cpu_delta(cpu_before, thread_cpu(pid))
+    log(f"server CPU during the {time.monotonic() - load_started:.0f} s of load {cpu_load}")
+
+    # The queue after the load: one waiting svc build (coalesced), the svc-queue builds untouched, nothing ran.
+    svc_queued = count_queued(client, "svc")
+    queue_queued = count_queued(client, "svc-queue")
+    m = metrics(client)
+    ran = {k: v for k, v in m.items() if k.startswith("gobay_builds{") and v
+           and not any(f'status="{s}"' in k for s in ("queued", "superseded"))}
+    deliveries = {}
+    for k, v in m.items():
+        found = re.search(r'result="([^"]*)"', k)
+        if k.startswith("gobay_webhook_deliveries_total{") and found:
+            deliveries[found.group(1)] = deliveries.get(found.group(1), 0) + int(v)
+    superseded = sum(v for k, v in m.items() if k.startswith("gobay_builds{") and 'status="superseded"' in k)
+    log(f"after the load: svc queued {svc_queued}, svc-queue queued {queue_queued}, superseded {superseded:.0f}, "
+        f"builds running {m.get('gobay_builds_running', 0):.0f}, other statuses {ran or 'none'}; deliveries {deliveries}")
+    db = os.path.join(workdir, "data", "gobay.sqlite")
+    db_size = sum(os.path.getsize(db + ext) for ext in ("", "-wal", "-shm") if os.path.exists(db + ext))
+    log(f"SQLite {db_size / 1e6:.1f} MB (with WAL)")
+    rss["after"] = rss_kib(pid)
+    peak = None
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                peak = int(line.split()[1])
+
+    problems = []
+    if svc_queued != 1:
+        problems.append(f"coalescing left {svc_queued} queued builds of svc (expected 1)")
+    if queue_queued != nqueued:
+        problems.append(f"svc-queue has {queue_queued} queued builds (expected {nqueued})")
+    if ran or m.get("gobay_builds_running", 0):
+        problems.append(f"builds ran during the bench: {ran}")
+    for label, r in [*results.items(), (f"~{rate} req/s", rated)]:
+        if r["non202"] or r["socket_errors"]:
+            problems.append(f"{label}: {r['non202']} non-202 answers {r['statuses']}, socket errors {r['errors']}")
+
+    print(f"webhooks: {threads} threads, {conns} connections, {seconds} s per scenario after {warmup} s warm-up; "
+          f"wrk {wrk_version()}")
+    for label, r in results.items():
+        print(f"webhooks: {label:<16} {describe_run(r)}")
+    reachable = rated["req_s"] >= 0.95 * rate
+    note = "" if reachable else f"; {rate} req/s not reached: the server saturated"
+    print(f"webhooks: {f'~{rate} req/s':<16} achieved {rated['req_s']:.0f} req/s  p50 {rated['p50_ms']:.2f} ms  "
+          f"p99 {rated['p99_ms']:.2f} ms  max {rated['max_us'] / 1000:.1f} ms  (non-202: {rated['non202']}; "
+          f"queued+coalesced body, {rate_conns} connections, {delay_ms} ms delay each{note})")
+    print(f"webhooks: RSS idle {mib(rss['idle'])}, with {nqueued} queued builds {mib(rss['queued'])}, "
+          f"after load {mib(rss['after'])} (peak {mib(peak) if peak else '?'})")
+    goals = [
+        (f"p99 <= 10 ms at ~{rate} req/s", rated["p99_ms"] <= 10 and reachable,
+         f"{rated['p99_ms']:.2f} ms at {rated['req_s']:.0f} req/s"),
+        ("RSS <= 60 MiB idle", rss["idle"] <= 60 * 1024, mib(rss["idle"])),
+        (f"RSS <= 150 MiB with {nqueued} queued builds", rss["queued"] <= 150 * 1024, mib(rss["queued"])),
+    ]
+    for what, ok, got in goals:
+        print(f"webhooks: goal {what}: {'met' if ok else 'NOT met'} ({got})")
+    print(f"webhooks: server CPU during the load {cpu_load}")
+    if problems:
+        for p in problems:
+            log(f"error: {p}")
+        sys.exit(1)
+
+
+def wrk_version():
+    p = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
+    first = (p.stdout + p.stderr).strip().splitlines()
+    return first[0].split()[1] if first and len(first[0].split()) > 1 else "?"
+
+
+COMMANDS = {"gen": cmd_gen, "overhead": cmd_overhead, "concurrent": cmd_concurrent, "webhooks": cmd_webhooks}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

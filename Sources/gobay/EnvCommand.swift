@@ -7,7 +7,7 @@ extension GobayCLI {
     struct EnvCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "env", abstract: "Inspect environments and run commands in them.",
-            subcommands: [List.self, Info.self, Exec.self])
+            subcommands: [List.self, Info.self, Exec.self, Shell.self, Sync.self, Remove.self])
 
         /// What `env list --json` and `env info --json` print.
         struct EnvironmentInfo: Encodable {
@@ -111,8 +111,76 @@ extension GobayCLI {
                 }
                 let toolchain = try ToolchainStore(dataDir: config.dataDir).resolve(for: envConfig)
                 let env = Environment(config: envConfig, toolchain: toolchain, dataDir: config.dataDir)
-                try env.prepare()
-                try ProcessRunner.exec(ProcessSpec(argv, environment: env.variables(mode: buildMode)))
+                let executor = env.makeExecutor(dataDir: config.dataDir)
+                try executor.prepare()
+                let spec = try executor.interactive(
+                    argv, mode: buildMode, workingDirectory: nil, tty: isatty(0) == 1 && isatty(1) == 1)
+                try ProcessRunner.exec(spec)
+            }
+        }
+
+        struct Shell: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Open a shell inside an environment.")
+            @OptionGroup var options: ConfigOptions
+            @Argument(help: "The environment.") var name: String
+
+            func run() throws {
+                let config = try options.load()
+                let envConfig = try config.environment(name)
+                let toolchain = try ToolchainStore(dataDir: config.dataDir).resolve(for: envConfig)
+                let env = Environment(config: envConfig, toolchain: toolchain, dataDir: config.dataDir)
+                let executor = env.makeExecutor(dataDir: config.dataDir)
+                try executor.prepare()
+                let shell = executor.kind == .host ? (ProcessInfo.processInfo.environment["SHELL"] ?? "/bin/bash") : "/bin/bash"
+                try ProcessRunner.exec(try executor.interactive([shell], mode: nil, workingDirectory: nil, tty: isatty(0) == 1))
+            }
+        }
+
+        struct Sync: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Create, recreate or start the containers of docker environments and prepare the others.")
+            @OptionGroup var options: ConfigOptions
+            @Argument(help: "Environments (default: all).") var names: [String] = []
+
+            func run() throws {
+                let config = try options.load()
+                let store = ToolchainStore(dataDir: config.dataDir)
+                var failed = false
+                for envConfig in try names.isEmpty ? config.environments : names.map(config.environment) {
+                    do {
+                        let env = Environment(config: envConfig, toolchain: try store.resolve(for: envConfig), dataDir: config.dataDir)
+                        if envConfig.executor == .docker {
+                            let action = try DockerContainer(environment: env, dataDir: config.dataDir).ensureRunning()
+                            Terminal.out("\(envConfig.name): container gobay-\(envConfig.name) \(action.rawValue)")
+                        } else {
+                            try env.makeExecutor(dataDir: config.dataDir).prepare()
+                            Terminal.out("\(envConfig.name): ready (\(envConfig.executor.rawValue))")
+                        }
+                    } catch let error as GobayError {
+                        failed = true
+                        Terminal.error("\(envConfig.name): \(error.message)" + (error.hint.map { "\nhint: \($0)" } ?? ""))
+                    }
+                }
+                if failed { throw ExitCode(1) }
+            }
+        }
+
+        struct Remove: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "rm", abstract: "Remove a docker environment's container (it is made again on next use).")
+            @OptionGroup var options: ConfigOptions
+            @Argument(help: "The environment.") var name: String
+
+            func run() throws {
+                let config = try options.load()
+                let envConfig = try config.environment(name)
+                guard envConfig.executor == .docker else {
+                    throw GobayError("environment \"\(name)\" uses executor \(envConfig.executor.rawValue), which has no container")
+                }
+                let toolchain = try ToolchainStore(dataDir: config.dataDir).resolve(for: envConfig)
+                let env = Environment(config: envConfig, toolchain: toolchain, dataDir: config.dataDir)
+                let removed = try DockerContainer(environment: env, dataDir: config.dataDir).remove()
+                Terminal.out(removed ? "removed container gobay-\(name)" : "no container gobay-\(name)")
             }
         }
     }

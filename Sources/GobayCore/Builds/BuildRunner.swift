@@ -129,7 +129,8 @@ public final class BuildRunner: @unchecked Sendable {
         guard let slot = try locks.takeSlot(env.name, slots: env.config.concurrency, deadline: deadline, shouldStop: stop)
         else { throw waitEnded(deadline) }
         held.append(slot)
-        try env.prepare()
+        let executor = env.makeExecutor(dataDir: config.dataDir)
+        try executor.prepare()
         try database.markRunning(id)
         onRunning?(id, plan)
 
@@ -138,7 +139,7 @@ public final class BuildRunner: @unchecked Sendable {
         let steps = BuildSteps(
             plan: plan, id: id, dir: dir, log: log, deadline: deadline, cancel: cancel, database: database,
             gopathLock: gopathLock, libraries: config.libraries, dataDir: config.dataDir,
-            marker: Self.marker(owner: owner.token, id: id))
+            executor: executor, marker: Self.marker(owner: owner.token, id: id))
         let workDir = try steps.fetch()
         try steps.deps(workDir: workDir)
         // Builds read the shared GOPATH: hold it shared so no dependency update swaps it underneath.

@@ -15,9 +15,9 @@ struct BuildSteps {
     let dataDir: String
 
     private var env: Environment { plan.environment }
-    private var executor: Executor { env.config.executor.makeExecutor() }
+    let executor: Executor
     private var goEnv: [String: String] {
-        var vars = env.variables(mode: plan.mode)
+        var vars = executor.variables(mode: plan.mode)
         vars[BuildRunner.markerVariable] = marker
         return vars
     }
@@ -154,8 +154,9 @@ struct BuildSteps {
     private func go(_ args: [String], in dir: String, step: String, environment: [String: String]? = nil) throws {
         log.write(step, "$ " + args.joined(separator: " "))
         let outcome = try executor.run(
-            StepCommand(args, workingDirectory: dir, environment: environment ?? goEnv), deadline: deadline,
-            cancel: cancel
+            StepCommand(
+                args, workingDirectory: dir, environment: environment ?? goEnv, writable: [dir, self.dir + "/artifacts"]),
+            deadline: deadline, cancel: cancel
         ) { line in log.write(step, line) }
         if outcome.canceled || outcome.timedOut {
             // The executor killed the step's process group; anything that left the group
@@ -186,7 +187,7 @@ struct BuildSteps {
         let outcome = try executor.run(
             StepCommand(
                 ["go", "list", "-e", "-deps", "-f", "{{if .Error}}{{.ImportPath}}{{end}}", "./..."],
-                workingDirectory: workDir, environment: goEnv), deadline: deadline, cancel: cancel
+                workingDirectory: workDir, environment: goEnv, writable: [workDir]), deadline: deadline, cancel: cancel
         ) { lines.append($0) }
         guard outcome.succeeded else {
             throw StepFailure(status: .failed, message: "deps: go list failed: \(lines.suffix(5).joined(separator: "; "))")

@@ -116,7 +116,10 @@ public enum ConfigLoader {
             name: name, go: GoVersion(major: 1, minor: 0, patch: nil), goroot: nil, executor: .host, concurrency: 2,
             env: [], gocache: nil)
         let entries = try r.mapping(
-            node, at: at, allowed: ["go", "goroot", "executor", "concurrency", "env", "gocache"])
+            node, at: at,
+            allowed: ["go", "goroot", "executor", "concurrency", "env", "gocache", "image", "toolchain", "network", "user"])
+        var toolchainGiven = false
+        var networkNode: Node?
         for (key, _, value) in entries {
             let path = "\(at).\(key)"
             switch key {
@@ -133,13 +136,23 @@ public enum ConfigLoader {
                 guard let kind = ExecutorKind(rawValue: text) else {
                     throw r.error(value, path, "unknown executor \"\(text)\"", hint: "use host, sandbox or docker")
                 }
-                guard kind == .host else {
-                    throw r.error(
-                        value, path, "executor \"\(text)\" is not available in this version of gobay",
-                        hint: "use executor: host")
-                }
                 env.executor = kind
             case "concurrency": env.concurrency = try r.int(value, at: path, min: 1)
+            case "image": env.image = try r.nonEmptyString(value, at: path)
+            case "toolchain":
+                let text = try r.nonEmptyString(value, at: path)
+                guard let source = ToolchainMount(rawValue: text) else {
+                    throw r.error(value, path, "unknown toolchain source \"\(text)\"", hint: "use image or mount")
+                }
+                env.toolchainSource = source
+                toolchainGiven = true
+            case "network": networkNode = value
+            case "user":
+                let text = try r.nonEmptyString(value, at: path)
+                guard text.range(of: "^[0-9]+(:[0-9]+)?$", options: .regularExpression) != nil else {
+                    throw r.error(value, path, "\"\(text)\" is not uid or uid:gid", hint: "e.g. user: \"1000:1000\"")
+                }
+                env.user = text
             case "env":
                 for (k, keyNode, v) in try r.mapping(value, at: path, allowed: nil) {
                     guard k.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
@@ -159,6 +172,27 @@ public enum ConfigLoader {
             throw r.error(node, at, "missing required key \"go\"", hint: "add go: \"1.22\" (the Go version)")
         }
         env.go = go
+        if env.executor == .docker {
+            guard let image = env.image else {
+                throw r.error(node, at, "executor docker needs image", hint: "e.g. image: \"golang:\(go)\"")
+            }
+            if !toolchainGiven {
+                let name = image.split(separator: "/").last.map(String.init) ?? image
+                env.toolchainSource = name.hasPrefix("golang:") || name == "golang" ? .image : .mount
+            }
+        } else if env.image != nil || toolchainGiven || env.user != nil {
+            throw r.error(node, at, "image, toolchain and user apply to executor docker only", hint: "remove them or set executor: docker")
+        }
+        if let networkNode {
+            let text = try r.nonEmptyString(networkNode, at: "\(at).network").lowercased()
+            let allowed = env.executor == .docker ? ["host", "none", "bridge"] : ["host", "none", "true", "false"]
+            guard allowed.contains(text) else {
+                throw r.error(
+                    networkNode, "\(at).network", "\"\(text)\" is not a network setting for executor \(env.executor.rawValue)",
+                    hint: "use one of: \(allowed.joined(separator: ", "))")
+            }
+            env.network = text == "true" ? "host" : text == "false" ? "none" : text
+        }
         return env
     }
 

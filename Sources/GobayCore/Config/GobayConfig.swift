@@ -61,6 +61,14 @@ public struct EnvironmentConfig: Sendable {
     public var env: [(String, String)]
     /// A build cache directory to use instead of the environment's own (e.g. shared by tests).
     public var gocache: String?
+    /// Docker: the image of the environment's container.
+    public var image: String?
+    /// Docker: use the image's own Go (`image`) or mount gobay's toolchain (`mount`).
+    public var toolchainSource: ToolchainMount = .mount
+    /// Network access: docker host/none/bridge; sandbox host (shared) or none.
+    public var network: String = "host"
+    /// Docker: the uid:gid steps run as; nil means the uid:gid gobay runs as.
+    public var user: String?
 
     /// Creates an environment config.
     public init(
@@ -75,6 +83,14 @@ public struct EnvironmentConfig: Sendable {
         self.env = env
         self.gocache = gocache
     }
+}
+
+/// Where a docker environment's Go comes from.
+public enum ToolchainMount: String, Sendable {
+    /// The image's own Go at /usr/local/go.
+    case image
+    /// gobay's toolchain bind-mounted read-only at /usr/local/go.
+    case mount
 }
 
 /// How a project is built: inside GOPATH or as a module.

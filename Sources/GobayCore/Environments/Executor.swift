@@ -4,35 +4,52 @@ import Foundation
 public struct StepCommand: Sendable {
     /// The argument vector; argv[0] is found on the environment's PATH.
     public var arguments: [String]
-    /// The directory it runs in.
+    /// The directory it runs in, as a host path (executors map it into their view).
     public var workingDirectory: String
-    /// The complete environment.
+    /// The complete environment, as `Executor.variables(mode:)` gave it plus any additions.
     public var environment: [String: String]
+    /// Host directories the command may write besides the environment (the work dir and the
+    /// build's artifacts); isolated executors make only these writable.
+    public var writable: [String]
 
     /// Creates a command.
-    public init(_ arguments: [String], workingDirectory: String, environment: [String: String]) {
+    public init(
+        _ arguments: [String], workingDirectory: String, environment: [String: String], writable: [String] = []
+    ) {
         self.arguments = arguments
         self.workingDirectory = workingDirectory
         self.environment = environment
+        self.writable = writable
     }
 }
 
-/// Runs an environment's commands with some kind of isolation. Every executor kills the
-/// command's whole process tree on timeout or cancel and checks that nothing is left.
+/// Runs an environment's commands with some kind of isolation: a plain host process, a
+/// bubblewrap sandbox, or `docker exec` into the environment's long-lived container. Builds and
+/// `gobay env exec` behave the same under each; only the isolation differs. Every executor kills
+/// a command's whole process tree on timeout or cancel and checks that nothing is left.
 public protocol Executor: Sendable {
     /// Which kind this is.
     var kind: ExecutorKind { get }
+    /// The variables a go process sees, with paths as this executor shows them.
+    func variables(mode: BuildMode?) -> [String: String]
+    /// Makes the executor ready (e.g. creates or starts the container).
+    func prepare() throws
     /// Runs `command`, streaming its output lines, until it ends, the deadline passes or `cancel` is set.
     func run(_ command: StepCommand, deadline: Date?, cancel: CancellationFlag?, onOutput: (String) -> Void) throws
         -> ProcessOutcome
+    /// A process spec that runs `arguments` attached to the terminal (for `env exec` and `env shell`).
+    func interactive(_ arguments: [String], mode: BuildMode?, workingDirectory: String?, tty: Bool) throws -> ProcessSpec
 }
 
 /// Runs commands as plain processes on the host, each in its own process group.
 public struct HostExecutor: Executor {
-    /// Creates a host executor.
-    public init() {}
+    let environment: Environment
 
     public var kind: ExecutorKind { .host }
+
+    public func variables(mode: BuildMode?) -> [String: String] { environment.variables(mode: mode) }
+
+    public func prepare() throws { try environment.prepare() }
 
     public func run(
         _ command: StepCommand, deadline: Date?, cancel: CancellationFlag?, onOutput: (String) -> Void
@@ -41,13 +58,73 @@ public struct HostExecutor: Executor {
             ProcessSpec(command.arguments, environment: command.environment, workingDirectory: command.workingDirectory),
             deadline: deadline, cancel: cancel, onOutput: onOutput)
     }
+
+    public func interactive(_ arguments: [String], mode: BuildMode?, workingDirectory: String?, tty: Bool) throws -> ProcessSpec {
+        ProcessSpec(arguments, environment: variables(mode: mode), workingDirectory: workingDirectory)
+    }
 }
 
-extension ExecutorKind {
-    /// The executor implementing this kind.
-    public func makeExecutor() -> Executor {
-        switch self {
-        case .host, .sandbox, .docker: return HostExecutor()
+extension Environment {
+    /// The executor of this environment's kind.
+    public func makeExecutor(dataDir: String) -> Executor {
+        switch config.executor {
+        case .host: return HostExecutor(environment: self)
+        case .sandbox: return SandboxExecutor(environment: self, dataDir: dataDir)
+        case .docker: return DockerExecutor(environment: self, dataDir: dataDir)
         }
+    }
+
+    /// Where the toolchain appears inside a sandbox or container.
+    public static let isolatedGoroot = "/usr/local/go"
+    /// Where the environment's directory appears inside a sandbox or container.
+    public static let isolatedRoot = "/go"
+
+    /// The variables a go process sees inside a sandbox or container, where the environment is
+    /// mounted at /go and the toolchain at /usr/local/go (or the image's own Go).
+    public func isolatedVariables(mode: BuildMode?) -> [String: String] {
+        var vars = variables(mode: mode)
+        let root = Self.isolatedRoot
+        vars["GOROOT"] = Self.isolatedGoroot
+        vars["GOPATH"] = root + "/gopath"
+        vars["GOMODCACHE"] = root + "/gomodcache"
+        vars["GOCACHE"] = root + "/gocache"
+        vars["HOME"] = root + "/home"
+        vars["GOENV"] = root + "/home/.config/go/env"
+        vars["PATH"] = "\(Self.isolatedGoroot)/bin:\(root)/gopath/bin:/usr/local/bin:/usr/bin:/bin"
+        vars["TMPDIR"] = "/tmp"
+        return vars
+    }
+
+    /// Maps a host path into the sandbox or container view: the environment's directory (and a
+    /// shared build cache) move under /go; every other mounted path keeps its host path.
+    public func isolatedPath(_ host: String) -> String {
+        if host == dir || host.hasPrefix(dir + "/") { return Self.isolatedRoot + host.dropFirst(dir.count) }
+        if let cache = config.gocache, host == cache || host.hasPrefix(cache + "/") {
+            return Self.isolatedRoot + "/gocache" + host.dropFirst(cache.count)
+        }
+        return host
+    }
+
+    /// Bind mounts (host → inside) for the symlinks of a GOROOT that point outside it, as
+    /// Debian's toolchains do (src → ../../share/go-1.19/src), so they resolve under /usr/local/go.
+    func gorootSymlinkMounts() -> [(host: String, target: String)] {
+        var mounts: [(String, String)] = []
+        let fm = FileManager.default
+        func scan(_ relative: String, depth: Int) {
+            let hostDir = toolchain.goroot + relative
+            for name in (try? fm.contentsOfDirectory(atPath: hostDir)) ?? [] {
+                let host = hostDir + "/" + name
+                if let link = try? fm.destinationOfSymbolicLink(atPath: host) {
+                    let insideDir = Self.isolatedGoroot + relative
+                    let target = link.hasPrefix("/") ? link : ((insideDir + "/" + link) as NSString).standardizingPath
+                    let resolved = (host as NSString).resolvingSymlinksInPath
+                    if !target.hasPrefix(Self.isolatedGoroot + "/") { mounts.append((resolved, target)) }
+                } else if depth > 0, (try? fm.attributesOfItem(atPath: host)[.type] as? FileAttributeType) == .typeDirectory {
+                    scan(relative + "/" + name, depth: depth - 1)
+                }
+            }
+        }
+        scan("", depth: 1)
+        return mounts
     }
 }

@@ -1,0 +1,141 @@
+import Foundation
+
+/// Calls to the docker CLI, always as argument vectors.
+enum Docker {
+    /// What the docker client needs from gobay's environment.
+    static var clientEnvironment: [String: String] {
+        let inherited = ProcessInfo.processInfo.environment
+        var env: [String: String] = ["PATH": inherited["PATH"] ?? "/usr/local/bin:/usr/bin:/bin", "HOME": inherited["HOME"] ?? "/root"]
+        for key in ["DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY"] {
+            if let value = inherited[key] { env[key] = value }
+        }
+        return env
+    }
+
+    /// Where the daemon is expected, for error messages.
+    static var daemonAddress: String { ProcessInfo.processInfo.environment["DOCKER_HOST"] ?? "unix:///var/run/docker.sock" }
+
+    /// Runs `docker args...` and returns trimmed stdout, or throws with stderr.
+    @discardableResult
+    static func run(_ args: [String], timeout: TimeInterval = 120) throws -> String {
+        guard ProcessRunner.resolveExecutable("docker", environment: clientEnvironment) != nil else {
+            throw GobayError("the docker CLI is not installed", hint: "apt-get install docker.io")
+        }
+        let result = try ProcessRunner.capture(
+            ProcessSpec(["docker"] + args, environment: clientEnvironment), deadline: Date().addingTimeInterval(timeout))
+        guard result.outcome.succeeded else {
+            let message = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+            if message.contains("Cannot connect to the Docker daemon") || message.contains("Is the docker daemon running") {
+                throw GobayError.failure(
+                    "docker daemon not reachable at \(daemonAddress)",
+                    hint: "start dockerd (or set DOCKER_HOST); environments with other executors keep working")
+            }
+            throw DockerError(args: args, status: result.outcome.status, stderr: message)
+        }
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// A docker command that failed.
+struct DockerError: Error, CustomStringConvertible {
+    var args: [String]
+    var status: Int32
+    var stderr: String
+
+    var description: String { "docker \(args.prefix(2).joined(separator: " ")) failed (exit \(status)): \(stderr)" }
+}
+
+/// The long-lived container of one docker environment: created, recreated on a config change,
+/// restarted when stopped or dead, and removed on request.
+public struct DockerContainer: Sendable {
+    let executor: DockerExecutor
+
+    /// The container for the executor of `environment`.
+    public init(environment: Environment, dataDir: String) {
+        executor = DockerExecutor(environment: environment, dataDir: dataDir)
+    }
+
+    init(executor: DockerExecutor) { self.executor = executor }
+
+    /// The container's name.
+    public var name: String { executor.containerName }
+
+    /// What `ensureRunning` did.
+    public enum Action: String, Sendable {
+        case created, recreated, started, running
+    }
+
+    /// Makes sure the container exists with the current config and is running.
+    @discardableResult
+    public func ensureRunning() throws -> Action {
+        let hash = executor.configHash()
+        let lock = try FileLock(path: "\(executor.dataDir)/locks/docker-\(executor.environment.name).lock")
+        lock.lockExclusive()
+        defer { lock.unlock() }
+        let state = try inspect()
+        switch state {
+        case nil:
+            try create(hash: hash)
+            return .created
+        case let (status, label)? where label != hash:
+            _ = status
+            try Docker.run(["rm", "-f", name])
+            try create(hash: hash)
+            return .recreated
+        case let (status, _)? where status != "running":
+            do {
+                try Docker.run(["start", name])
+            } catch is DockerError {
+                try Docker.run(["rm", "-f", name])
+                try create(hash: hash)
+                return .recreated
+            }
+            return .started
+        default:
+            return .running
+        }
+    }
+
+    /// Removes the container; false when there was none.
+    @discardableResult
+    public func remove() throws -> Bool {
+        guard try inspect() != nil else { return false }
+        try Docker.run(["rm", "-f", name])
+        return true
+    }
+
+    /// The container's state and config-hash label, or nil when it does not exist.
+    public func inspect() throws -> (status: String, hash: String)? {
+        do {
+            let out = try Docker.run([
+                "inspect", "--type", "container", "--format",
+                "{{.State.Status}} {{index .Config.Labels \"gobay.config-hash\"}}", name,
+            ])
+            let parts = out.split(separator: " ", maxSplits: 1).map(String.init)
+            return (parts.first ?? "", parts.count > 1 ? parts[1] : "")
+        } catch let error as DockerError where error.stderr.contains("No such") {
+            return nil
+        }
+    }
+
+    private func create(hash: String) throws {
+        guard let image = executor.environment.config.image else {
+            throw GobayError("environment \"\(executor.environment.name)\" has no image")
+        }
+        for dir in ["work", "builds", "git"] {
+            try FileManager.default.createDirectory(atPath: executor.dataDir + "/" + dir, withIntermediateDirectories: true)
+        }
+        var argv = ["run", "-d", "--name", name, "--label", "gobay.env=\(executor.environment.name)"]
+        argv += ["--label", "gobay.config-hash=\(hash)"]
+        argv += executor.createArguments()
+        argv += [image, "sleep", "infinity"]
+        do {
+            try Docker.run(argv)
+        } catch let error as DockerError {
+            throw GobayError.failure(
+                "cannot create container \(name) from image \(image): \(error.stderr)",
+                hint: error.stderr.contains("No such image") || error.stderr.contains("pull access denied")
+                    ? "make the image available locally (docker pull or docker import)" : nil)
+        }
+    }
+}

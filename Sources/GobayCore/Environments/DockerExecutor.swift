@@ -1,0 +1,94 @@
+import Foundation
+
+/// Runs commands with `docker exec` in the environment's one long-lived container
+/// (`gobay-<env>`), created on first use: the environment mounted at /go, the toolchain at
+/// /usr/local/go (with `toolchain: mount`), and the data dir's work, builds and git dirs at their
+/// host paths. Steps are argv with `-w` and `-e`, never a shell string. Killing a `docker exec`
+/// client leaves its process running inside the container, so on cancel or timeout the executor
+/// kills the step's processes itself (found by the step's marker variable) and checks that none is left.
+public struct DockerExecutor: Executor {
+    let environment: Environment
+    let dataDir: String
+
+    public var kind: ExecutorKind { .docker }
+
+    /// The container's name.
+    public var containerName: String { "gobay-" + environment.name }
+
+    public func variables(mode: BuildMode?) -> [String: String] {
+        var vars = environment.isolatedVariables(mode: mode)
+        if environment.config.toolchainSource == .image {
+            vars["PATH"] = "/usr/local/go/bin:/go/gopath/bin:/usr/local/bin:/usr/bin:/bin"
+        }
+        return vars
+    }
+
+    public func prepare() throws {
+        try environment.prepare()
+        try DockerContainer(executor: self).ensureRunning()
+    }
+
+    public func run(
+        _ command: StepCommand, deadline: Date?, cancel: CancellationFlag?, onOutput: (String) -> Void
+    ) throws -> ProcessOutcome {
+        let step = "gobay-step-" + UUID().uuidString.lowercased()
+        var env = command.environment
+        env[Self.stepVariable] = step
+        let argv = execArguments(command.arguments, workingDirectory: command.workingDirectory, environment: env, tty: false)
+        let outcome = try ProcessRunner.run(
+            ProcessSpec(argv, environment: Docker.clientEnvironment), deadline: deadline, cancel: cancel,
+            onOutput: onOutput)
+        if outcome.canceled || outcome.timedOut {
+            // The client is gone; its processes in the container are not. They are host processes
+            // too, and carry the step's marker in their environment.
+            ProcessRunner.killProcesses(withEnvironmentEntry: "\(Self.stepVariable)=\(step)")
+        }
+        return outcome
+    }
+
+    public func interactive(_ arguments: [String], mode: BuildMode?, workingDirectory: String?, tty: Bool) throws -> ProcessSpec {
+        try prepare()
+        let argv = execArguments(
+            arguments, workingDirectory: workingDirectory ?? environment.dir, environment: variables(mode: mode), tty: tty)
+        return ProcessSpec(argv, environment: Docker.clientEnvironment)
+    }
+
+    /// The variable that marks every process of one step.
+    static let stepVariable = "GOBAY_STEP"
+
+    private func execArguments(_ arguments: [String], workingDirectory: String, environment env: [String: String], tty: Bool)
+        -> [String]
+    {
+        var argv = ["docker", "exec", "-i"]
+        if tty { argv.append("-t") }
+        argv += ["-w", environment.isolatedPath(workingDirectory)]
+        for (key, value) in env.sorted(by: { $0.key < $1.key }) { argv += ["-e", "\(key)=\(value)"] }
+        return argv + [containerName] + arguments
+    }
+
+    /// The uid:gid steps run as.
+    var user: String { environment.config.user ?? "\(getuid()):\(getgid())" }
+
+    /// `docker run` arguments that create the container (without the name and labels).
+    func createArguments() -> [String] {
+        var argv = ["--init", "--network", environment.config.network, "--user", user]
+        argv += ["-v", "\(environment.dir):\(Environment.isolatedRoot)"]
+        if let cache = environment.config.gocache { argv += ["-v", "\(cache):\(Environment.isolatedRoot)/gocache"] }
+        if environment.config.toolchainSource == .mount {
+            argv += ["-v", "\(environment.toolchain.goroot):\(Environment.isolatedGoroot):ro"]
+            for (host, target) in environment.gorootSymlinkMounts() { argv += ["-v", "\(host):\(target):ro"] }
+        }
+        for dir in ["work", "builds"] {
+            let path = dataDir + "/" + dir
+            argv += ["-v", "\(path):\(path)"]
+        }
+        argv += ["-v", "\(dataDir)/git:\(dataDir)/git:ro"]
+        return argv
+    }
+
+    /// What the container was made from; a change means it must be made again.
+    func configHash() -> String {
+        let parts = [environment.config.image ?? "", environment.config.toolchainSource.rawValue] + createArguments()
+        return String(FileDigest.sha256(data: Data(parts.joined(separator: "\u{0}").utf8)).prefix(16))
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+
+/// Runs commands in a bubblewrap sandbox that mirrors the container layout without a daemon:
+/// the toolchain read-only at /usr/local/go, the environment at /go, the build's directories at
+/// their host paths, system directories read-only, a fresh /tmp, its own PID, IPC and UTS
+/// namespaces (and network, with `network: none`), and `--die-with-parent`. Nothing else of the
+/// host is writable, or visible at all: other environments are not mounted.
+public struct SandboxExecutor: Executor {
+    let environment: Environment
+    let dataDir: String
+
+    public var kind: ExecutorKind { .sandbox }
+
+    public func variables(mode: BuildMode?) -> [String: String] { environment.isolatedVariables(mode: mode) }
+
+    public func prepare() throws {
+        try environment.prepare()
+        guard ProcessRunner.resolveExecutable("bwrap", environment: Git.environment) != nil else {
+            throw GobayError(
+                "environment \"\(environment.name)\" uses executor sandbox, but bubblewrap (bwrap) is not installed",
+                hint: "apt-get install bubblewrap")
+        }
+    }
+
+    public func run(
+        _ command: StepCommand, deadline: Date?, cancel: CancellationFlag?, onOutput: (String) -> Void
+    ) throws -> ProcessOutcome {
+        try ProcessRunner.run(
+            ProcessSpec(
+                wrap(command.arguments, workingDirectory: command.workingDirectory, writable: command.writable),
+                environment: command.environment),
+            deadline: deadline, cancel: cancel, onOutput: onOutput)
+    }
+
+    public func interactive(_ arguments: [String], mode: BuildMode?, workingDirectory: String?, tty: Bool) throws -> ProcessSpec {
+        try prepare()
+        return ProcessSpec(
+            wrap(arguments, workingDirectory: workingDirectory ?? environment.dir, writable: []),
+            environment: variables(mode: mode))
+    }
+
+    /// The bwrap argument vector around `arguments`.
+    func wrap(_ arguments: [String], workingDirectory: String, writable: [String]) -> [String] {
+        var argv = ["bwrap", "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
+        if environment.config.network == "none" { argv.append("--unshare-net") }
+        // System directories, read-only; merged-/usr links are recreated as links.
+        for dir in ["/usr", "/etc", "/opt"] where FileManager.default.fileExists(atPath: dir) {
+            argv += ["--ro-bind", dir, dir]
+        }
+        for dir in ["/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"] {
+            if let link = try? FileManager.default.destinationOfSymbolicLink(atPath: dir) {
+                argv += ["--symlink", link, dir]
+            } else if FileManager.default.fileExists(atPath: dir) {
+                argv += ["--ro-bind", dir, dir]
+            }
+        }
+        argv += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+        // /usr is read-only, so the toolchain's mount point lives on a small tmpfs at /usr/local.
+        argv += ["--tmpfs", "/usr/local", "--ro-bind", environment.toolchain.goroot, Environment.isolatedGoroot]
+        argv += ["--remount-ro", "/usr/local"]
+        for (host, target) in environment.gorootSymlinkMounts() where !target.hasPrefix("/usr/") {
+            argv += ["--ro-bind", host, target]
+        }
+        argv += ["--bind", environment.dir, Environment.isolatedRoot]
+        if let cache = environment.config.gocache { argv += ["--bind", cache, Environment.isolatedRoot + "/gocache"] }
+        // Only this build's own directories are writable, at their host paths.
+        for path in writable where environment.isolatedPath(path) == path {
+            argv += ["--bind", path, path]
+        }
+        // Mirrors, read-only: checkouts borrow their objects, and go stamps builds with VCS data.
+        if FileManager.default.fileExists(atPath: dataDir + "/git") { argv += ["--ro-bind", dataDir + "/git", dataDir + "/git"] }
+        argv += ["--chdir", environment.isolatedPath(workingDirectory), "--"]
+        return argv + arguments
+    }
+}
