@@ -22,7 +22,9 @@ public final class BuildWorld: @unchecked Sendable {
     public let gobay: GobayBinary
 
     /// Builds the world; `extraProjects` and `projectSettings` are YAML appended to projects.
-    public init(label: String = "world", extraProjects: String = "", legacySettings: String = "") throws {
+    public init(
+        label: String = "world", extraProjects: String = "", legacySettings: String = "", environmentSettings: String = ""
+    ) throws {
         sandbox = try TestSandbox(label)
         let root = sandbox.path
         let newestVersion = try TestToolchains.version(TestToolchains.goNew)
@@ -60,14 +62,17 @@ public final class BuildWorld: @unchecked Sendable {
                 go: "1.19"
                 goroot: \(TestToolchains.go119)
                 gocache: \(try TestToolchains.sharedGocache(TestToolchains.go119))
+            \(environmentSettings)
               modern:
                 go: "1.22"
                 goroot: \(TestToolchains.go122)
                 gocache: \(try TestToolchains.sharedGocache(TestToolchains.go122))
+            \(environmentSettings)
               newest:
                 go: "\(newestMinor)"
                 goroot: \(TestToolchains.goNew)
                 gocache: \(try TestToolchains.sharedGocache(TestToolchains.goNew))
+            \(environmentSettings)
             projects:
               legacy-svc:
                 repo: repos/legacy-svc
@@ -110,6 +115,20 @@ public final class BuildWorld: @unchecked Sendable {
     /// Starts `gobay serve` on this world's config.
     public func startServer(environment: [String: String] = [:]) throws -> ServerHarness {
         try ServerHarness(gobay: gobay, logDir: sandbox.path, environment: environment)
+    }
+
+    /// The base image docker environments use in tests (made offline by scripts/install-deps).
+    public static var dockerImage: String {
+        ProcessInfo.processInfo.environment["GOBAY_TEST_DOCKER_IMAGE"] ?? "gobay-base:bookworm"
+    }
+
+    /// Environment settings for an executor kind, for `environmentSettings:`.
+    public static func executorSettings(_ kind: String) -> String {
+        switch kind {
+        case "docker": return "    executor: docker\n    image: \(dockerImage)\n    toolchain: mount"
+        case "sandbox": return "    executor: sandbox"
+        default: return ""
+        }
     }
 
     /// `<root>/data`.

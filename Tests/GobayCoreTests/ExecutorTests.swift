@@ -1,0 +1,174 @@
+import Foundation
+import GobayCore
+import GobayTesting
+import Testing
+
+/// Processes whose working directory is inside the world's data dir.
+private func leftovers(_ world: BuildWorld) -> [String] {
+    let root = (world.dataDir as NSString).resolvingSymlinksInPath
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap { pid -> String? in
+        guard Int32(pid) != nil, let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd"),
+            cwd.hasPrefix(root) || cwd.hasPrefix("/go")
+        else { return nil }
+        return "\(pid) \(cwd)"
+    }
+}
+
+/// What `docker top` lists for a container, beyond its init and `sleep infinity`.
+private func containerProcesses(_ name: String) throws -> [String] {
+    let result = try ProcessRunner.capture(
+        ProcessSpec(["docker", "top", name, "-o", "pid,args"], environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"]))
+    return result.stdout.split(separator: "\n").dropFirst().map(String.init).filter {
+        !$0.contains("docker-init") && !$0.hasSuffix("sleep infinity")
+    }
+}
+
+private func docker(_ args: [String]) throws -> String {
+    let result = try ProcessRunner.capture(ProcessSpec(["docker"] + args, environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"]))
+    return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
+private func removeContainers() {
+    _ = try? ProcessRunner.capture(
+        ProcessSpec(
+            ["docker", "rm", "-f", "gobay-legacy", "gobay-modern", "gobay-newest"],
+            environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"]))
+}
+
+/// One serialized suite: docker containers are named per environment (gobay-modern), so two
+/// docker tests at once would fight over the same container.
+@Suite("executors: sandbox and docker", .serialized)
+struct ExecutorTests {
+    @Test(arguments: ["sandbox", "docker"])
+    func matrixBuildsReportTheirGoAndArtifactsBelongToTheHostUser(kind: String) throws {
+        defer { removeContainers() }
+        let world = try BuildWorld(label: "exec-\(kind)", environmentSettings: BuildWorld.executorSettings(kind))
+        for (project, version) in [
+            ("legacy-svc", world.versions.legacy), ("modern-svc", world.versions.modern), ("newest-svc", world.versions.newest),
+        ] {
+            let result = try world.gobay.run(["build", project, "--json"])
+            #expect(result.status == 0, "\(kind) \(project): \(result.stderr)")
+            let record = try world.decodeBuild(result.stdout)
+            let artifact = try #require(record.artifacts.first)
+            #expect(try world.runBinary(artifact.path).hasPrefix("go" + version), "\(kind) \(project)")
+            let attributes = try FileManager.default.attributesOfItem(atPath: artifact.path)
+            #expect((attributes[.ownerAccountID] as? NSNumber)?.uint32Value == getuid())
+            #expect((attributes[.groupOwnerAccountID] as? NSNumber)?.uint32Value == getgid())
+        }
+        // The environment's own view: toolchain at /usr/local/go, GOPATH under /go.
+        let goenv = try world.gobay.run(["env", "exec", "modern", "--", "go", "env", "GOROOT", "GOPATH", "GOVERSION"])
+        #expect(goenv.stdout == "/usr/local/go\n/go/gopath\ngo\(world.versions.modern)\n", "\(goenv.stderr)")
+        if kind == "docker" {
+            #expect(try containerProcesses("gobay-modern") == [])
+            #expect(try docker(["inspect", "--format", "{{index .Config.Labels \"gobay.env\"}}", "gobay-modern"]) == "modern")
+        }
+    }
+
+    @Test(arguments: ["sandbox", "docker"])
+    func twoEnvironmentsBuildAtOnce(kind: String) throws {
+        defer { removeContainers() }
+        let world = try BuildWorld(label: "conc-\(kind)", environmentSettings: BuildWorld.executorSettings(kind))
+        let a = try ChildProcess(world.gobay.spec(["build", "legacy-svc", "--json"]), stdoutPath: world.sandbox.path + "/a", stderrPath: world.sandbox.path + "/ae")
+        let b = try ChildProcess(world.gobay.spec(["build", "modern-svc", "--json"]), stdoutPath: world.sandbox.path + "/b", stderrPath: world.sandbox.path + "/be")
+        #expect(a.wait() == 0, "\(a.stderr)")
+        #expect(b.wait() == 0, "\(b.stderr)")
+        let ra = try world.decodeBuild(a.stdout)
+        let rb = try world.decodeBuild(b.stdout)
+        #expect(try world.runBinary(ra.artifacts[0].path).hasPrefix("go" + world.versions.legacy))
+        #expect(try world.runBinary(rb.artifacts[0].path).hasPrefix("go" + world.versions.modern))
+    }
+
+    @Test(arguments: ["sandbox", "docker"])
+    func cancelLeavesNoProcessBehind(kind: String) throws {
+        defer { removeContainers() }
+        let world = try BuildWorld(label: "cancel-\(kind)", environmentSettings: BuildWorld.executorSettings(kind))
+        try world.modern.commit(
+            ["hang_test.go": "package main\n\nimport (\n\t\"testing\"\n\t\"time\"\n)\n\nfunc TestHang(t *testing.T) { t.Log(\"\(UUID().uuidString)\"); time.Sleep(5 * time.Minute) }\n"],
+            message: "hang")
+        try world.editConfig("    branch: main\n", "    branch: main\n    test: true\n")
+        let child = try ChildProcess(
+            world.gobay.spec(["build", "modern-svc", "--json"]), stdoutPath: world.sandbox.path + "/out",
+            stderrPath: world.sandbox.path + "/err")
+        for _ in 0..<3000 where !child.stderr.contains("$ go test") { usleep(10_000) }
+        usleep(2_000_000)
+        if kind == "docker" { #expect(try !containerProcesses("gobay-modern").isEmpty, "the test should be running in the container") }
+        child.signal(SIGINT)
+        #expect(child.wait(timeout: 60) == 1)
+        #expect(try world.decodeBuild(child.stdout).status == .canceled)
+        #expect(leftovers(world) == [])
+        if kind == "docker" { #expect(try containerProcesses("gobay-modern") == []) }
+    }
+
+    @Test func sandboxedBuildCannotWriteIntoAnotherEnvironment() throws {
+        let world = try BuildWorld(label: "isolation", environmentSettings: BuildWorld.executorSettings("sandbox"))
+        // Give the legacy environment a GOPATH to attack.
+        #expect(try world.gobay.run(["build", "legacy-svc"]).status == 0)
+        let victim = world.dataDir + "/envs/legacy/gopath/src"
+        let before = try FileManager.default.subpathsOfDirectory(atPath: victim).sorted()
+        try world.modern.commit(
+            ["evil_test.go": """
+                package main
+
+                import (
+                \t"os"
+                \t"testing"
+                )
+
+                func TestEvil(t *testing.T) {
+                \tfor _, p := range []string{"\(victim)/evil.go", "/go/../envs/legacy/gopath/src/evil.go", "/usr/local/go/evil", "/etc/evil"} {
+                \t\tif err := os.WriteFile(p, []byte("package evil"), 0o644); err == nil {
+                \t\t\tt.Errorf("wrote %s", p)
+                \t\t}
+                \t}
+                }
+
+                """], message: "evil")
+        try world.editConfig("    branch: main\n", "    branch: main\n    test: true\n")
+        let result = try world.gobay.run(["build", "modern-svc", "--json"])
+        #expect(result.status == 0, "every write must fail, so the test passes: \(result.stderr)")
+        #expect(try FileManager.default.subpathsOfDirectory(atPath: victim).sorted() == before)
+        #expect(!FileManager.default.fileExists(atPath: "/etc/evil"))
+        #expect(!FileManager.default.fileExists(atPath: TestToolchains.go122 + "/evil"))
+    }
+
+    @Test func containerIsRecreatedOnConfigChangeAndRestartedWhenKilled() throws {
+        defer { removeContainers() }
+        let world = try BuildWorld(label: "recreate", environmentSettings: BuildWorld.executorSettings("docker"))
+        #expect(try world.gobay.run(["build", "modern-svc"]).status == 0)
+        let first = try docker(["inspect", "--format", "{{.Id}}", "gobay-modern"])
+        // Killed by hand: the next build starts it again.
+        _ = try docker(["kill", "gobay-modern"])
+        #expect(try docker(["inspect", "--format", "{{.State.Status}}", "gobay-modern"]) == "exited")
+        let afterKill = try world.gobay.run(["build", "modern-svc", "--json"])
+        #expect(afterKill.status == 0, "\(afterKill.stderr)")
+        #expect(try docker(["inspect", "--format", "{{.State.Status}}", "gobay-modern"]) == "running")
+        #expect(try docker(["inspect", "--format", "{{.Id}}", "gobay-modern"]) == first)
+        // A changed config: the container is made again.
+        try world.editConfig("    toolchain: mount\n", "    toolchain: mount\n    network: none\n")
+        let sync = try world.gobay.run(["env", "sync", "modern"])
+        #expect(sync.stdout == "modern: container gobay-modern recreated\n", "\(sync.stderr)")
+        #expect(try docker(["inspect", "--format", "{{.Id}}", "gobay-modern"]) != first)
+        #expect(try docker(["inspect", "--format", "{{.HostConfig.NetworkMode}}", "gobay-modern"]) == "none")
+        #expect(try world.gobay.run(["env", "sync", "modern"]).stdout == "modern: container gobay-modern running\n")
+        #expect(try world.gobay.run(["build", "modern-svc"]).status == 0)
+        let rm = try world.gobay.run(["env", "rm", "modern"])
+        #expect(rm.stdout == "removed container gobay-modern\n")
+        #expect(try docker(["ps", "-a", "--filter", "name=^gobay-modern$", "--format", "{{.Names}}"]) == "")
+    }
+
+    @Test func unreachableDockerFailsClearlyAndOtherEnvironmentsWork() throws {
+        let world = try BuildWorld(label: "nodocker")
+        try world.editConfig(
+            "  modern:\n    go: \"1.22\"\n",
+            "  modern:\n    go: \"1.22\"\n    executor: docker\n    image: \(BuildWorld.dockerImage)\n    toolchain: mount\n")
+        var spec = world.gobay.spec(["build", "modern-svc"])
+        spec.environment["DOCKER_HOST"] = "unix:///nonexistent/docker.sock"
+        let failed = try ProcessRunner.capture(spec)
+        #expect(failed.outcome.status == 1)
+        #expect(failed.stdout.contains("docker daemon not reachable at unix:///nonexistent/docker.sock"), "\(failed.stdout)")
+        var other = world.gobay.spec(["build", "legacy-svc"])
+        other.environment["DOCKER_HOST"] = "unix:///nonexistent/docker.sock"
+        #expect(try ProcessRunner.capture(other).outcome.status == 0)
+    }
+}
