@@ -1,5 +1,5 @@
-"""Helpers for bench/overhead, bench/concurrent and bench/webhooks: project generation, gobay JSON,
-timing, and driving a `gobay serve` with wrk.
+"""Helpers for bench/overhead, bench/concurrent, bench/webhooks and bench/executors: project generation,
+gobay JSON, timing, and driving a `gobay serve` with wrk.
 
 Every subprocess is an argv list; nothing here goes through a shell.
 Run as `python3 bench/benchlib.py COMMAND ARGS...`; the bash scripts are the entry points.
@@ -314,6 +314,160 @@ def cmd_concurrent(gobay_bin, workdir, rounds, *specs):
     print(f"rounds: {rounds}, {len(projects)} projects, every build recompiles (changed constant)")
     print(f"concurrent: gobay {len(projects)} builds at once median {ms(g)} ms, "
           f"raw go one after another median {ms(s)} ms, ratio {g / s:.2f}x, {ms(g - s):+d} ms")
+
+# --- bench/executors -------------------------------------------------------------
+
+
+def gobay_build_json(gobay_bin, project, env_name):
+    """`gobay build PROJECT --env ENV --json`; dies unless the build ran in ENV."""
+    argv = [gobay_bin, "build", project, "--env", env_name, "--json"]
+    record = parse_json_output(run(argv), " ".join(argv))
+    if not isinstance(record, dict) or "commit" not in record:
+        die(f"{' '.join(argv)}: no commit in {record!r}")
+    if record.get("environment") != env_name:
+        die(f"{' '.join(argv)}: built in environment {record.get('environment')!r}")
+    return record
+
+
+def isolated_variables(info):
+    """The variables gobay's docker executor gives a module-mode go process (Environment.isolatedVariables):
+    the environment's own, with the environment at /go and the toolchain at /usr/local/go."""
+    env = {str(k): str(v) for k, v in info["env"].items()}
+    env.update({
+        "GOROOT": "/usr/local/go", "GOPATH": "/go/gopath", "GOMODCACHE": "/go/gomodcache", "GOCACHE": "/go/gocache",
+        "HOME": "/go/home", "GOENV": "/go/home/.config/go/env", "TMPDIR": "/tmp", "GO111MODULE": "on",
+        "PATH": "/usr/local/go/bin:/go/gopath/bin:/usr/local/bin:/usr/bin:/bin",
+    })
+    return env
+
+
+def remove_file(path):
+    """go build skips the link when -o already names an up-to-date binary; every side writes a new one."""
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
+def cmd_executors(gobay_bin, project, src, workdir, data_dir, runs, image, goroot, host_env, sandbox_env, docker_env,
+                  run_label):
+    """A warm rebuild of an unchanged project through each executor, next to bare `docker exec`,
+    a `docker run --rm` per build (GitLab Runner's way) and raw `go build`, alternating; prints the summary."""
+    runs = int(runs)
+    flags = shlex.split(os.environ.get("BENCH_GO_FLAGS", "-trimpath"))
+    gobay = Gobay(gobay_bin)
+    host_info, docker_info = gobay.env_info(host_env), gobay.env_info(docker_env)
+    container = f"gobay-{docker_env}"
+    log(f"go {host_info.get('go_version', '?')} at {host_info['goroot']}; {docker_env}: container {container}, "
+        f"environment dir {docker_info['dir']}")
+
+    # Raw go on the host: the host environment's variables and cache, in a plain clone.
+    raw = RawGo(host_info, os.path.join(workdir, "raw"), os.path.join(workdir, "out", "raw", project), flags)
+    os.makedirs(os.path.dirname(raw.out), exist_ok=True)
+    # Bare docker exec: gobay's own checkout (<data_dir>/work is mounted at its host path), the docker
+    # environment's variables, -i as gobay passes it; the binary goes to a dir beside the checkouts.
+    gobay_checkout = os.path.join(data_dir, "work", project)
+    exec_out = os.path.join(data_dir, "work", ".bench-executors", project)
+    os.makedirs(os.path.dirname(exec_out), exist_ok=True)
+    exec_argv = ["docker", "exec", "-i", "-w", gobay_checkout]
+    for key, value in sorted(isolated_variables(docker_info).items()):
+        exec_argv += ["-e", f"{key}={value}"]
+    exec_argv += [container, "go", "build", *flags, "-o", exec_out, "."]
+    # docker run --rm per build: a plain clone of the same commit at /src (a copy of gobay's checkout
+    # would borrow its objects from the mirror, which this container does not mount), the docker
+    # environment's dir at /go for the same warm caches, the toolchain at /usr/local/go.
+    run_src = os.path.join(workdir, "run-src")
+    run_argv = ["docker", "run", "--rm", "--label", run_label,
+                "-v", f"{docker_info['dir']}:/go", "-v", f"{goroot}:/usr/local/go:ro", "-v", f"{run_src}:/src",
+                "-w", "/src"]
+    for var in ("GOROOT=/usr/local/go", "GOPATH=/go/gopath", "GOCACHE=/go/gocache", "GOMODCACHE=/go/gomodcache",
+                "HOME=/go/home", "GOTOOLCHAIN=local", "GO111MODULE=on", "PATH=/usr/local/go/bin:/usr/bin:/bin"):
+        run_argv += ["-e", var]
+    run_argv += [image, "go", "build", *flags, "-o", "/src/out", "."]
+    log(f"docker exec: {' '.join(map(shlex.quote, exec_argv))}")
+    log(f"docker run:  {' '.join(map(shlex.quote, run_argv))}")
+
+    def gobay_side(env_name):
+        return lambda: timed([gobay_bin, "build", project, "--env", env_name])
+
+    def exec_side():
+        remove_file(exec_out)
+        return timed(exec_argv)
+
+    def run_side():
+        remove_file(os.path.join(run_src, "out"))
+        return timed(run_argv)
+
+    sides = {
+        "host": gobay_side(host_env),
+        "sandbox": gobay_side(sandbox_env),
+        "docker": gobay_side(docker_env),
+        "docker exec": exec_side,
+        "docker run": run_side,
+        "raw go": lambda: time_raw(raw),
+    }
+
+    log("warming up: two builds of each variant (the first in each environment compiles the standard library)")
+    commit = None
+    for env_name in (host_env, sandbox_env, docker_env):
+        for i in range(2):
+            t0 = time.perf_counter()
+            record = gobay_build_json(gobay_bin, project, env_name)
+            log(f"warm-up: gobay build --env {env_name} #{record.get('id')} {record.get('status')} "
+                f"in {ms(time.perf_counter() - t0)} ms")
+            if commit is not None and record["commit"] != commit:
+                die(f"gobay built {record['commit']} in {env_name}, {commit} before")
+            commit = record["commit"]
+    checkout_at(src, raw.checkout, commit)
+    checkout_at(src, run_src, commit)
+    state = run(["docker", "inspect", "--type", "container", "--format", "{{.State.Status}}", container]).strip()
+    if state != "running":
+        die(f"container {container} is {state!r} after the {docker_env} builds, expected running")
+    for name in ("docker exec", "docker run", "raw go"):
+        for _ in range(2):
+            log(f"warm-up: {name} {ms(sides[name]())} ms")
+
+    names = list(sides)
+    samples = {name: [] for name in names}
+    for i in range(runs):
+        # Each round starts with the next variant, so none always runs first or after the same one.
+        order = names[i % len(names):] + names[:i % len(names)]
+        for name in order:
+            samples[name].append(sides[name]())
+        log(f"round {i + 1}/{runs}: " + ", ".join(f"{n} {ms(samples[n][-1])}" for n in names) + " (ms)")
+
+    med = {name: statistics.median(samples[name]) for name in names}
+    host = med["host"]
+
+    def extra(name):
+        return ms(med[name] - host)
+
+    def verdict(ok):
+        return "met" if ok else "NOT met"
+
+    print(f"runs: {runs} rounds, the {len(names)} variants alternating; unchanged source, warm caches; "
+          f"go flags: {' '.join(flags)}; commit {commit[:12]}")
+    for name in names:
+        s = samples[name]
+        print(f"executors: {name:<11} median {ms(med[name])} ms, min {ms(min(s))} ms, max {ms(max(s))} ms")
+    run_extra = extra("docker run")
+    far = {n: extra(n) <= run_extra / 2 for n in ("sandbox", "docker")}
+    docker_vs_exec = ms(med["docker"] - med["docker exec"])
+    notes = {
+        "host": "",
+        "sandbox": f"(goal <= +20 ms: {verdict(extra('sandbox') <= 20)})",
+        "docker": f"(goal <= +100 ms: {verdict(extra('docker') <= 100)}; bare docker exec {ms(med['docker exec'])} ms, "
+                  f"{docker_vs_exec:+d} ms, goal <= +15 ms: {verdict(docker_vs_exec <= 15)})",
+        "docker run": f"(a container per build; sandbox and docker far below, at most half its extra: "
+                      f"{verdict(all(far.values()))})",
+        "docker exec": "(bare, no gobay)",
+        "raw go": "(bare, no gobay)",
+    }
+    for name in names:
+        extra_text = "" if name == "host" else f"{extra(name):+d} ms"
+        print(f"executors: {name:<11} median {ms(med[name]):>4} ms  {med[name] / host:4.2f}x  {extra_text:>8}  "
+              f"{notes[name]}".rstrip())
+
 
 # --- bench/webhooks ----------------------------------------------------------------
 
@@ -724,7 +878,8 @@ def wrk_version():
     return first[0].split()[1] if first and len(first[0].split()) > 1 else "?"
 
 
-COMMANDS = {"gen": cmd_gen, "overhead": cmd_overhead, "concurrent": cmd_concurrent, "webhooks": cmd_webhooks}
+COMMANDS = {"gen": cmd_gen, "overhead": cmd_overhead, "concurrent": cmd_concurrent, "webhooks": cmd_webhooks,
+            "executors": cmd_executors}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared by bench/overhead, bench/concurrent and bench/webhooks; sourced, not run.
+# Shared by bench/overhead, bench/concurrent, bench/webhooks and bench/executors; sourced, not run.
 # The sourcing script sets bench_name and `set -euo pipefail` first.
 # shellcheck disable=SC2034,SC2154  # variables set here are used by the sourcing script, and the reverse
 
@@ -38,6 +38,15 @@ bench_has_subcommand() {
     local out
     out="$("$1" "$2" --help 2>&1)" || return 1
     [[ "$out" == *"USAGE: gobay $2"* ]]
+}
+
+# bench_has_command BINARY WORD...: whether that gobay knows the (nested) command, e.g. `env sync`;
+# an older gobay answers with the parent's help, so look for the command's own usage line.
+bench_has_command() {
+    local binary="$1" out
+    shift
+    out="$("$binary" "$@" --help 2>&1)" || return 1
+    [[ "$out" == *"USAGE: gobay $*"* ]]
 }
 
 # bench_setup [SUBCOMMAND]

@@ -73,11 +73,18 @@ enum StarterConfig {
           legacy:
             go: "1.19"                    # "1.19" = newest installed 1.19.x; "1.19.8" = exact
             goroot: /usr/lib/go-1.19      # optional: use an existing toolchain
-            executor: host
+            executor: host                # host | sandbox (bubblewrap) | docker
             concurrency: 2                # builds at once in this environment
             env: { GOFLAGS: "-mod=mod" }
           modern:
             go: "1.22"                    # install with: gobay toolchain install 1.22
+            executor: sandbox
+            network: none                 # sandbox: host | none; docker: host | none | bridge
+          # boxed:
+          #   go: "1.22"
+          #   executor: docker            # one long-lived container, gobay-boxed
+          #   image: "golang:1.22"        # golang images bring their own Go (toolchain: image)
+          #   toolchain: image            # or mount: gobay's toolchain at /usr/local/go, any image
 
         projects:
           legacy-svc:
@@ -95,6 +102,20 @@ enum StarterConfig {
           modern-svc:
             repo: file:///srv/git/modern-svc.git
             branch: main
+            webhook_secret: {env: MODERN_HOOK_SECRET}   # `none` accepts hooks unverified
+            branches: ["main", "release/*"]
+            tags: true
+            # status:
+            #   gitlab: { url: https://gitlab.example.com, project_id: "team/modern-svc", token_env: GITLAB_TOKEN }
+
+        # `gobay serve`: webhooks, the HTTP API and the build queue.
+        server:
+          listen: 127.0.0.1:8080
+          webhook_secret: {env: GOBAY_WEBHOOK_SECRET}
+          tokens: []                      # "sha256:<hex>" of each API token: printf %s TOKEN | sha256sum
+          public_read: false
+          quiet_period: 1s
+          grace_period: 30s
 
         # Shared private libraries that GOPATH projects import; placed into each GOPATH on demand.
         libraries:

@@ -171,4 +171,32 @@ struct ExecutorTests {
         other.environment["DOCKER_HOST"] = "unix:///nonexistent/docker.sock"
         #expect(try ProcessRunner.capture(other).outcome.status == 0)
     }
+
+    @Test func imageToolchainUsesTheImagesOwnGo() throws {
+        defer { removeContainers() }
+        let image = "gobay-test-go\(try TestToolchains.version(TestToolchains.go122))"
+        if (try? docker(["image", "inspect", "--format", "{{.Id}}", image]))?.isEmpty ?? true {
+            // A golang-style image made offline: the base image with a Go copied to /usr/local/go.
+            let maker = "gobay-test-image-maker-\(UUID().uuidString.prefix(8))"
+            _ = try docker([
+                "run", "--name", maker, "-v", "\(TestToolchains.go122):/mnt/go:ro", BuildWorld.dockerImage, "cp", "-a", "/mnt/go",
+                "/usr/local/go",
+            ])
+            _ = try docker(["commit", maker, image])
+            _ = try docker(["rm", "-f", maker])
+        }
+        let world = try BuildWorld(label: "imagego")
+        try world.editConfig(
+            "  modern:\n    go: \"1.22\"\n    goroot: \(TestToolchains.go122)\n",
+            "  modern:\n    go: \"1.22\"\n    executor: docker\n    image: \(image)\n    toolchain: image\n")
+        let result = try world.gobay.run(["build", "modern-svc", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let record = try world.decodeBuild(result.stdout)
+        #expect(record.goVersion == world.versions.modern)
+        #expect(try world.runBinary(record.artifacts[0].path) == "go" + world.versions.modern)
+        let mounts = try docker(["inspect", "--format", "{{range .Mounts}}{{.Destination}} {{end}}", "gobay-modern"])
+        #expect(!mounts.contains("/usr/local/go"), "the image's own Go is used, nothing is mounted over it: \(mounts)")
+        let info = try world.gobay.run(["env", "info", "modern", "--json"])
+        #expect(info.stdout.contains("\"goroot\" : \"/usr/local/go\""))
+    }
 }

@@ -31,6 +31,15 @@ public struct ToolchainStore: Sendable {
 
     /// The toolchain for an environment: its goroot: if set, else the newest installed match.
     public func resolve(for env: EnvironmentConfig) throws -> Toolchain {
+        if env.executor == .docker, env.toolchainSource == .image, let image = env.image {
+            let toolchain = try ImageToolchain(store: self).resolve(image: image)
+            guard env.go.matches(toolchain.goVersion) else {
+                throw GobayError(
+                    "environment \"\(env.name)\": image \(image) has Go \(toolchain.version), but go: asks for \(env.go)",
+                    hint: "change go: or the image, or set toolchain: mount to use gobay's toolchain")
+            }
+            return toolchain
+        }
         if let goroot = env.goroot {
             let version = try GorootProbe.version(goroot: goroot)
             guard env.go.matches(version) else {
