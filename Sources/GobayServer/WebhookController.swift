@@ -68,30 +68,41 @@ struct WebhookController: Sendable {
             return unauthorized(sender)
         }
         let deliveryID = WebhookParser.deliveryID(sender: sender, headers: headers)
-        if let deliveryID, let stored = try state.database.claimDelivery(sender: sender.rawValue, id: deliveryID) {
+        let plan = plan(for: event, projects: candidates.isEmpty ? [] : trusted)
+        let reason = plan.reason
+        let projects = plan.builds.map(\.project)
+        let refs = plan.builds.map(\.ref)
+        let commits = plan.builds.map { $0.commit ?? "" }
+        // One transaction: a redelivery gets the stored answer; a new delivery queues its builds
+        // and stores the answer with its id.
+        let result = try await state.database.acceptDelivery(sender: sender.rawValue, id: deliveryID, builds: plan.builds) {
+            queued in
+            var answer = Answer(reason: reason)
+            for (index, build) in queued.enumerated() {
+                answer.queued.append(.init(id: build.id, project: projects[index], ref: refs[index], commit: commits[index]))
+                answer.superseded += build.superseded
+            }
+            return String(decoding: (try? JSONResponse.encoder.encode(answer)) ?? Data("{}".utf8), as: UTF8.self)
+        }
+        if result.duplicate {
             state.metrics.delivery(sender: sender.rawValue, result: "duplicate")
-            var response = JSONResponse.text(
-                stored.status == 0 ? #"{"reason":"this delivery is being handled"}"# : stored.body, status: .accepted)
+            var response = JSONResponse.text(result.body, status: .accepted)
             response.headers[HTTPField.Name("X-Gobay-Redelivery")!] = "true"
             return response
         }
-        let answer: Answer
-        do {
-            answer = try queueBuilds(for: event, projects: candidates.isEmpty ? [] : trusted)
-        } catch {
-            if let deliveryID { try? state.database.releaseDelivery(sender: sender.rawValue, id: deliveryID) }
-            throw error
+        for (index, build) in result.queued.enumerated() {
+            if let project = state.config.projects.first(where: { $0.name == projects[index] }) {
+                state.reporter.report(project: project, sha: commits[index], state: .pending, buildID: build.id, description: "queued")
+            }
         }
-        let json = String(decoding: try JSONResponse.encoder.encode(answer), as: UTF8.self)
-        if let deliveryID {
-            try state.database.completeDelivery(sender: sender.rawValue, id: deliveryID, status: 202, body: json)
-        }
-        state.metrics.delivery(sender: sender.rawValue, result: answer.queued.isEmpty ? "ignored" : "queued")
-        if !answer.queued.isEmpty { state.scheduler.wake() }
+        state.metrics.delivery(sender: sender.rawValue, result: result.queued.isEmpty ? "ignored" : "queued")
+        if !result.queued.isEmpty { state.scheduler.wake() }
         state.logger.info(
-            "webhook", metadata: ["hook.sender": "\(sender.rawValue)", "hook.queued": "\(answer.queued.map(\.id))",
-                                  "hook.reason": "\(answer.reason ?? "")"])
-        return JSONResponse.text(json, status: .accepted)
+            "webhook",
+            metadata: [
+                "hook.sender": "\(sender.rawValue)", "hook.queued": "\(result.queued.map(\.id))", "hook.reason": "\(reason ?? "")",
+            ])
+        return JSONResponse.text(result.body, status: .accepted)
     }
 
     /// The projects among `projects` whose secret verifies the delivery (or that accept hooks
@@ -132,34 +143,35 @@ struct WebhookController: Sendable {
         return JSONResponse.make(["error": "the webhook's signature or token is missing or wrong", "hint": hint], status: .unauthorized)
     }
 
-    private func queueBuilds(for event: WebhookEvent, projects: [ProjectConfig]) throws -> Answer {
+    /// What a delivery asks for: the builds to queue, or the reason there are none.
+    private func plan(for event: WebhookEvent, projects: [ProjectConfig]) -> (builds: [AppDatabase.Enqueue], reason: String?) {
         guard case .push(let push) = event else {
-            if case .ignored(let reason) = event { return Answer(reason: reason) }
-            return Answer(reason: "event not handled")
+            if case .ignored(let reason) = event { return ([], reason) }
+            return ([], "event not handled")
         }
-        if push.deleted { return Answer(reason: "\(push.isTag ? "tag" : "branch") \(push.name) was deleted; nothing to build") }
-        if projects.isEmpty { return Answer(reason: "no project builds this repository") }
+        if push.deleted { return ([], "\(push.isTag ? "tag" : "branch") \(push.name) was deleted; nothing to build") }
+        if projects.isEmpty { return ([], "no project builds this repository") }
         if let problem = GitRef.problem(push.name) {
-            return Answer(reason: "ref \(push.name.debugDescription) is not a valid git ref (\(problem)); nothing queued")
+            return ([], "ref \(push.name.debugDescription) is not a valid git ref (\(problem)); nothing queued")
         }
         guard GitRef.isCommitID(push.after), push.after.count == 40 else {
-            return Answer(reason: "the push names no commit; nothing queued")
+            return ([], "the push names no commit; nothing queued")
         }
-        var answer = Answer()
-        for project in projects where wants(project, push) {
-            let queued = try state.database.enqueueRequest(
+        let notBefore = Date().addingTimeInterval(state.config.server.quietPeriod)
+        let builds = projects.filter { wants($0, push) }.map { project in
+            AppDatabase.Enqueue(
                 project: project.name, ref: push.name, commit: push.after, environment: nil, trigger: "webhook",
-                coalesce: project.coalesce, notBefore: Date().addingTimeInterval(state.config.server.quietPeriod))
-            answer.queued.append(.init(id: queued.id, project: project.name, ref: push.name, commit: push.after))
-            answer.superseded += queued.superseded
-            state.reporter.report(project: project, sha: push.after, state: .pending, buildID: queued.id, description: "queued")
+                coalesce: project.coalesce, notBefore: notBefore)
         }
-        if answer.queued.isEmpty {
-            answer.reason = push.isTag
-                ? "no project builds tag \(push.name) (set tags: true)"
-                : "no project builds branch \(push.name) (see branches:)"
+        if builds.isEmpty {
+            return (
+                [],
+                push.isTag
+                    ? "no project builds tag \(push.name) (set tags: true)"
+                    : "no project builds branch \(push.name) (see branches:)"
+            )
         }
-        return answer
+        return (builds, nil)
     }
 
     /// Whether `project` builds this push: tags when `tags: true`; branches by `branches:` globs,

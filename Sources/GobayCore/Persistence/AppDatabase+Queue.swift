@@ -17,39 +17,105 @@ extension AppDatabase {
         public var environment: String?
     }
 
+    /// A build to put in the queue.
+    public struct Enqueue: Sendable {
+        /// The project.
+        public var project: String
+        /// The ref (short branch or tag name, or a full ref).
+        public var ref: String
+        /// The commit, when the trigger named one.
+        public var commit: String?
+        /// An environment the trigger asked for.
+        public var environment: String?
+        /// cli, api, webhook or retry.
+        public var trigger: String
+        /// Whether older waiting builds of the same project and ref become `superseded`.
+        public var coalesce: Bool
+        /// When it may start at the earliest.
+        public var notBefore: Date
+        /// The interrupted build this one runs again.
+        public var retryOf: Int64?
+
+        /// Creates a request.
+        public init(
+            project: String, ref: String, commit: String?, environment: String?, trigger: String, coalesce: Bool,
+            notBefore: Date, retryOf: Int64? = nil
+        ) {
+            self.project = project
+            self.ref = ref
+            self.commit = commit
+            self.environment = environment
+            self.trigger = trigger
+            self.coalesce = coalesce
+            self.notBefore = notBefore
+            self.retryOf = retryOf
+        }
+    }
+
     /// Queues a build for the server; when `coalesce`, older waiting builds of the same project
     /// and ref become `superseded`. Returns the new id and the ids it superseded.
     public func enqueueRequest(
         project: String, ref: String, commit: String?, environment: String?, trigger: String, coalesce: Bool,
         notBefore: Date, retryOf: Int64? = nil
     ) throws -> (id: Int64, superseded: [Int64]) {
-        try writer.write { db in
-            var superseded: [Int64] = []
-            if coalesce {
-                superseded = try Int64.fetchAll(
-                    db,
-                    sql: "SELECT id FROM build WHERE status = 'queued' AND owner IS NULL AND project = ? AND ref = ?",
-                    arguments: [project, ref])
+        let request = Enqueue(
+            project: project, ref: ref, commit: commit, environment: environment, trigger: trigger, coalesce: coalesce,
+            notBefore: notBefore, retryOf: retryOf)
+        return try writer.write { db in try Self.insert(request, db) }
+    }
+
+    /// Handles a webhook delivery in one transaction: a delivery id seen before returns its
+    /// stored answer and queues nothing; otherwise the builds are queued and the answer that
+    /// `answer` makes of them is stored with the id. Runs off the caller's thread.
+    public func acceptDelivery(
+        sender: String, id: String?, builds: [Enqueue],
+        answer: @escaping @Sendable ([(id: Int64, superseded: [Int64])]) -> String
+    ) async throws -> (body: String, duplicate: Bool, queued: [(id: Int64, superseded: [Int64])]) {
+        try await writer.write { db in
+            if let id,
+                let stored = try String.fetchOne(
+                    db, sql: "SELECT body FROM delivery WHERE sender = ? AND delivery_id = ?", arguments: [sender, id])
+            {
+                return (stored, true, [])
+            }
+            let queued = try builds.map { try Self.insert($0, db) }
+            let body = answer(queued)
+            if let id {
+                try db.execute(
+                    sql: "INSERT INTO delivery (sender, delivery_id, status, body, created_at) VALUES (?, ?, 202, ?, ?)",
+                    arguments: [sender, id, body, Timestamp.string(Date())])
+            }
+            return (body, false, queued)
+        }
+    }
+
+    private static func insert(_ request: Enqueue, _ db: Database) throws -> (id: Int64, superseded: [Int64]) {
+        var superseded: [Int64] = []
+        if request.coalesce {
+            superseded = try Int64.fetchAll(
+                db, sql: "SELECT id FROM build WHERE status = 'queued' AND owner IS NULL AND project = ? AND ref = ?",
+                arguments: [request.project, request.ref])
+            if !superseded.isEmpty {
                 try db.execute(
                     sql: """
                         UPDATE build SET status = 'superseded', finished_at = ?,
                           error = 'a newer push to the same ref replaced it'
                         WHERE status = 'queued' AND owner IS NULL AND project = ? AND ref = ?
                         """,
-                    arguments: [Timestamp.string(Date()), project, ref])
+                    arguments: [Timestamp.string(Date()), request.project, request.ref])
             }
-            try db.execute(
-                sql: """
-                    INSERT INTO build (project, environment, go_version, commit_sha, ref, status, created_at, trigger,
-                      requested_env, not_before, retry_of)
-                    VALUES (?, ?, '', ?, ?, 'queued', ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    project, environment ?? "", commit ?? "", ref, Timestamp.string(Date()), trigger, environment,
-                    Timestamp.string(notBefore), retryOf,
-                ])
-            return (db.lastInsertedRowID, superseded)
         }
+        try db.execute(
+            sql: """
+                INSERT INTO build (project, environment, go_version, commit_sha, ref, status, created_at, trigger,
+                  requested_env, not_before, retry_of)
+                VALUES (?, ?, '', ?, ?, 'queued', ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                request.project, request.environment ?? "", request.commit ?? "", request.ref, Timestamp.string(Date()),
+                request.trigger, request.environment, Timestamp.string(request.notBefore), request.retryOf,
+            ])
+        return (db.lastInsertedRowID, superseded)
     }
 
     /// Waiting builds that may start now, oldest first.
@@ -142,38 +208,5 @@ extension AppDatabase {
             pairs.append((old, new))
         }
         return pairs
-    }
-
-    /// Claims a delivery id before acting on it. Returns nil when this is its first arrival; else
-    /// the stored answer (status 0 while the first arrival is still being handled).
-    public func claimDelivery(sender: String, id: String) throws -> (status: Int, body: String)? {
-        try writer.write { db in
-            try db.execute(
-                sql: """
-                    INSERT OR IGNORE INTO delivery (sender, delivery_id, status, body, created_at) VALUES (?, ?, 0, '', ?)
-                    """,
-                arguments: [sender, id, Timestamp.string(Date())])
-            if db.changesCount == 1 { return nil }
-            let row = try Row.fetchOne(
-                db, sql: "SELECT status, body FROM delivery WHERE sender = ? AND delivery_id = ?", arguments: [sender, id])
-            return row.map { ($0["status"], $0["body"]) }
-        }
-    }
-
-    /// Stores the answer given to a claimed delivery, to replay on redelivery.
-    public func completeDelivery(sender: String, id: String, status: Int, body: String) throws {
-        try writer.write { db in
-            try db.execute(
-                sql: "UPDATE delivery SET status = ?, body = ? WHERE sender = ? AND delivery_id = ?",
-                arguments: [status, body, sender, id])
-        }
-    }
-
-    /// Forgets a claimed delivery whose handling failed, so a redelivery is handled afresh.
-    public func releaseDelivery(sender: String, id: String) throws {
-        try writer.write { db in
-            try db.execute(
-                sql: "DELETE FROM delivery WHERE sender = ? AND delivery_id = ? AND status = 0", arguments: [sender, id])
-        }
     }
 }
