@@ -467,6 +467,11 @@ def cmd_executors(gobay_bin, project, src, workdir, data_dir, runs, image, goroo
         extra_text = "" if name == "host" else f"{extra(name):+d} ms"
         print(f"executors: {name:<11} median {ms(med[name]):>4} ms  {med[name] / host:4.2f}x  {extra_text:>8}  "
               f"{notes[name]}".rstrip())
+    # The bare docker exec has no gobay in it; like for like, compare what each adds to its own baseline.
+    exec_over_raw, gobay_over_raw = ms(med["docker exec"] - med["raw go"]), ms(host - med["raw go"])
+    print(f"executors: like for like: the docker executor adds {extra('docker'):+d} ms to a host build, a bare docker "
+          f"exec {exec_over_raw:+d} ms to raw go: {extra('docker') - exec_over_raw:+d} ms (the bare-exec goal above "
+          f"also counts gobay's own {gobay_over_raw:+d} ms over raw go)")
 
 
 # --- bench/webhooks ----------------------------------------------------------------
