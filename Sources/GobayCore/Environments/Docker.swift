@@ -106,6 +106,7 @@ public struct DockerContainer: Sendable {
 
     /// The container's state and config-hash label, or nil when it does not exist.
     public func inspect() throws -> (status: String, hash: String)? {
+        if let fast = try? DockerEngine.inspectContainer(name) { return fast }
         do {
             let out = try Docker.run([
                 "inspect", "--type", "container", "--format",
