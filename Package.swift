@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "gobay", targets: ["gobay"]),
+        .executable(name: "gobay-server", targets: ["gobay-server"]),
         .library(name: "GobayCore", targets: ["GobayCore"]),
     ],
     dependencies: [
@@ -49,8 +50,19 @@ let package = Package(
             name: "gobay",
             dependencies: [
                 "GobayCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+        // `gobay serve` runs this binary, so the CLI that Jenkins jobs call stays small and starts fast.
+        .executableTarget(
+            name: "gobay-server",
+            dependencies: [
+                "GobayCore",
                 "GobayServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),

@@ -60,13 +60,16 @@ bench_setup() {
     GOBAY="${GOBAY:-$default}"
     if [[ ! -x "$GOBAY" ]]; then
         reason="no binary at $GOBAY"
+    elif [[ "$need" == serve && ! -x "$(dirname -- "$GOBAY")/gobay-server" ]]; then
+        reason="no gobay-server beside $GOBAY (gobay serve runs it)"
     elif [[ -n "$need" ]] && ! bench_has_subcommand "$GOBAY" "$need"; then
         reason="$GOBAY has no '$need' command (an older build)"
     fi
     if [[ -n "$reason" ]]; then
         [[ "$GOBAY" == "$default" ]] || bench_die "GOBAY=$GOBAY: $reason"
-        bench_log "$reason; building gobay: swift build -c release --static-swift-stdlib --product gobay"
-        (cd "$bench_repo" && swift build -c release --static-swift-stdlib --product gobay >&2)
+        bench_log "$reason; building gobay and gobay-server: swift build -c release --static-swift-stdlib"
+        (cd "$bench_repo" && swift build -c release --static-swift-stdlib --product gobay >&2 \
+            && swift build -c release --static-swift-stdlib --product gobay-server >&2)
     fi
     [[ -x "$GOBAY" ]] || bench_die "no gobay binary at $GOBAY"
     if [[ -n "$need" ]] && ! bench_has_subcommand "$GOBAY" "$need"; then

@@ -5,7 +5,7 @@ import GobayCore
 
 /// The gobay command line: parses arguments and calls the core.
 @main
-struct GobayCLI: AsyncParsableCommand {
+struct GobayCLI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gobay",
         abstract: "Build and deploy Go services, each in its own Go version's environment.",
@@ -16,14 +16,10 @@ struct GobayCLI: AsyncParsableCommand {
         ])
 
     /// Runs the command and maps every error to gobay's exit codes: 2 for usage, 1 for failures.
-    static func main() async {
+    static func main() {
         do {
             var command = try parseAsRoot()
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
+            try command.run()
         } catch let error as GobayError {
             Terminal.error(error.description)
             Glibc.exit(error.exitCode)

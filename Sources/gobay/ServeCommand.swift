@@ -1,32 +1,27 @@
 import ArgumentParser
 import Foundation
 import GobayCore
-import GobayServer
-import Hummingbird
-import Logging
 
 extension GobayCLI {
-    /// `gobay serve`: webhooks, the HTTP API and the build queue.
-    struct Serve: AsyncParsableCommand {
+    /// `gobay serve`: runs the `gobay-server` binary installed beside this one.
+    struct Serve: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run the server: webhooks, the HTTP API, live logs and the build queue.")
         @OptionGroup var options: ConfigOptions
         @Option(help: "host:port to listen on (default: server.listen, else 127.0.0.1:8080).") var listen: String?
 
-        func run() async throws {
-            var config = try options.load()
-            if let listen {
-                guard ListenAddress(listen) != nil else {
-                    throw GobayError("--listen \"\(listen)\" is not host:port", hint: "e.g. --listen 127.0.0.1:8080")
-                }
-                config.server.listen = listen
+        func run() throws {
+            let selfPath = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+            let server = (selfPath as NSString).deletingLastPathComponent + "/gobay-server"
+            guard FileManager.default.isExecutableFile(atPath: server) else {
+                throw GobayError(
+                    "gobay serve needs the gobay-server binary beside gobay, at \(server)",
+                    hint: "build both: swift build -c release --static-swift-stdlib (installs gobay and gobay-server)")
             }
-            var logger = Logger(label: "gobay")
-            logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
-            let state = try ServerState(config: config, logger: logger)
-            logger.info("gobay serve", metadata: ["server.listen": "\(config.server.listen)", "data_dir": "\(config.dataDir)"])
-            let app = try buildApplication(state: state)
-            try await app.runService()
+            var argv = [server]
+            if let config = options.config { argv += ["--config", config] }
+            if let listen { argv += ["--listen", listen] }
+            try ProcessRunner.exec(ProcessSpec(argv, environment: ProcessInfo.processInfo.environment))
         }
     }
 }
