@@ -65,6 +65,21 @@ struct ExecutorTests {
         }
     }
 
+    @Test(arguments: ["host", "sandbox", "docker"])
+    func shellRunsInsideTheEnvironment(kind: String) throws {
+        defer { removeContainers() }
+        let world = try BuildWorld(label: "shell-\(kind)", environmentSettings: BuildWorld.executorSettings(kind))
+        let script = world.sandbox.path + "/script"
+        try "go env GOVERSION GOPATH\nexit 7\n".write(toFile: script, atomically: true, encoding: .utf8)
+        // stdin is a file, not a terminal: the shell reads its commands from it.
+        var spec = world.gobay.spec(["env", "shell", "modern"])
+        spec.environment["SHELL"] = "/bin/bash"
+        let child = try ChildProcess(spec, stdoutPath: world.sandbox.path + "/out", stderrPath: world.sandbox.path + "/err", stdinPath: script)
+        #expect(child.wait(timeout: 60) == 7, "\(child.stderr)")
+        let gopath = kind == "host" ? world.dataDir + "/envs/modern/gopath" : "/go/gopath"
+        #expect(child.stdout == "go\(world.versions.modern)\n\(gopath)\n")
+    }
+
     @Test(arguments: ["sandbox", "docker"])
     func twoEnvironmentsBuildAtOnce(kind: String) throws {
         defer { removeContainers() }

@@ -16,8 +16,9 @@ public final class ChildProcess: @unchecked Sendable {
     private var exitStatus: Int32?
     private let lock = NSLock()
 
-    /// Starts `spec` with its output going to `stdoutPath` and `stderrPath`.
-    public init(_ spec: ProcessSpec, stdoutPath: String, stderrPath: String) throws {
+    /// Starts `spec` with its output going to `stdoutPath` and `stderrPath`, and its input read
+    /// from `stdinPath` (default: nothing).
+    public init(_ spec: ProcessSpec, stdoutPath: String, stderrPath: String, stdinPath: String? = nil) throws {
         self.stdoutPath = stdoutPath
         self.stderrPath = stderrPath
         let out = open(stdoutPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -27,7 +28,7 @@ public final class ChildProcess: @unchecked Sendable {
             if err >= 0 { close(err) }
         }
         guard out >= 0, err >= 0 else { throw GobayError.failure("cannot open \(stdoutPath) or \(stderrPath)") }
-        pid = try ProcessRunner.spawn(spec, stdoutFD: out, stderrFD: err)
+        pid = try ProcessRunner.spawn(spec, stdoutFD: out, stderrFD: err, stdinPath: stdinPath ?? "/dev/null")
     }
 
     /// Sends `signal` to the child alone.

@@ -135,7 +135,9 @@ public enum ProcessRunner {
         return nil
     }
 
-    static func spawn(_ spec: ProcessSpec, stdoutFD: Int32, stderrFD: Int32) throws -> pid_t {
+    static func spawn(_ spec: ProcessSpec, stdoutFD: Int32, stderrFD: Int32, stdinPath: String = "/dev/null") throws
+        -> pid_t
+    {
         guard let first = spec.arguments.first,
             let executable = resolveExecutable(first, environment: spec.environment)
         else {
@@ -144,7 +146,7 @@ public enum ProcessRunner {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, stdinPath, O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, stdoutFD, 1)
         posix_spawn_file_actions_adddup2(&actions, stderrFD, 2)
         if let dir = spec.workingDirectory {
