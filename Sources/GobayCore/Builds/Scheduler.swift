@@ -24,6 +24,7 @@ public final class Scheduler: @unchecked Sendable {
     private var runningBuilds: [Int64: (project: String, cancel: CancellationFlag)] = [:]
     private var stopping = false
     private var loopDone = false
+    private var woken = false
 
     /// Creates a scheduler; call `start()` to begin claiming.
     public init(config: GobayConfig, database: AppDatabase, hooks: Hooks) throws {
@@ -50,6 +51,7 @@ public final class Scheduler: @unchecked Sendable {
     /// Makes the loop look at the queue now.
     public func wake() {
         condition.lock()
+        woken = true
         condition.broadcast()
         condition.unlock()
     }
@@ -99,8 +101,12 @@ public final class Scheduler: @unchecked Sendable {
             if free > 0 {
                 claimAndStart(free: free, busyProjects: &busyProjects)
             }
+            // At most one pass per 20 ms however many wakes arrive: a burst of webhooks costs
+            // the queue one look, not one per hook.
+            Thread.sleep(forTimeInterval: 0.02)
             condition.lock()
-            if !stopping { _ = condition.wait(until: Date().addingTimeInterval(0.25)) }
+            if !stopping && !woken { _ = condition.wait(until: Date().addingTimeInterval(0.25)) }
+            woken = false
             condition.unlock()
         }
     }

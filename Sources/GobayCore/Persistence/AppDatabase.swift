@@ -88,6 +88,10 @@ public struct AppDatabase: Sendable {
                 t.uniqueKey(["sender", "delivery_id"])
             }
         }
+        migrator.registerMigration("v3-claimable-index") { db in
+            // The scheduler asks for waiting builds whose quiet period is over many times a second.
+            try db.create(index: "build_claimable", on: "build", columns: ["status", "not_before"])
+        }
         return migrator
     }
 
