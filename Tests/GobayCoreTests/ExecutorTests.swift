@@ -214,4 +214,24 @@ struct ExecutorTests {
         let info = try world.gobay.run(["env", "info", "modern", "--json"])
         #expect(info.stdout.contains("\"goroot\" : \"/usr/local/go\""))
     }
+
+    @Test func dockerStepsRunAsTheConfiguredUserAndTheHostKeepsControl() throws {
+        defer { removeContainers() }
+        let world = try BuildWorld(label: "user", environmentSettings: BuildWorld.executorSettings("docker") + "\n    user: \"4242:4243\"")
+        let result = try world.gobay.run(["build", "modern-svc", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let record = try world.decodeBuild(result.stdout)
+        let artifact = try #require(record.artifacts.first)
+        let attributes = try FileManager.default.attributesOfItem(atPath: artifact.path)
+        #expect((attributes[.ownerAccountID] as? NSNumber)?.intValue == 4242)
+        #expect((attributes[.groupOwnerAccountID] as? NSNumber)?.intValue == 4243)
+        #expect(try world.runBinary(artifact.path) == "go" + world.versions.modern)
+        #expect(try docker(["exec", "gobay-modern", "id", "-u"]) == "4242")
+        // The host can still move and delete what the build wrote, and build again.
+        let moved = world.sandbox.path + "/moved"
+        try FileManager.default.moveItem(atPath: artifact.path, toPath: moved)
+        try FileManager.default.removeItem(atPath: moved)
+        try world.modern.commit(["VERSION": "2\n"], message: "again")
+        #expect(try world.gobay.run(["build", "modern-svc"]).status == 0)
+    }
 }

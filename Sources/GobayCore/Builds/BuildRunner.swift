@@ -141,6 +141,8 @@ public final class BuildRunner: @unchecked Sendable {
             gopathLock: gopathLock, libraries: config.libraries, dataDir: config.dataDir,
             executor: executor, marker: Self.marker(owner: owner.token, id: id))
         let workDir = try steps.fetch()
+        // Steps may run as another user (docker `user:`): hand it the checkout and the artifacts dir.
+        try executor.adopt([workDir, dir + "/artifacts"])
         try steps.deps(workDir: workDir)
         // Builds read the shared GOPATH: hold it shared so no dependency update swaps it underneath.
         guard gopathLock.lock(shared: true, deadline: deadline, shouldStop: stop) else { throw waitEnded(deadline) }

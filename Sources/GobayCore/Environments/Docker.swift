@@ -126,6 +126,8 @@ public struct DockerContainer: Sendable {
         for dir in ["work", "builds", "git"] {
             try FileManager.default.createDirectory(atPath: executor.dataDir + "/" + dir, withIntermediateDirectories: true)
         }
+        // The environment (GOPATH, caches, HOME) belongs to the user steps run as.
+        try executor.adopt([executor.environment.dir] + (executor.environment.config.gocache.map { [$0] } ?? []))
         var argv = ["run", "-d", "--name", name, "--label", "gobay.env=\(executor.environment.name)"]
         argv += ["--label", "gobay.config-hash=\(hash)"]
         argv += executor.createArguments()

@@ -67,7 +67,31 @@ public struct DockerExecutor: Executor {
     }
 
     /// The uid:gid steps run as.
-    var user: String { environment.config.user ?? "\(getuid()):\(getgid())" }
+    var user: String {
+        guard let configured = environment.config.user else { return "\(getuid()):\(getgid())" }
+        return configured.contains(":") ? configured : "\(configured):\(configured)"
+    }
+
+    /// Whether steps run as someone other than gobay, whose directories must then be handed over.
+    var foreignUser: Bool { user != "\(getuid()):\(getgid())" }
+
+    /// Makes `paths` (recursively) owned by the configured user, so steps can write there and
+    /// what they write belongs to that user. Only root can do this.
+    public func adopt(_ paths: [String]) throws {
+        guard foreignUser, !paths.isEmpty else { return }
+        guard getuid() == 0 else {
+            throw GobayError(
+                "environment \"\(environment.name)\" runs steps as user \(user), which needs gobay to run as root",
+                hint: "run gobay as root, or remove user: to run steps as gobay's own user")
+        }
+        let existing = paths.filter { FileManager.default.fileExists(atPath: $0) }
+        let result = try ProcessRunner.capture(
+            ProcessSpec(["chown", "-R", "--", user] + existing, environment: ["PATH": "/usr/bin:/bin"]),
+            deadline: Date().addingTimeInterval(300))
+        guard result.outcome.succeeded else {
+            throw GobayError.failure("cannot hand \(existing.joined(separator: ", ")) to user \(user): \(result.stderr)")
+        }
+    }
 
     /// `docker run` arguments that create the container (without the name and labels).
     func createArguments() -> [String] {

@@ -39,6 +39,13 @@ public protocol Executor: Sendable {
         -> ProcessOutcome
     /// A process spec that runs `arguments` attached to the terminal (for `env exec` and `env shell`).
     func interactive(_ arguments: [String], mode: BuildMode?, workingDirectory: String?, tty: Bool) throws -> ProcessSpec
+    /// Hands the build's directories to the user steps run as, when that is not gobay's own user.
+    func adopt(_ paths: [String]) throws
+}
+
+extension Executor {
+    /// Steps run as gobay's own user: nothing to hand over.
+    public func adopt(_ paths: [String]) throws {}
 }
 
 /// Runs commands as plain processes on the host, each in its own process group.

@@ -21,8 +21,10 @@ public struct Git: Sendable {
     /// Runs git and returns its trimmed stdout, or throws with its stderr.
     @discardableResult
     public static func run(_ args: [String], in dir: String? = nil, timeout: TimeInterval = 600) throws -> String {
+        // Checkouts may belong to the user a docker environment's steps run as; gobay owns them all,
+        // so git's dubious-ownership check does not apply.
         let result = try ProcessRunner.capture(
-            ProcessSpec(["git"] + args, environment: environment, workingDirectory: dir),
+            ProcessSpec(["git", "-c", "safe.directory=*"] + args, environment: environment, workingDirectory: dir),
             deadline: Date().addingTimeInterval(timeout))
         guard result.outcome.succeeded else {
             throw GitError(args: args, status: result.outcome.status, stderr: result.stderr)
