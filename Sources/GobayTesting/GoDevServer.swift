@@ -57,22 +57,9 @@ public final class GoDevServer: @unchecked Sendable {
         try index.write(to: URL(fileURLWithPath: dir + "/index.json"))
         let script = dir + "/server.py"
         try Self.script.write(toFile: script, atomically: true, encoding: .utf8)
-        process = try ChildProcess(
+        (process, port) = try LoopbackProcess.start(
             ProcessSpec(["python3", script, dir], environment: ProcessInfo.processInfo.environment),
-            stdoutPath: dir + "/server.out", stderrPath: dir + "/server.err")
-        var found: Int?
-        for _ in 0..<500 {
-            if let line = process.stdout.split(separator: "\n").first, let p = Int(line) {
-                found = p
-                break
-            }
-            usleep(10_000)
-        }
-        guard let found else {
-            process.signalGroup(SIGKILL)
-            throw GobayError.failure("the test go.dev server did not start: \(process.stderr)")
-        }
-        port = found
+            logPrefix: dir + "/server", what: "the test go.dev server")
     }
 
     deinit {

@@ -15,23 +15,12 @@ public final class ServerHarness: @unchecked Sendable {
         var spec = gobay.spec(["serve", "--listen", "127.0.0.1:0"])
         for (key, value) in environment { spec.environment[key] = value }
         let stamp = UUID().uuidString.prefix(6)
-        process = try ChildProcess(spec, stdoutPath: "\(logDir)/serve-\(stamp).out", stderrPath: "\(logDir)/serve-\(stamp).err")
-        var found: Int?
-        for _ in 0..<1000 {
-            let log = process.stdout + process.stderr
-            if let range = log.range(of: "listening on 127.0.0.1:") {
-                let digits = log[range.upperBound...].prefix { $0.isNumber }
-                found = Int(digits)
-                if found != nil { break }
-            }
-            if process.wait(timeout: 0) != nil { break }
-            usleep(20_000)
+        (process, port) = try LoopbackProcess.start(
+            spec, logPrefix: "\(logDir)/serve-\(stamp)", what: "gobay serve", timeout: 20
+        ) { log in
+            guard let range = log.range(of: "listening on 127.0.0.1:") else { return nil }
+            return Int(log[range.upperBound...].prefix { $0.isNumber })
         }
-        guard let found else {
-            process.signalGroup(SIGKILL)
-            throw GobayError.failure("gobay serve did not start: \(process.stdout)\(process.stderr)")
-        }
-        port = found
     }
 
     deinit {
@@ -96,19 +85,9 @@ public final class RecordingServer: @unchecked Sendable {
         file = dir + "/requests.jsonl"
         let script = dir + "/recorder.py"
         try Self.script.write(toFile: script, atomically: true, encoding: .utf8)
-        process = try ChildProcess(
+        (process, port) = try LoopbackProcess.start(
             ProcessSpec(["python3", script, file, String(failFirst)], environment: ProcessInfo.processInfo.environment),
-            stdoutPath: dir + "/recorder.out", stderrPath: dir + "/recorder.err")
-        var found: Int?
-        for _ in 0..<500 {
-            if let line = process.stdout.split(separator: "\n").first, let p = Int(line) {
-                found = p
-                break
-            }
-            usleep(10_000)
-        }
-        guard let found else { throw GobayError.failure("recording server did not start: \(process.stderr)") }
-        port = found
+            logPrefix: dir + "/recorder", what: "the recording server")
     }
 
     deinit {
