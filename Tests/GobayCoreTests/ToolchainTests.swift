@@ -110,7 +110,8 @@ struct ToolchainInstallTests {
         // The killed installer's tar, left running into its temp dir, was stopped by the next installer.
         let helpers = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { pid in
             guard Int32(pid) != nil, let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
-            return String(decoding: cmdline, as: UTF8.self).contains(sandbox.path)
+            let args = String(decoding: cmdline, as: UTF8.self)
+            return args.hasPrefix("tar\u{0}") && args.contains(sandbox.path)
         }
         #expect(helpers.isEmpty)
     }
