@@ -40,7 +40,8 @@ extension GobayCLI {
                     let toolchain = try store.resolve(for: config)
                     goVersion = toolchain.version
                     goroot = toolchain.goroot
-                    env = Environment(config: config, toolchain: toolchain, dataDir: gobay.dataDir).variables(mode: nil)
+                    let vars = Environment(config: config, toolchain: toolchain, dataDir: gobay.dataDir).variables(mode: nil)
+                    env = Dictionary(uniqueKeysWithValues: vars.map { ($0.key, SecretMask.value($0.value, name: $0.key)) })
                 } catch let e as GobayError {
                     error = e.message
                 } catch {
@@ -80,7 +81,9 @@ extension GobayCLI {
                 print("executor: \(info.executor), concurrency \(info.concurrency), busy \(info.busySlots)")
                 print("dir: \(info.dir)")
                 if let error = info.error { print("problem: \(error)") }
-                for (k, v) in (info.env ?? [:]).sorted(by: { $0.key < $1.key }) { print("  \(k)=\(v)") }
+                for (k, v) in (info.env ?? [:]).sorted(by: { $0.key < $1.key }) {
+                    print("  \(k)=\(SecretMask.value(v, name: k))")
+                }
             }
         }
 

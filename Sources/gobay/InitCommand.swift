@@ -39,7 +39,7 @@ extension GobayCLI {
                     let toolchain = (try? store.resolve(for: env)).map { "Go \($0.version) at \($0.goroot)" }
                         ?? "no toolchain installed for Go \(env.go)"
                     print("  \(env.name): go \(env.go), executor \(env.executor.rawValue), concurrency \(env.concurrency) — \(toolchain)")
-                    for (k, v) in env.env { print("    env \(k)=\(v)") }
+                    for (k, v) in env.env { print("    env \(k)=\(SecretMask.value(v, name: k))") }
                 }
                 print("projects:")
                 for p in config.projects {
@@ -47,6 +47,15 @@ extension GobayCLI {
                     print("  \(p.name): \(p.repo) branch \(p.branch ?? "(default)") env \(env) mode \(p.mode.rawValue)"
                         + (p.importPath.map { " import_path \($0)" } ?? "") + " output \(p.output)")
                 }
+                let server = config.server
+                let secret: String
+                switch server.webhookSecret {
+                case .literal?: secret = "set in the file"
+                case .environment(let name)?: secret = "from $\(name)"
+                case .none?, nil: secret = "not set"
+                }
+                print("server: listen \(server.listen), max_builds \(server.maxBuilds), webhook_secret \(secret), "
+                    + "\(server.tokens.count) API token(s), public_read \(server.publicRead)")
                 if !config.libraries.isEmpty {
                     print("libraries:")
                     for l in config.libraries { print("  \(l.name): \(l.repo) -> \(l.importPath)") }

@@ -63,4 +63,23 @@ struct EnvironmentTests {
         let exec = try world.gobay.run(["env", "exec", "modern", "--", "no-such-tool"])
         #expect(exec.status == 2 && exec.stderr.contains("not found"))
     }
+
+    @Test func secretsInEnvironmentVariablesAreMasked() throws {
+        let world = try BuildWorld(label: "mask")
+        try world.editConfig(
+            "  modern:\n    go: \"1.22\"\n",
+            "  modern:\n    go: \"1.22\"\n    env: { GOPROXY: \"https://ci:hunter2@proxy.example.com\", GITLAB_TOKEN: glpat-s3cr3t, GOFLAGS: -mod=mod }\n")
+        for args in [["config", "check"], ["env", "info", "modern"], ["env", "info", "modern", "--json"], ["env", "list", "--json"]] {
+            let out = try world.gobay.run(args)
+            #expect(out.status == 0, "\(args): \(out.stderr)")
+            #expect(!out.stdout.contains("hunter2") && !out.stdout.contains("glpat-s3cr3t"), "\(args) leaks a secret")
+        }
+        #expect(try world.gobay.run(["env", "info", "modern"]).stdout.contains("GOPROXY=https://ci:***@proxy.example.com"))
+        #expect(try world.gobay.run(["config", "check"]).stdout.contains("env GOFLAGS=-mod=mod"))
+        // The go process itself still gets the real values.
+        let real = try world.gobay.run(["env", "exec", "modern", "--", "go", "env", "GOPROXY"])
+        #expect(real.stdout == "https://ci:hunter2@proxy.example.com\n")
+        #expect(SecretMask.value("abc", name: "DEPLOY_KEY") == "***")
+        #expect(SecretMask.urlPasswords("a https://u:p@h/x, b") == "a https://u:***@h/x, b")
+    }
 }

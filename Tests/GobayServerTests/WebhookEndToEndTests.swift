@@ -27,9 +27,15 @@ struct WebhookEndToEndTests {
             if !["queued", "running"].contains(status) { break }
             usleep(20_000)
         }
+        // Polling may miss a short state; what it saw must follow queued → running → succeeded.
         #expect(seen.last == "succeeded", "\(seen)")
-        #expect(seen.first == "queued" || seen.first == "running")
+        let order = ["queued", "running", "succeeded"]
+        #expect(seen.allSatisfy(order.contains) && seen == seen.sorted { order.firstIndex(of: $0)! < order.firstIndex(of: $1)! }, "\(seen)")
         let record = try #require(server.send("GET", "/api/v1/builds/\(id)", headers: sw.auth).json)
+        let created = try #require(Timestamp.date(record["created_at"] as? String ?? ""))
+        let started = try #require(Timestamp.date(record["started_at"] as? String ?? ""))
+        let finished = try #require(Timestamp.date(record["finished_at"] as? String ?? ""))
+        #expect(created <= started && started <= finished)
         #expect(record["trigger"] as? String == "webhook")
         #expect(record["environment"] as? String == "modern")
 

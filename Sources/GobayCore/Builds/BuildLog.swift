@@ -12,7 +12,7 @@ public final class BuildLog: @unchecked Sendable {
     public init(path: String, echo: (@Sendable (String) -> Void)?) throws {
         self.path = path
         if !FileManager.default.fileExists(atPath: path) {
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
         }
         handle = FileHandle(forWritingAtPath: path)
         _ = try handle?.seekToEnd()
@@ -23,7 +23,8 @@ public final class BuildLog: @unchecked Sendable {
 
     /// Appends `line` as written by `step`.
     public func write(_ step: String, _ line: String) {
-        let text = "\(Timestamp.string(Date())) [\(step)] \(line)"
+        // Tools print URLs; a password inside one never reaches the log.
+        let text = "\(Timestamp.string(Date())) [\(step)] \(SecretMask.urlPasswords(line))"
         lock.lock()
         handle?.write(Data((text + "\n").utf8))
         lock.unlock()
