@@ -107,7 +107,13 @@ struct BuildSteps {
                 vars["GOOS"] = target.goos
                 vars["GOARCH"] = target.goarch
                 log.write("build", "go build for \(target.goos)/\(target.goarch) -> \(name)")
-                try go(args, in: workDir, step: "build", environment: vars)
+                do {
+                    try go(args, in: workDir, step: "build", environment: vars)
+                } catch {
+                    // A failed or interrupted link (a full disk, say) leaves no half binary behind.
+                    unlink(tmp)
+                    throw error
+                }
                 guard rename(tmp, final) == 0 else {
                     throw StepFailure(status: .failed, message: "cannot store \(name): \(String(cString: strerror(errno)))")
                 }

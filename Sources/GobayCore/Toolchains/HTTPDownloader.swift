@@ -44,6 +44,11 @@ final class HTTPDownloader: NSObject, URLSessionDataDelegate, @unchecked Sendabl
         session.dataTask(with: request).resume()
         downloader.done.wait()
         if let failure = downloader.failure {
+            if (failure as NSError).code == Int(ENOSPC) || "\(failure)".contains("No space left") {
+                throw GobayError.failure(
+                    "download of \(url.absoluteString) failed: no space left on device for \(path)",
+                    hint: "free some space there (or move data_dir); nothing was installed")
+            }
             throw GobayError.failure(
                 "download of \(url.absoluteString) failed: \(failure.localizedDescription)",
                 hint: "check the mirror URL and the network, then retry")

@@ -123,6 +123,11 @@ public struct ToolchainInstaller: Sendable {
         let result = try ProcessRunner.capture(ProcessSpec(argv, environment: env), deadline: Date().addingTimeInterval(1800))
         guard result.outcome.succeeded else {
             let detail = (result.stderr + result.stdout).trimmingCharacters(in: .whitespacesAndNewlines)
+            if detail.contains("No space left on device") {
+                throw GobayError.failure(
+                    "\(what) failed: no space left on device under \(store.root)",
+                    hint: "free some space there (or move data_dir); nothing was installed")
+            }
             throw GobayError.failure(
                 "\(what) failed (exit \(result.outcome.status)): \(detail.suffix(800))",
                 hint: "nothing was installed; fix the cause and retry")
