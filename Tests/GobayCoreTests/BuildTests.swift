@@ -158,7 +158,8 @@ struct BuildTests {
         #expect(a.wait() == 0 && b.wait() == 0, "\(a.stderr)\(b.stderr)")
         let ra = try world.decodeBuild(a.stdout)
         let rb = try world.decodeBuild(b.stdout)
-        let (first, second) = ra.id < rb.id ? (ra, rb) : (rb, ra)
+        // Whichever got the project first; the other may not start before it ended.
+        let (first, second) = ra.startedAt! < rb.startedAt! ? (ra, rb) : (rb, ra)
         // go test caches the passing result, so the second build is quick, but it must not start before the first ends.
         #expect(Timestamp.date(second.startedAt!)! >= Timestamp.date(first.finishedAt!)!.addingTimeInterval(-0.01))
     }
