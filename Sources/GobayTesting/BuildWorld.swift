@@ -131,6 +131,19 @@ public final class BuildWorld: @unchecked Sendable {
         }
     }
 
+    /// Processes whose working directory is inside this world: anything a build left running.
+    public func leftoverProcesses() -> [String] {
+        let root = (sandbox.path as NSString).resolvingSymlinksInPath
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { pid -> String? in
+            guard Int32(pid) != nil,
+                let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd"),
+                cwd.hasPrefix(root + "/data") || cwd == "/go" || cwd.hasPrefix("/go/")
+            else { return nil }
+            return "\(pid) \(cwd)"
+        }
+    }
+
     /// `<root>/data`.
     public var dataDir: String { sandbox.path + "/data" }
 

@@ -57,4 +57,20 @@ public enum GoSources {
 
             """
     }
+
+    /// A test file whose test sleeps `seconds`; it logs a fresh UUID so `go test` can never answer
+    /// from its cache, and the build really sits in the test step.
+    public static func sleepingTest(seconds: Int) -> String {
+        """
+        package main
+
+        import (
+        \t"testing"
+        \t"time"
+        )
+
+        func TestSleep(t *testing.T) { t.Log("\(UUID().uuidString)"); time.Sleep(\(seconds) * time.Second) }
+
+        """
+    }
 }

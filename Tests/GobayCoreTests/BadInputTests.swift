@@ -67,9 +67,7 @@ struct BadInputTests {
                     repo: repos/modern-svc
                     environment: ancient
                 """)
-        let text = try String(contentsOfFile: world.configPath, encoding: .utf8)
-            .replacingOccurrences(of: "environments:\n", with: "environments:\n  ancient:\n    go: \"1.17\"\n")
-        try text.write(toFile: world.configPath, atomically: true, encoding: .utf8)
+        try world.editConfig("environments:\n", "environments:\n  ancient:\n    go: \"1.17\"\n")
         let result = try world.gobay.run(["build", "old"])
         #expect(result.status == 2)
         #expect(result.stderr.contains("environment \"ancient\" needs Go 1.17, and no installed toolchain matches"))

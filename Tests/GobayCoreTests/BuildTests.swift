@@ -106,26 +106,11 @@ struct BuildTests {
     }
 
     @Test func twoBuildsOnTwoEnvironmentsRunAtTheSameTime() throws {
-        let marker = UUID().uuidString
         let world = try BuildWorld(label: "concurrent", legacySettings: "    test: true")
-        // A slow test (unique per run, so go test cannot answer from its cache) makes both builds
-        // long enough that running one after the other could not overlap.
-        let slowTest = """
-            package main
-
-            import (
-            \t"testing"
-            \t"time"
-            )
-
-            func TestSlow(t *testing.T) { t.Log("\(marker)"); time.Sleep(2 * time.Second) }
-
-            """
-        try world.legacy.commit(["slow_test.go": slowTest], message: "slow")
-        try world.modern.commit(["slow_test.go": slowTest], message: "slow")
-        let config = try String(contentsOfFile: world.configPath, encoding: .utf8)
-            .replacingOccurrences(of: "    branch: main\n", with: "    branch: main\n    test: true\n")
-        try config.write(toFile: world.configPath, atomically: true, encoding: .utf8)
+        // A slow test makes both builds long enough that one after the other could not overlap.
+        try world.legacy.commit(["slow_test.go": GoSources.sleepingTest(seconds: 2)], message: "slow")
+        try world.modern.commit(["slow_test.go": GoSources.sleepingTest(seconds: 2)], message: "slow")
+        try world.editConfig("    branch: main\n", "    branch: main\n    test: true\n")
 
         let a = try ChildProcess(
             world.gobay.spec(["build", "legacy-svc", "--json"]), stdoutPath: world.sandbox.path + "/a.json",
@@ -148,11 +133,9 @@ struct BuildTests {
     @Test func buildsOfOneProjectRunOneAtATime() throws {
         let world = try BuildWorld(label: "serial")
         try world.modern.commit(
-            ["slow_test.go": "package main\n\nimport (\n\t\"testing\"\n\t\"time\"\n)\n\nfunc TestSlow(t *testing.T) { t.Log(\"\(UUID().uuidString)\"); time.Sleep(time.Second) }\n"],
+            ["slow_test.go": GoSources.sleepingTest(seconds: 1)],
             message: "slow")
-        let config = try String(contentsOfFile: world.configPath, encoding: .utf8)
-            .replacingOccurrences(of: "    branch: main\n", with: "    branch: main\n    test: true\n")
-        try config.write(toFile: world.configPath, atomically: true, encoding: .utf8)
+        try world.editConfig("    branch: main\n", "    branch: main\n    test: true\n")
         let a = try ChildProcess(world.gobay.spec(["build", "modern-svc", "--json"]), stdoutPath: world.sandbox.path + "/a", stderrPath: world.sandbox.path + "/ae")
         let b = try ChildProcess(world.gobay.spec(["build", "modern-svc", "--json"]), stdoutPath: world.sandbox.path + "/b", stderrPath: world.sandbox.path + "/be")
         #expect(a.wait() == 0 && b.wait() == 0, "\(a.stderr)\(b.stderr)")

@@ -33,22 +33,8 @@ struct CancelTests {
         try world.modern.commit(
             ["hang_test.go": hangingTest],
             message: "hang")
-        let config = try String(contentsOfFile: world.configPath, encoding: .utf8)
-            .replacingOccurrences(of: "    branch: main\n", with: "    branch: main\n    test: true\n    timeout: \(timeout)\n")
-        try config.write(toFile: world.configPath, atomically: true, encoding: .utf8)
+        try world.editConfig("    branch: main\n", "    branch: main\n    test: true\n    timeout: \(timeout)\n")
         return world
-    }
-
-    /// Processes whose working directory is inside the world: anything a build started.
-    func leftovers(_ world: BuildWorld) -> [String] {
-        let root = (world.sandbox.path as NSString).resolvingSymlinksInPath
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap { pid -> String? in
-            guard Int32(pid) != nil, let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd"),
-                cwd.hasPrefix(root)
-            else { return nil }
-            return "\(pid) \(cwd)"
-        }
     }
 
     func waitForTestStep(_ child: ChildProcess) {
@@ -62,13 +48,13 @@ struct CancelTests {
             world.gobay.spec(["build", "modern-svc", "--json"]), stdoutPath: world.sandbox.path + "/out",
             stderrPath: world.sandbox.path + "/err")
         waitForTestStep(child)
-        #expect(!leftovers(world).isEmpty, "the test should be running now")
+        #expect(!world.leftoverProcesses().isEmpty, "the test should be running now")
         child.signal(SIGINT)
         #expect(child.wait(timeout: 30) == 1)
         let record = try world.decodeBuild(child.stdout)
         #expect(record.status == .canceled)
         #expect(record.steps.last?.name == "test" && record.steps.last?.status == "canceled")
-        #expect(leftovers(world) == [])
+        #expect(world.leftoverProcesses() == [])
     }
 
     @Test func timeoutMarksTimedOut() throws {
@@ -80,7 +66,7 @@ struct CancelTests {
         let record = try world.decodeBuild(result.stdout)
         #expect(record.status == .timedOut)
         #expect(record.error?.contains("timed out") == true)
-        #expect(leftovers(world) == [])
+        #expect(world.leftoverProcesses() == [])
     }
 
     @Test func killedGobayIsMarkedInterruptedAndLeavesNoLock() throws {
@@ -97,7 +83,7 @@ struct CancelTests {
         let records = try JSONDecoder().decode([BuildRecord].self, from: Data(list.stdout.utf8))
         #expect(records.map(\.status) == [.interrupted])
         #expect(records.first?.finishedAt != nil)
-        #expect(leftovers(world) == [])
+        #expect(world.leftoverProcesses() == [])
         // No stale lock: the project builds again at once (with the hanging test removed).
         try Git.run(["-C", world.modern.path, "rm", "--quiet", "hang_test.go"])
         try world.modern.commit([:], message: "unhang")

@@ -3,18 +3,6 @@ import GobayCore
 import GobayTesting
 import Testing
 
-/// Processes whose working directory is inside the world's data dir.
-private func leftovers(_ world: BuildWorld) -> [String] {
-    let root = (world.dataDir as NSString).resolvingSymlinksInPath
-    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-    return entries.compactMap { pid -> String? in
-        guard Int32(pid) != nil, let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd"),
-            cwd.hasPrefix(root) || cwd.hasPrefix("/go")
-        else { return nil }
-        return "\(pid) \(cwd)"
-    }
-}
-
 /// What `docker top` lists for a container, beyond its init and `sleep infinity`.
 private func containerProcesses(_ name: String) throws -> [String] {
     let result = try ProcessRunner.capture(
@@ -99,7 +87,7 @@ struct ExecutorTests {
         defer { removeContainers() }
         let world = try BuildWorld(label: "cancel-\(kind)", environmentSettings: BuildWorld.executorSettings(kind))
         try world.modern.commit(
-            ["hang_test.go": "package main\n\nimport (\n\t\"testing\"\n\t\"time\"\n)\n\nfunc TestHang(t *testing.T) { t.Log(\"\(UUID().uuidString)\"); time.Sleep(5 * time.Minute) }\n"],
+            ["hang_test.go": GoSources.sleepingTest(seconds: 300)],
             message: "hang")
         try world.editConfig("    branch: main\n", "    branch: main\n    test: true\n")
         let child = try ChildProcess(
@@ -111,7 +99,7 @@ struct ExecutorTests {
         child.signal(SIGINT)
         #expect(child.wait(timeout: 60) == 1)
         #expect(try world.decodeBuild(child.stdout).status == .canceled)
-        #expect(leftovers(world) == [])
+        #expect(world.leftoverProcesses() == [])
         if kind == "docker" { #expect(try containerProcesses("gobay-modern") == []) }
     }
 

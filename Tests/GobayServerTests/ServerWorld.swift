@@ -58,22 +58,13 @@ struct ServerWorld {
         server.send("GET", "/api/v1/builds" + query, headers: auth).jsonArray ?? []
     }
 
-    /// Processes whose working directory is inside the world.
-    func leftovers() -> [String] {
-        let root = (world.sandbox.path as NSString).resolvingSymlinksInPath
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap { pid -> String? in
-            guard Int32(pid) != nil, let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd"),
-                cwd.hasPrefix(root + "/data")
-            else { return nil }
-            return "\(pid) \(cwd)"
-        }
-    }
+    /// Processes a build left running.
+    func leftovers() -> [String] { world.leftoverProcesses() }
 
     /// Commits a test that sleeps `seconds` (unique, so go test cannot answer from its cache) and turns tests on.
     func makeModernSlow(seconds: Int) throws {
         try world.modern.commit(
-            ["slow_test.go": "package main\n\nimport (\n\t\"testing\"\n\t\"time\"\n)\n\nfunc TestSlow(t *testing.T) { t.Log(\"\(UUID().uuidString)\"); time.Sleep(\(seconds) * time.Second) }\n"],
+            ["slow_test.go": GoSources.sleepingTest(seconds: seconds)],
             message: "slow")
         try world.editConfig("    webhook_secret: project-secret\n", "    webhook_secret: project-secret\n    test: true\n")
     }
