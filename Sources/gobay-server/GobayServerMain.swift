@@ -1,13 +1,10 @@
 import ArgumentParser
+import GobayCommandLine
 import Foundation
 import GobayCore
 import GobayServer
 import Hummingbird
 import Logging
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// The server binary behind `gobay serve`: webhooks, the HTTP API and the build queue.
 @main
@@ -18,27 +15,8 @@ struct GobayServerMain: AsyncParsableCommand {
     @Option(help: "The config file (default: $GOBAY_CONFIG, then ./gobay.yml).") var config: String?
     @Option(help: "host:port to listen on (default: server.listen, else 127.0.0.1:8080).") var listen: String?
 
-    static func main() async {
-        do {
-            var command = try parseAsRoot()
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch let error as GobayError {
-            FileHandle.standardError.write(Data((error.description + "\n").utf8))
-            Glibc.exit(error.exitCode)
-        } catch {
-            let code = exitCode(for: error)
-            if code == .success {
-                print(fullMessage(for: error))
-                Glibc.exit(0)
-            }
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-            Glibc.exit(code == .validationFailure ? 2 : 1)
-        }
-    }
+    /// Runs the server; errors become exit code 2 (usage) or 1 (failure) with a message.
+    static func main() async { await CommandMain.run(GobayServerMain.self) }
 
     func run() async throws {
         var config = try ConfigLoader.load(path: try ConfigLoader.locate(explicit: self.config))

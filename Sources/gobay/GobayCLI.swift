@@ -1,4 +1,5 @@
 import ArgumentParser
+import GobayCommandLine
 import Foundation
 import Glibc
 import GobayCore
@@ -15,26 +16,8 @@ struct GobayCLI: ParsableCommand {
             Artifacts.self, Cancel.self, Serve.self,
         ])
 
-    /// Runs the command and maps every error to gobay's exit codes: 2 for usage, 1 for failures.
-    static func main() {
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch let error as GobayError {
-            Terminal.error(error.description)
-            Glibc.exit(error.exitCode)
-        } catch let error as ExitCode {
-            Glibc.exit(error.rawValue)
-        } catch {
-            let code = exitCode(for: error)
-            if code == .success {
-                print(fullMessage(for: error))
-                Glibc.exit(0)
-            }
-            Terminal.error(fullMessage(for: error))
-            Glibc.exit(code == .validationFailure ? 2 : 1)
-        }
-    }
+    /// Runs the command; errors become exit code 2 (usage) or 1 (failure) with a message.
+    static func main() async { await CommandMain.run(GobayCLI.self) }
 }
 
 /// Options every command that reads gobay.yml takes.
