@@ -8,9 +8,20 @@ import GobayCore
 
 /// How gobay's binaries end: exit 2 for usage and config errors, 1 for failures, 0 for help.
 public enum CommandMain {
-    /// Parses the arguments as `Root`, runs the command, and maps every error to an exit code with
-    /// a message on stderr.
-    public static func run<Root: ParsableCommand>(_ root: Root.Type) async -> Never {
+    /// Parses and runs a synchronous root command (no concurrency runtime at start-up: the CLI
+    /// that Jenkins jobs call starts faster).
+    public static func run<Root: ParsableCommand>(_ root: Root.Type) -> Never {
+        do {
+            var command = try Root.parseAsRoot()
+            try command.run()
+            Glibc.exit(0)
+        } catch {
+            exit(for: error, root)
+        }
+    }
+
+    /// Parses and runs a root command whose subcommands may be async.
+    public static func runAsync<Root: ParsableCommand>(_ root: Root.Type) async -> Never {
         do {
             var command = try Root.parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
@@ -19,12 +30,20 @@ public enum CommandMain {
                 try command.run()
             }
             Glibc.exit(0)
-        } catch let error as GobayError {
+        } catch {
+            exit(for: error, root)
+        }
+    }
+
+    /// Prints `error` the way it deserves and exits with its code.
+    static func exit<Root: ParsableCommand>(for error: Error, _ root: Root.Type) -> Never {
+        switch error {
+        case let error as GobayError:
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
             Glibc.exit(error.exitCode)
-        } catch let error as ExitCode {
+        case let error as ExitCode:
             Glibc.exit(error.rawValue)
-        } catch {
+        default:
             let code = Root.exitCode(for: error)
             if code == .success {
                 print(Root.fullMessage(for: error))

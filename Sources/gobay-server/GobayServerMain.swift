@@ -16,7 +16,7 @@ struct GobayServerMain: AsyncParsableCommand {
     @Option(help: "host:port to listen on (default: server.listen, else 127.0.0.1:8080).") var listen: String?
 
     /// Runs the server; errors become exit code 2 (usage) or 1 (failure) with a message.
-    static func main() async { await CommandMain.run(GobayServerMain.self) }
+    static func main() async { await CommandMain.runAsync(GobayServerMain.self) }
 
     func run() async throws {
         var config = try ConfigLoader.load(path: try ConfigLoader.locate(explicit: self.config))

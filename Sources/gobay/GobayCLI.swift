@@ -17,7 +17,7 @@ struct GobayCLI: ParsableCommand {
         ])
 
     /// Runs the command; errors become exit code 2 (usage) or 1 (failure) with a message.
-    static func main() async { await CommandMain.run(GobayCLI.self) }
+    static func main() { CommandMain.run(GobayCLI.self) }
 }
 
 /// Options every command that reads gobay.yml takes.
