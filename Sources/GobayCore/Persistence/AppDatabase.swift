@@ -16,12 +16,13 @@ public struct AppDatabase: Sendable {
         // (the WAL is in the OS's hands at once); only a power loss before the next checkpoint can
         // lose the newest commits. It saves an fsync per commit on the webhook path.
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        // Two gobay processes may open a new data dir at once: switching it to WAL and migrating
+        // happen one process at a time (SQLite answers "database is locked" to a second switcher).
+        let lock = try FileLock(path: path + ".migrate.lock")
+        lock.lockExclusive()
+        defer { lock.unlock() }
         do {
             writer = try DatabasePool(path: path, configuration: config)
-            // Two gobay processes may open a new data dir at once: migrate one at a time.
-            let lock = try FileLock(path: path + ".migrate.lock")
-            lock.lockExclusive()
-            defer { lock.unlock() }
             try Self.migrator.migrate(writer)
         } catch let error as DatabaseError {
             throw GobayError.failure(
