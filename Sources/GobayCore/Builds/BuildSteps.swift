@@ -164,11 +164,6 @@ struct BuildSteps {
                 args, workingDirectory: dir, environment: environment ?? goEnv, writable: [dir, self.dir + "/artifacts"]),
             deadline: deadline, cancel: cancel
         ) { line in log.write(step, line) }
-        if outcome.canceled || outcome.timedOut {
-            // The executor killed the step's process group; anything that left the group
-            // (setsid, double fork) still carries the build's marker, so finish it off too.
-            ProcessRunner.killProcesses(withEnvironmentEntry: "\(BuildRunner.markerVariable)=\(marker)")
-        }
         if outcome.canceled { throw StepFailure(status: .canceled, message: "\(step): canceled") }
         if outcome.timedOut {
             throw StepFailure(

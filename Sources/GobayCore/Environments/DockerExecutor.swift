@@ -5,7 +5,7 @@ import Foundation
 /// /usr/local/go (with `toolchain: mount`), and the data dir's work, builds and git dirs at their
 /// host paths. Steps are argv with `-w` and `-e`, never a shell string. Killing a `docker exec`
 /// client leaves its process running inside the container, so on cancel or timeout the executor
-/// kills the step's processes itself (found by the step's marker variable) and checks that none is left.
+/// kills the step's processes itself (found by their `StepMarker`) and checks that none is left.
 public struct DockerExecutor: Executor {
     let environment: Environment
     let dataDir: String
@@ -31,18 +31,16 @@ public struct DockerExecutor: Executor {
     public func run(
         _ command: StepCommand, deadline: Date?, cancel: CancellationFlag?, onOutput: (String) -> Void
     ) throws -> ProcessOutcome {
-        let step = "gobay-step-" + UUID().uuidString.lowercased()
-        var env = command.environment
-        env[Self.stepVariable] = step
-        let argv = execArguments(command.arguments, workingDirectory: command.workingDirectory, environment: env, tty: false)
+        let marker = StepMarker()
+        let argv = execArguments(
+            command.arguments, workingDirectory: command.workingDirectory, environment: marker.marking(command.environment),
+            tty: false)
         let outcome = try ProcessRunner.run(
             ProcessSpec(argv, environment: Docker.clientEnvironment), deadline: deadline, cancel: cancel,
             onOutput: onOutput)
-        if outcome.canceled || outcome.timedOut {
-            // The client is gone; its processes in the container are not. They are host processes
-            // too, and carry the step's marker in their environment.
-            ProcessRunner.killProcesses(withEnvironmentEntry: "\(Self.stepVariable)=\(step)")
-        }
+        // The killed client leaves its processes running in the container; they are host
+        // processes too, and carry the marker.
+        marker.killLeftovers(after: outcome)
         return outcome
     }
 
@@ -52,9 +50,6 @@ public struct DockerExecutor: Executor {
             arguments, workingDirectory: workingDirectory ?? environment.dir, environment: variables(mode: mode), tty: tty)
         return ProcessSpec(argv, environment: Docker.clientEnvironment)
     }
-
-    /// The variable that marks every process of one step.
-    static let stepVariable = "GOBAY_STEP"
 
     private func execArguments(_ arguments: [String], workingDirectory: String, environment env: [String: String], tty: Bool)
         -> [String]

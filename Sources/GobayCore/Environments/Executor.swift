@@ -61,9 +61,14 @@ public struct HostExecutor: Executor {
     public func run(
         _ command: StepCommand, deadline: Date?, cancel: CancellationFlag?, onOutput: (String) -> Void
     ) throws -> ProcessOutcome {
-        try ProcessRunner.run(
-            ProcessSpec(command.arguments, environment: command.environment, workingDirectory: command.workingDirectory),
+        let marker = StepMarker()
+        let outcome = try ProcessRunner.run(
+            ProcessSpec(
+                command.arguments, environment: marker.marking(command.environment),
+                workingDirectory: command.workingDirectory),
             deadline: deadline, cancel: cancel, onOutput: onOutput)
+        marker.killLeftovers(after: outcome)
+        return outcome
     }
 
     public func interactive(_ arguments: [String], mode: BuildMode?, workingDirectory: String?, tty: Bool) throws -> ProcessSpec {

@@ -25,11 +25,14 @@ public struct SandboxExecutor: Executor {
     public func run(
         _ command: StepCommand, deadline: Date?, cancel: CancellationFlag?, onOutput: (String) -> Void
     ) throws -> ProcessOutcome {
-        try ProcessRunner.run(
+        let marker = StepMarker()
+        let outcome = try ProcessRunner.run(
             ProcessSpec(
                 wrap(command.arguments, workingDirectory: command.workingDirectory, writable: command.writable),
-                environment: command.environment),
+                environment: marker.marking(command.environment)),
             deadline: deadline, cancel: cancel, onOutput: onOutput)
+        marker.killLeftovers(after: outcome)
+        return outcome
     }
 
     public func interactive(_ arguments: [String], mode: BuildMode?, workingDirectory: String?, tty: Bool) throws -> ProcessSpec {

@@ -31,11 +31,6 @@ public struct Git: Sendable {
         }
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
-
-    /// Runs git and returns whether it exited 0.
-    public static func succeeds(_ args: [String], in dir: String? = nil) -> Bool {
-        (try? run(args, in: dir)) != nil
-    }
 }
 
 /// A git command that failed.
