@@ -17,24 +17,6 @@ struct APIController: Sendable {
         var tags: Bool
     }
 
-    struct EnvironmentInfo: Codable {
-        var name: String
-        var go: String
-        var goVersion: String?
-        var executor: String
-        var concurrency: Int
-        var busySlots: Int
-        var queued: Int
-        var running: Int
-        var error: String?
-
-        enum CodingKeys: String, CodingKey {
-            case name, go, executor, concurrency, queued, running, error
-            case goVersion = "go_version"
-            case busySlots = "busy_slots"
-        }
-    }
-
     struct TriggerBody: Decodable {
         var ref: String?
         var commit: String?
@@ -181,22 +163,14 @@ struct APIController: Sendable {
         return JSONResponse.make(record, status: .accepted)
     }
 
-    private func environments() throws -> [EnvironmentInfo] {
-        let store = ToolchainStore(dataDir: state.config.dataDir)
-        let locks = EnvironmentLocks(dataDir: state.config.dataDir)
+    private func environments() throws -> [EnvironmentStatus] {
         let builds = try state.database.builds(limit: 500).filter { !$0.status.isFinal }
         return state.config.environments.map { env in
-            var info = EnvironmentInfo(
-                name: env.name, go: env.go.description, goVersion: nil, executor: env.executor.rawValue,
-                concurrency: env.concurrency, busySlots: locks.busySlots(env.name, slots: env.concurrency),
-                queued: builds.filter { $0.environment == env.name && $0.status == .queued }.count,
-                running: builds.filter { $0.environment == env.name && $0.status == .running }.count, error: nil)
-            do {
-                info.goVersion = try store.resolve(for: env).version
-            } catch {
-                info.error = (error as? GobayError)?.message ?? "\(error)"
-            }
-            return info
+            var status = EnvironmentStatus(env, in: state.config)
+            status.env = nil
+            status.queued = builds.filter { $0.environment == env.name && $0.status == .queued }.count
+            status.running = builds.filter { $0.environment == env.name && $0.status == .running }.count
+            return status
         }
     }
 

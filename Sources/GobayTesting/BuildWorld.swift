@@ -131,14 +131,16 @@ public final class BuildWorld: @unchecked Sendable {
         }
     }
 
-    /// Processes whose working directory is inside this world: anything a build left running.
+    /// Processes whose working directory is inside this world's data dir: anything a build left
+    /// running (work dirs keep their host path inside a sandbox; containers are checked with
+    /// `docker top`). Paths like /go are not matched: they belong to every world at once.
     public func leftoverProcesses() -> [String] {
         let root = (sandbox.path as NSString).resolvingSymlinksInPath
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap { pid -> String? in
             guard Int32(pid) != nil,
                 let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd"),
-                cwd.hasPrefix(root + "/data") || cwd == "/go" || cwd.hasPrefix("/go/")
+                cwd.hasPrefix(root + "/data")
             else { return nil }
             return "\(pid) \(cwd)"
         }

@@ -9,47 +9,6 @@ extension GobayCLI {
             commandName: "env", abstract: "Inspect environments and run commands in them.",
             subcommands: [List.self, Info.self, Exec.self, Shell.self, Sync.self, Remove.self])
 
-        /// What `env list --json` and `env info --json` print.
-        struct EnvironmentInfo: Encodable {
-            var name: String
-            var go: String
-            var goVersion: String?
-            var goroot: String?
-            var executor: String
-            var concurrency: Int
-            var busySlots: Int
-            var dir: String
-            var env: [String: String]?
-            var error: String?
-
-            enum CodingKeys: String, CodingKey {
-                case name, go, goroot, executor, concurrency, dir, env, error
-                case goVersion = "go_version"
-                case busySlots = "busy_slots"
-            }
-
-            init(_ config: EnvironmentConfig, _ gobay: GobayConfig) {
-                let store = ToolchainStore(dataDir: gobay.dataDir)
-                name = config.name
-                go = config.go.description
-                executor = config.executor.rawValue
-                concurrency = config.concurrency
-                busySlots = EnvironmentLocks(dataDir: gobay.dataDir).busySlots(config.name, slots: config.concurrency)
-                dir = gobay.dataDir + "/envs/" + config.name
-                do {
-                    let toolchain = try store.resolve(for: config)
-                    goVersion = toolchain.version
-                    goroot = toolchain.goroot
-                    let vars = Environment(config: config, toolchain: toolchain, dataDir: gobay.dataDir).variables(mode: nil)
-                    env = Dictionary(uniqueKeysWithValues: vars.map { ($0.key, SecretMask.value($0.value, name: $0.key)) })
-                } catch let e as GobayError {
-                    error = e.message
-                } catch {
-                    self.error = "\(error)"
-                }
-            }
-        }
-
         struct List: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "List environments.")
             @OptionGroup var options: ConfigOptions
@@ -57,7 +16,7 @@ extension GobayCLI {
 
             func run() throws {
                 let config = try options.load()
-                let infos = config.environments.map { EnvironmentInfo($0, config) }
+                let infos = config.environments.map { EnvironmentStatus($0, in: config) }
                 if json { return try Terminal.printJSON(infos) }
                 let rows = infos.map { i in
                     [i.name, i.go, i.goVersion ?? "missing", i.executor, "\(i.busySlots)/\(i.concurrency)", i.goroot ?? (i.error ?? "")]
@@ -74,7 +33,7 @@ extension GobayCLI {
 
             func run() throws {
                 let config = try options.load()
-                let info = EnvironmentInfo(try config.environment(name), config)
+                let info = EnvironmentStatus(try config.environment(name), in: config)
                 if json { return try Terminal.printJSON(info) }
                 print("environment: \(info.name)")
                 print("go: \(info.go) -> \(info.goVersion ?? "missing")")
@@ -99,7 +58,7 @@ extension GobayCLI {
 
             func run() throws {
                 let config = try options.load()
-                let envConfig = try config.environment(name)
+                let env = try config.resolveEnvironment(name)
                 var argv = command
                 if argv.first == "--" { argv.removeFirst() }
                 guard !argv.isEmpty else {
@@ -112,8 +71,6 @@ extension GobayCLI {
                     }
                     buildMode = m
                 }
-                let toolchain = try ToolchainStore(dataDir: config.dataDir).resolve(for: envConfig)
-                let env = Environment(config: envConfig, toolchain: toolchain, dataDir: config.dataDir)
                 let executor = env.makeExecutor(dataDir: config.dataDir)
                 try executor.prepare()
                 let spec = try executor.interactive(
@@ -129,10 +86,7 @@ extension GobayCLI {
 
             func run() throws {
                 let config = try options.load()
-                let envConfig = try config.environment(name)
-                let toolchain = try ToolchainStore(dataDir: config.dataDir).resolve(for: envConfig)
-                let env = Environment(config: envConfig, toolchain: toolchain, dataDir: config.dataDir)
-                let executor = env.makeExecutor(dataDir: config.dataDir)
+                let executor = try config.resolveEnvironment(name).makeExecutor(dataDir: config.dataDir)
                 try executor.prepare()
                 let shell = executor.kind == .host ? (ProcessInfo.processInfo.environment["SHELL"] ?? "/bin/bash") : "/bin/bash"
                 try ProcessRunner.exec(try executor.interactive([shell], mode: nil, workingDirectory: nil, tty: isatty(0) == 1))
@@ -147,11 +101,10 @@ extension GobayCLI {
 
             func run() throws {
                 let config = try options.load()
-                let store = ToolchainStore(dataDir: config.dataDir)
                 var failed = false
                 for envConfig in try names.isEmpty ? config.environments : names.map(config.environment) {
                     do {
-                        let env = Environment(config: envConfig, toolchain: try store.resolve(for: envConfig), dataDir: config.dataDir)
+                        let env = try config.resolve(envConfig)
                         if envConfig.executor == .docker {
                             let action = try DockerContainer(environment: env, dataDir: config.dataDir).ensureRunning()
                             Terminal.out("\(envConfig.name): container gobay-\(envConfig.name) \(action.rawValue)")
@@ -180,9 +133,7 @@ extension GobayCLI {
                 guard envConfig.executor == .docker else {
                     throw GobayError("environment \"\(name)\" uses executor \(envConfig.executor.rawValue), which has no container")
                 }
-                let toolchain = try ToolchainStore(dataDir: config.dataDir).resolve(for: envConfig)
-                let env = Environment(config: envConfig, toolchain: toolchain, dataDir: config.dataDir)
-                let removed = try DockerContainer(environment: env, dataDir: config.dataDir).remove()
+                let removed = try DockerContainer(environment: try config.resolve(envConfig), dataDir: config.dataDir).remove()
                 Terminal.out(removed ? "removed container gobay-\(name)" : "no container gobay-\(name)")
             }
         }

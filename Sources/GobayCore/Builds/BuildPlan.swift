@@ -72,8 +72,8 @@ public struct BuildPlan: Sendable {
         } else {
             envConfig = try chooseEnvironment(goMod: GoMod(goModText ?? ""), project: project, config: config, store: store)
         }
-        let toolchain = try store.resolve(for: envConfig)
-        let environment = Environment(config: envConfig, toolchain: toolchain, dataDir: config.dataDir)
+        let environment = Environment(
+            config: envConfig, toolchain: try store.resolve(for: envConfig), dataDir: config.dataDir)
         return BuildPlan(
             project: project, environment: environment, mode: mode, mirror: mirror, commit: commit, ref: ref)
     }
