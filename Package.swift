@@ -21,7 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
-        .target(name: "CGobay"),
+        // libseccomp (libseccomp-dev) builds the sandbox's system-call filter.
+        .target(name: "CGobay", linkerSettings: [.linkedLibrary("seccomp")]),
         .target(
             name: "GobayCore",
             dependencies: [

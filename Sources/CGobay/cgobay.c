@@ -1,6 +1,18 @@
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <linux/sched.h>
+#include <seccomp.h>
+#include <signal.h>
 #include <spawn.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "cgobay.h"
@@ -9,4 +21,159 @@ int cgobay_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 int cgobay_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path) {
     return posix_spawn_file_actions_addchdir_np(actions, path);
+}
+
+int cgobay_open_beneath(int dirfd, const char *relative, int flags) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = (unsigned long long)(flags | O_CLOEXEC | O_NOFOLLOW);
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    long fd;
+    do {
+        fd = syscall(SYS_openat2, dirfd, relative, &how, sizeof how);
+    } while (fd < 0 && (errno == EINTR || errno == EAGAIN));
+    return fd < 0 ? -errno : (int)fd;
+}
+
+void cgobay_close_from(int first) { syscall(SYS_close_range, (unsigned)first, ~0U, 0); }
+
+/* The child after clone: only raw system calls from here on (the parent may have many threads,
+   whose locks the copy of its memory holds). Reports a failure as an errno on `report`. */
+static void child(const struct cgobay_spawn_request *r, int report) {
+    int err = 0;
+    sigset_t none;
+    sigemptyset(&none);
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    /* glibc's sigaction and sigprocmask wrap the system calls without taking locks. */
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        sigaction(sig, &dfl, NULL);
+    }
+    sigprocmask(SIG_SETMASK, &none, NULL);
+
+    if (r->new_session) {
+        if (syscall(SYS_setsid) < 0) goto fail;
+    } else if (syscall(SYS_setpgid, 0, 0) < 0) {
+        goto fail;
+    }
+
+    /* Move every source above the targets first, so no dup2 overwrites a later source. */
+    int high[64];
+    int count = r->fd_count > 64 ? 64 : r->fd_count;
+    for (int i = 0; i < count; i++) {
+        high[i] = (int)syscall(SYS_fcntl, r->fds[i], F_DUPFD, 64 + count);
+        if (high[i] < 0) goto fail;
+    }
+    for (int i = 0; i < count; i++) {
+        if (syscall(SYS_dup2, high[i], i) < 0) goto fail;
+    }
+    /* Everything else closes, close-on-exec or not, except the report pipe (it is close-on-exec). */
+    int keep_report = (int)syscall(SYS_fcntl, report, F_DUPFD_CLOEXEC, 64 + 2 * count + 1);
+    if (keep_report < 0) goto fail;
+    report = keep_report;
+    if (count < report) syscall(SYS_close_range, (unsigned)count, (unsigned)(report - 1), 0);
+    syscall(SYS_close_range, (unsigned)(report + 1), ~0U, 0);
+
+    if (r->cwd && syscall(SYS_chdir, r->cwd) < 0) goto fail;
+    if (r->set_ids) {
+        if (syscall(SYS_setgroups, 0, NULL) < 0) goto fail;
+        if (syscall(SYS_setresgid, r->gid, r->gid, r->gid) < 0) goto fail;
+        if (syscall(SYS_setresuid, r->uid, r->uid, r->uid) < 0) goto fail;
+    }
+    if (r->no_new_privs && syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) goto fail;
+    syscall(SYS_execve, r->path, r->argv, r->envp);
+fail:
+    err = errno;
+    syscall(SYS_write, report, &err, sizeof err);
+    syscall(SYS_exit_group, 127);
+}
+
+int cgobay_spawn(const struct cgobay_spawn_request *r, pid_t *pid) {
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) return errno;
+    struct clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = CLONE_VFORK;
+    args.exit_signal = SIGCHLD;
+    if (r->cgroup_fd >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = (unsigned long long)r->cgroup_fd;
+    }
+    long child_pid = syscall(SYS_clone3, &args, sizeof args);
+    if (child_pid < 0 && errno == ENOSYS && r->cgroup_fd < 0) child_pid = syscall(SYS_clone, SIGCHLD | CLONE_VFORK, 0, 0, 0, 0);
+    if (child_pid == 0) {
+        close(report[0]);
+        child(r, report[1]);
+    }
+    int saved = errno;
+    close(report[1]);
+    if (child_pid < 0) {
+        close(report[0]);
+        return saved;
+    }
+    int err = 0;
+    ssize_t n;
+    do {
+        n = read(report[0], &err, sizeof err);
+    } while (n < 0 && errno == EINTR);
+    close(report[0]);
+    if (n == (ssize_t)sizeof err) {
+        int status;
+        while (waitpid((pid_t)child_pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        return err ? err : EIO;
+    }
+    *pid = (pid_t)child_pid;
+    return 0;
+}
+
+int cgobay_seccomp_filter_fd(void) {
+    static const char *denied[] = {
+        /* Reading files by handle escapes every mount namespace (the "shocker" attack). */
+        "open_by_handle_at", "name_to_handle_at",
+        /* Mounts and namespaces. */
+        "mount", "umount", "umount2", "pivot_root", "move_mount", "open_tree", "fsopen", "fsconfig", "fsmount",
+        "fspick", "mount_setattr", "unshare", "setns", "chroot",
+        /* The kernel itself. */
+        "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "create_module", "reboot",
+        "swapon", "swapoff", "syslog", "acct", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex", "stime",
+        "iopl", "ioperm", "quotactl", "nfsservctl", "uselib", "ustat", "sysfs", "_sysctl", "vhangup",
+        "lookup_dcookie", "bpf", "perf_event_open", "userfaultfd", "fanotify_init",
+        /* Other processes and keys. */
+        "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd", "kcmp", "keyctl", "add_key",
+        "request_key", "io_uring_setup", "io_uring_enter", "io_uring_register",
+    };
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+    if (!ctx) return -ENOMEM;
+    int rc = 0;
+    if (seccomp_arch_native() == SCMP_ARCH_X86_64) {
+        /* 32-bit system calls would otherwise pass a filter written for 64-bit ones. */
+        seccomp_arch_add(ctx, SCMP_ARCH_X86);
+        seccomp_arch_add(ctx, SCMP_ARCH_X32);
+    }
+    for (size_t i = 0; i < sizeof denied / sizeof denied[0]; i++) {
+        int nr = seccomp_syscall_resolve_name(denied[i]);
+        if (nr == __NR_SCMP_ERROR) continue;
+        seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+    }
+    /* clone3 cannot be filtered by its flags: ENOSYS makes libcs fall back to clone, whose
+       namespace flags are filtered below. */
+    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
+    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWNS, CLONE_NEWNS));
+    /* Typing into the terminal of whoever runs gobay. */
+    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI));
+    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX));
+    int fd = memfd_create("gobay-seccomp", MFD_CLOEXEC);
+    if (fd < 0) {
+        rc = -errno;
+    } else if ((rc = seccomp_export_bpf(ctx, fd)) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
+        if (rc == 0) rc = -errno;
+        close(fd);
+        fd = -1;
+    }
+    seccomp_release(ctx);
+    return fd >= 0 ? fd : rc;
 }

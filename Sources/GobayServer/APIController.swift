@@ -17,6 +17,12 @@ struct APIController: Sendable {
         var tags: Bool
     }
 
+    /// The answer to a cancel request.
+    struct CancelAnswer: Codable {
+        var id: Int64
+        var result: String
+    }
+
     struct TriggerBody: Decodable {
         var ref: String?
         var commit: String?
@@ -60,7 +66,7 @@ struct APIController: Sendable {
                     .conflict, "build #\(record.id) is not run by this server",
                     hint: "it was started by `gobay build`; stop that process instead")
             }
-            return JSONResponse.make(["id": "\(record.id)", "result": "cancel requested"], status: .accepted)
+            return JSONResponse.make(CancelAnswer(id: record.id, result: "cancel requested"), status: .accepted)
         }
         api.get("builds/:id/log") { request, context in
             try authorize(request, write: false)
@@ -79,7 +85,7 @@ struct APIController: Sendable {
             let record = try build(context)
             let name = context.parameters.get("name") ?? ""
             guard let artifact = record.artifacts.first(where: { $0.name == name }),
-                let data = FileManager.default.contents(atPath: artifact.path)
+                let data = ArtifactStore.contents(dataDir: state.config.dataDir, buildID: record.id, path: artifact.path)
             else {
                 throw APIError(
                     .notFound, "build #\(record.id) has no artifact \"\(name)\"",

@@ -2,11 +2,52 @@
 #define CGOBAY_H
 
 #include <spawn.h>
+#include <sys/types.h>
 
 /// pipe2(fds, O_CLOEXEC): both ends close on exec, with no window for another thread's spawn.
 int cgobay_pipe_cloexec(int fds[2]);
 
 /// posix_spawn_file_actions_addchdir_np, which glibc declares only under _GNU_SOURCE.
 int cgobay_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path);
+
+/// What a child started by cgobay_spawn gets.
+struct cgobay_spawn_request {
+    /// The executable's path, argv and envp (NULL-terminated).
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    /// The working directory, or NULL.
+    const char *cwd;
+    /// Descriptors that become the child's 0, 1, 2, then 3, 4, ... (keep_count of them, in order).
+    /// Every other descriptor is closed in the child, whatever its close-on-exec flag says.
+    const int *fds;
+    int fd_count;
+    /// An open cgroup v2 directory the child starts in (CLONE_INTO_CGROUP), or -1.
+    int cgroup_fd;
+    /// When set_ids: the child drops supplementary groups and runs as uid:gid.
+    int set_ids;
+    uid_t uid;
+    gid_t gid;
+    /// Set PR_SET_NO_NEW_PRIVS in the child.
+    int no_new_privs;
+    /// Start a new session (setsid) instead of only a new process group.
+    int new_session;
+};
+
+/// Starts a child as the request says: its own process group (or session), default signal
+/// dispositions and an empty mask, only the given descriptors, optionally in a cgroup and as
+/// another user. Returns 0 and sets *pid, or returns an errno value (from the parent or the child).
+int cgobay_spawn(const struct cgobay_spawn_request *request, pid_t *pid);
+
+/// Closes every descriptor from `first` on (before an exec that replaces gobay).
+void cgobay_close_from(int first);
+
+/// Writes a seccomp filter (BPF) that denies the usual sandbox-escape system calls with EPERM
+/// into a new memory file; returns its descriptor (close-on-exec, at offset 0), or -errno.
+int cgobay_seccomp_filter_fd(void);
+
+/// Opens `relative` below the directory `dirfd` with openat2, refusing any symbolic link on the
+/// way and any path that leaves the directory. Returns the descriptor or -errno.
+int cgobay_open_beneath(int dirfd, const char *relative, int flags);
 
 #endif

@@ -12,6 +12,7 @@ public final class BuildRunner: @unchecked Sendable {
     public let cancel: CancellationFlag
     private let echo: (@Sendable (String) -> Void)?
     private let locks: EnvironmentLocks
+    private let secrets: SecretValues
     /// Called when the build has its locks and starts running (for commit statuses).
     public var onRunning: (@Sendable (Int64, BuildPlan) -> Void)?
 
@@ -23,6 +24,17 @@ public final class BuildRunner: @unchecked Sendable {
         self.cancel = cancel
         self.echo = echo
         self.locks = EnvironmentLocks(dataDir: config.dataDir)
+        self.secrets = config.secretValues()
+        Self.dropSharedWorkDir(dataDir: config.dataDir)
+    }
+
+    /// Before 0.2, module checkouts lived in `<data_dir>/work/<project>`, shared by every
+    /// environment (and mounted into every container). They now live in their environment; the
+    /// old checkouts are only caches and are removed.
+    static func dropSharedWorkDir(dataDir: String) {
+        let old = dataDir + "/work"
+        guard FileManager.default.fileExists(atPath: old) else { return }
+        try? FileManager.default.removeItem(atPath: old)
     }
 
     /// The directory of build `id`.
@@ -70,7 +82,7 @@ public final class BuildRunner: @unchecked Sendable {
                 commit: plan.commit, ref: plan.ref)
         } catch {
             let message = (error as? GobayError)?.message ?? "\(error)"
-            let log = try BuildLog(path: dir + "/log", echo: echo)
+            let log = try BuildLog(path: dir + "/log", secrets: secrets, echo: echo)
             log.write("gobay", "error: \(message)")
             log.write("gobay", "build #\(id) failed")
             try database.finish(id, status: .failed, error: message)
@@ -84,9 +96,9 @@ public final class BuildRunner: @unchecked Sendable {
     @discardableResult
     public func run(_ plan: BuildPlan, id: Int64) throws -> BuildRecord {
         let dir = Self.buildDir(dataDir: config.dataDir, id: id)
-        let log = try BuildLog(path: dir + "/log", echo: echo)
+        let log = try BuildLog(path: dir + "/log", secrets: secrets, echo: echo)
         let deadline = Date().addingTimeInterval(plan.project.timeout)
-        let status: BuildStatus
+        var status: BuildStatus
         var message: String?
         // Locks are released only after the final status is recorded, so the next build of the
         // project never starts before this one has finished on record.
@@ -103,6 +115,10 @@ public final class BuildRunner: @unchecked Sendable {
         } catch {
             status = .failed
             message = "\(error)"
+        }
+        if status == .succeeded, let failure = log.failure {
+            status = .failed
+            message = "cannot write the build log: \(failure)"
         }
         if let message { log.write("gobay", "error: \(message)") }
         log.write("gobay", "build #\(id) \(status.rawValue)")
@@ -141,8 +157,11 @@ public final class BuildRunner: @unchecked Sendable {
             gopathLock: gopathLock, libraries: config.libraries, dataDir: config.dataDir,
             executor: executor, marker: Self.marker(owner: owner.token, id: id))
         let workDir = try steps.fetch()
-        // Steps may run as another user (docker `user:`): hand it the checkout and the artifacts dir.
-        try executor.adopt([workDir, dir + "/artifacts"])
+        try? FileManager.default.removeItem(atPath: steps.outDir)
+        try FileManager.default.createDirectory(atPath: steps.outDir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: steps.outDir) }
+        // Steps may run as another user (docker `user:`): hand it the checkout and the out dir.
+        try executor.adopt([workDir, steps.outDir])
         try steps.deps(workDir: workDir)
         // Builds read the shared GOPATH: hold it shared so no dependency update swaps it underneath.
         guard gopathLock.lock(shared: true, deadline: deadline, shouldStop: stop) else { throw waitEnded(deadline) }

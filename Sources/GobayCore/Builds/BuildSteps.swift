@@ -43,7 +43,7 @@ struct BuildSteps {
                 }
                 return target
             }
-            let target = "\(dataDir)/work/\(plan.project.name)"
+            let target = env.workDir(project: plan.project.name)
             try plan.mirror.checkout(commit: plan.commit, into: target)
             return target
         }
@@ -89,7 +89,11 @@ struct BuildSteps {
         try step("test") { try go(["go", "test", "./..."], in: workDir, step: "test") }
     }
 
-    /// `go build -trimpath` once per target, each into a temp name renamed into the artifacts dir.
+    /// The directory steps write this build's binaries to: inside the environment, where the
+    /// step can write; gobay copies them out into the artifact store.
+    var outDir: String { env.outRoot + "/" + String(id) }
+
+    /// `go build -trimpath` once per target into the environment's out dir.
     func build(workDir: String) throws -> [Built] {
         try step("build") {
             let host = BuildTarget(goos: "linux", goarch: GoDevIndex.hostArch)
@@ -98,40 +102,31 @@ struct BuildSteps {
             for target in targets {
                 var name = targets.count == 1 ? plan.project.output : "\(plan.project.output)-\(target.goos)-\(target.goarch)"
                 if target.goos == "windows" { name += ".exe" }
-                let final = dir + "/artifacts/" + name
-                let tmp = dir + "/artifacts/.tmp-" + name
-                var args = ["go", "build", "-trimpath", "-o", tmp]
+                var args = ["go", "build", "-trimpath", "-o", executor.path(outDir + "/" + name)]
                 if let ldflags = plan.project.ldflags { args.append("-ldflags=" + expand(ldflags)) }
                 args.append(plan.project.package)
                 var vars = goEnv
                 vars["GOOS"] = target.goos
                 vars["GOARCH"] = target.goarch
                 log.write("build", "go build for \(target.goos)/\(target.goarch) -> \(name)")
-                do {
-                    try go(args, in: workDir, step: "build", environment: vars)
-                } catch {
-                    // A failed or interrupted link (a full disk, say) leaves no half binary behind.
-                    unlink(tmp)
-                    throw error
-                }
-                guard rename(tmp, final) == 0 else {
-                    throw StepFailure(status: .failed, message: "cannot store \(name): \(String(cString: strerror(errno)))")
-                }
-                built.append(Built(name: name, path: final, target: target))
+                try go(args, in: workDir, step: "build", environment: vars)
+                built.append(Built(name: name, path: outDir + "/" + name, target: target))
             }
             return built
         }
     }
 
-    /// Records each binary's sha256 and size.
+    /// Copies each binary into the artifact store (no step can write there) and records its
+    /// sha256 and size; the out dir is removed. A build whose output is not a regular file fails.
     func artifacts(_ built: [Built]) throws {
         try step("artifacts") {
+            let store = ArtifactStore(directory: dir + "/artifacts")
             let records = try built.map { b -> ArtifactRecord in
-                let size = (try FileManager.default.attributesOfItem(atPath: b.path)[.size] as? NSNumber)?.int64Value ?? 0
-                let digest = try FileDigest.sha256(path: b.path)
-                log.write("artifacts", "\(b.name) \(size) bytes sha256 \(digest)")
+                let stored = try store.store("out/\(id)/\(b.name)", below: env.dir, as: b.name)
+                log.write("artifacts", "\(b.name) \(stored.size) bytes sha256 \(stored.sha256)")
                 return ArtifactRecord(
-                    name: b.name, path: b.path, sha256: digest, size: size, goos: b.target.goos, goarch: b.target.goarch)
+                    name: b.name, path: stored.path, sha256: stored.sha256, size: stored.size, goos: b.target.goos,
+                    goarch: b.target.goarch)
             }
             try database.addArtifacts(id, records)
         }
@@ -161,7 +156,7 @@ struct BuildSteps {
         log.write(step, "$ " + args.joined(separator: " "))
         let outcome = try executor.run(
             StepCommand(
-                args, workingDirectory: dir, environment: environment ?? goEnv, writable: [dir, self.dir + "/artifacts"]),
+                args, workingDirectory: dir, environment: environment ?? goEnv, writable: [dir, outDir]),
             deadline: deadline, cancel: cancel
         ) { line in log.write(step, line) }
         if outcome.canceled { throw StepFailure(status: .canceled, message: "\(step): canceled") }

@@ -158,7 +158,7 @@ public enum ConfigLoader {
                     guard k.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
                         throw r.error(keyNode, "\(path).\(k)", "not a valid environment variable name")
                     }
-                    if ["GOROOT", "GOPATH", "GOMODCACHE", "GOCACHE", "HOME", "GOTOOLCHAIN"].contains(k) {
+                    if ["GOROOT", "GOPATH", "GOMODCACHE", "GOCACHE", "HOME", "GOTOOLCHAIN", "GOENV"].contains(k) {
                         throw r.error(
                             keyNode, "\(path).\(k)", "\(k) is set by gobay for each environment",
                             hint: k == "GOCACHE" ? "use gocache: on the environment instead" : "remove it")

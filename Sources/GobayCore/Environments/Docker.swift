@@ -123,9 +123,7 @@ public struct DockerContainer: Sendable {
         guard let image = executor.environment.config.image else {
             throw GobayError("environment \"\(executor.environment.name)\" has no image")
         }
-        for dir in ["work", "builds", "git"] {
-            try FileManager.default.createDirectory(atPath: executor.dataDir + "/" + dir, withIntermediateDirectories: true)
-        }
+        try FileManager.default.createDirectory(atPath: executor.dataDir + "/git", withIntermediateDirectories: true)
         // The environment (GOPATH, caches, HOME) belongs to the user steps run as.
         try executor.adopt([executor.environment.dir] + (executor.environment.config.gocache.map { [$0] } ?? []))
         var argv = ["run", "-d", "--name", name, "--label", "gobay.env=\(executor.environment.name)"]

@@ -1,9 +1,9 @@
 import Foundation
 
 /// Runs commands with `docker exec` in the environment's one long-lived container
-/// (`gobay-<env>`), created on first use: the environment mounted at /go, the toolchain at
-/// /usr/local/go (with `toolchain: mount`), and the data dir's work, builds and git dirs at their
-/// host paths. Steps are argv with `-w` and `-e`, never a shell string. Killing a `docker exec`
+/// (`gobay-<env>`), created on first use: the environment (with its checkouts and out dirs)
+/// mounted at /go, the toolchain at /usr/local/go (with `toolchain: mount`), and the git mirrors
+/// read-only at their host path. Steps are argv with `-w` and `-e`, never a shell string. Killing a `docker exec`
 /// client leaves its process running inside the container, so on cancel or timeout the executor
 /// kills the step's processes itself (found by their `StepMarker`) and checks that none is left.
 public struct DockerExecutor: Executor {
@@ -11,6 +11,8 @@ public struct DockerExecutor: Executor {
     let dataDir: String
 
     public var kind: ExecutorKind { .docker }
+
+    public func path(_ host: String) -> String { environment.isolatedPath(host) }
 
     /// The container's name.
     public var containerName: String { "gobay-" + environment.name }
@@ -97,10 +99,8 @@ public struct DockerExecutor: Executor {
             argv += ["-v", "\(environment.toolchain.goroot):\(Environment.isolatedGoroot):ro"]
             for (host, target) in environment.gorootSymlinkMounts() { argv += ["-v", "\(host):\(target):ro"] }
         }
-        for dir in ["work", "builds"] {
-            let path = dataDir + "/" + dir
-            argv += ["-v", "\(path):\(path)"]
-        }
+        // Only this environment's own directory (its checkouts and out dirs are inside it) and the
+        // mirrors, read-only: never another environment's, the artifact store or the logs.
         argv += ["-v", "\(dataDir)/git:\(dataDir)/git:ro"]
         return argv
     }

@@ -27,10 +27,18 @@ public struct Environment: Sendable {
     public var gocache: String { config.gocache ?? dir + "/gocache" }
     /// HOME for go processes.
     public var home: String { dir + "/home" }
+    /// Module-mode checkouts, one per project: inside the environment, so a step of another
+    /// environment can never reach them.
+    public var workRoot: String { dir + "/work" }
+    /// Where steps write binaries (`out/<build id>/`); gobay copies them into the artifact store.
+    public var outRoot: String { dir + "/out" }
+
+    /// The checkout of a module-mode project.
+    public func workDir(project: String) -> String { workRoot + "/" + project }
 
     /// Creates the directory layout if it is missing.
     public func prepare() throws {
-        for sub in [gopath + "/src", gopath + "/pkg", gopath + "/bin", gomodcache, gocache, home] {
+        for sub in [gopath + "/src", gopath + "/pkg", gopath + "/bin", gomodcache, gocache, home, workRoot, outRoot] {
             try FileManager.default.createDirectory(atPath: sub, withIntermediateDirectories: true)
         }
     }
@@ -44,7 +52,9 @@ public struct Environment: Sendable {
             "GOCACHE": gocache,
             "HOME": home,
             "GOTOOLCHAIN": "local",
-            "GOENV": home + "/.config/go/env",
+            // No go env file: `go env -w` in one project's test must not change the next build of another.
+            "GOENV": "off",
+            "GOFLAGS": "",
             "PATH": "\(toolchain.goroot)/bin:\(gopath)/bin:/usr/local/bin:/usr/bin:/bin",
             "TMPDIR": ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp",
             "LANG": "C.UTF-8",

@@ -32,6 +32,8 @@ public protocol Executor: Sendable {
     var kind: ExecutorKind { get }
     /// The variables a go process sees, with paths as this executor shows them.
     func variables(mode: BuildMode?) -> [String: String]
+    /// A host path as steps see it (a sandbox or container mounts the environment at /go).
+    func path(_ host: String) -> String
     /// Makes the executor ready (e.g. creates or starts the container).
     func prepare() throws
     /// Runs `command`, streaming its output lines, until it ends, the deadline passes or `cancel` is set.
@@ -53,6 +55,8 @@ public struct HostExecutor: Executor {
     let environment: Environment
 
     public var kind: ExecutorKind { .host }
+
+    public func path(_ host: String) -> String { host }
 
     public func variables(mode: BuildMode?) -> [String: String] { environment.variables(mode: mode) }
 
@@ -101,7 +105,6 @@ extension Environment {
         vars["GOMODCACHE"] = root + "/gomodcache"
         vars["GOCACHE"] = root + "/gocache"
         vars["HOME"] = root + "/home"
-        vars["GOENV"] = root + "/home/.config/go/env"
         vars["PATH"] = "\(Self.isolatedGoroot)/bin:\(root)/gopath/bin:/usr/local/bin:/usr/bin:/bin"
         vars["TMPDIR"] = "/tmp"
         return vars

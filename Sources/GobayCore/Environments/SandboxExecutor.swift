@@ -11,6 +11,8 @@ public struct SandboxExecutor: Executor {
 
     public var kind: ExecutorKind { .sandbox }
 
+    public func path(_ host: String) -> String { environment.isolatedPath(host) }
+
     public func variables(mode: BuildMode?) -> [String: String] { environment.isolatedVariables(mode: mode) }
 
     public func prepare() throws {

@@ -21,7 +21,8 @@ public enum FileDigest {
     /// The lowercase hex SHA-256 of `data`.
     public static func sha256(data: Data) -> String { hex(SHA256.hash(data: data)) }
 
-    private static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
+    /// Lowercase hex of a digest's bytes.
+    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
         digest.map { String(format: "%02x", $0) }.joined()
     }
 }

@@ -13,6 +13,14 @@ public struct ProcessSpec: Sendable {
     public var environment: [String: String]
     /// The working directory of the child.
     public var workingDirectory: String?
+    /// Descriptors the child gets as 3, 4, ... (every other one is closed in the child).
+    public var descriptors: [Int32] = []
+    /// The user the child runs as (supplementary groups dropped); nil keeps gobay's.
+    public var user: ProcessUser?
+    /// The cgroup the child starts in, so every process it makes can be found and killed.
+    public var cgroup: StepCgroup?
+    /// Sets no-new-privileges: setuid binaries and file capabilities grant nothing.
+    public var noNewPrivileges = false
 
     /// Creates a spec.
     public init(_ arguments: [String], environment: [String: String], workingDirectory: String? = nil) {
@@ -135,6 +143,9 @@ public enum ProcessRunner {
         return nil
     }
 
+    /// Starts `spec` with `stdoutFD`/`stderrFD` as its output: its own process group, default
+    /// signals, and no descriptor but 0, 1, 2 (and the spec's `descriptors` as 3, 4, ...), whatever
+    /// close-on-exec flags gobay's libraries forgot. Optionally in a cgroup and as another user.
     static func spawn(_ spec: ProcessSpec, stdoutFD: Int32, stderrFD: Int32, stdinPath: String = "/dev/null") throws
         -> pid_t
     {
@@ -143,37 +154,42 @@ public enum ProcessRunner {
         else {
             throw spawnError(spec, ENOENT)
         }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, stdinPath, O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, stdoutFD, 1)
-        posix_spawn_file_actions_adddup2(&actions, stderrFD, 2)
-        if let dir = spec.workingDirectory {
-            cgobay_spawn_addchdir(&actions, dir)
-        }
-        var attrs = posix_spawnattr_t()
-        posix_spawnattr_init(&attrs)
-        defer { posix_spawnattr_destroy(&attrs) }
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for sig in [SIGINT, SIGTERM, SIGPIPE, SIGHUP, SIGQUIT] { sigaddset(&defaults, sig) }
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        posix_spawnattr_setsigdefault(&attrs, &defaults)
-        posix_spawnattr_setsigmask(&attrs, &mask)
-        posix_spawnattr_setpgroup(&attrs, 0)
-        posix_spawnattr_setflags(
-            &attrs, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-
+        let stdinFD = open(stdinPath, O_RDONLY | O_CLOEXEC)
+        guard stdinFD >= 0 else { throw spawnError(spec, errno) }
+        defer { close(stdinFD) }
+        let fds = [stdinFD, stdoutFD, stderrFD] + spec.descriptors
         let argv = spec.arguments.map { strdup($0) } + [nil]
         let envp = spec.environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        guard let path = strdup(executable) else { throw spawnError(spec, ENOMEM) }
+        let cwd = spec.workingDirectory.flatMap { strdup($0) }
         defer {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
+            free(path)
+            if let cwd { free(cwd) }
         }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, &attrs, argv, envp)
+        let rc = fds.withUnsafeBufferPointer { fdBuffer in
+            argv.withUnsafeBufferPointer { argvBuffer in
+                envp.withUnsafeBufferPointer { envpBuffer in
+                    var request = cgobay_spawn_request()
+                    request.path = UnsafePointer(path)
+                    request.argv = argvBuffer.baseAddress
+                    request.envp = envpBuffer.baseAddress
+                    request.cwd = cwd.map { UnsafePointer($0) }
+                    request.fds = fdBuffer.baseAddress
+                    request.fd_count = Int32(fds.count)
+                    request.cgroup_fd = spec.cgroup?.descriptor ?? -1
+                    if let user = spec.user {
+                        request.set_ids = 1
+                        request.uid = user.uid
+                        request.gid = user.gid
+                    }
+                    request.no_new_privs = spec.noNewPrivileges ? 1 : 0
+                    return cgobay_spawn(&request, &pid)
+                }
+            }
+        }
         if rc != 0 {
             if let dir = spec.workingDirectory, !FileManager.default.fileExists(atPath: dir) {
                 throw GobayError.failure("cannot run \(first): working directory \(dir) does not exist")
@@ -302,6 +318,8 @@ extension ProcessRunner {
                 hint: "PATH is \(spec.environment["PATH"] ?? "")")
         }
         if let dir = spec.workingDirectory { _ = chdir(dir) }
+        // A step starts with stdin, stdout and stderr only.
+        cgobay_close_from(3)
         let argv = spec.arguments.map { strdup($0) } + [nil]
         let envp = spec.environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
         execve(executable, argv, envp)

@@ -5,10 +5,15 @@ import Foundation
 public enum SecretMask {
     /// The value to print for the variable `name`.
     public static func value(_ value: String, name: String) -> String {
+        if looksSecret(name) { return value.isEmpty ? "" : "***" }
+        return urlPasswords(value)
+    }
+
+    /// Whether a variable called `name` holds a secret, by its name (TOKEN, SECRET, PASSWORD, …).
+    public static func looksSecret(_ name: String) -> Bool {
         let upper = name.uppercased()
         let secretWords = ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH", "APIKEY", "API_KEY", "PRIVATE_KEY"]
-        if secretWords.contains(where: { upper.contains($0) }) || upper.hasSuffix("_KEY") { return value.isEmpty ? "" : "***" }
-        return urlPasswords(value)
+        return secretWords.contains(where: { upper.contains($0) }) || upper.hasSuffix("_KEY")
     }
 
     /// `value` with every URL password replaced by ***.
