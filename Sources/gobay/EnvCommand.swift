@@ -71,7 +71,7 @@ extension GobayCLI {
                     }
                     buildMode = m
                 }
-                let executor = env.makeExecutor(dataDir: config.dataDir)
+                let executor = try env.makeExecutor(dataDir: config.dataDir)
                 try executor.prepare()
                 let spec = try executor.interactive(
                     argv, mode: buildMode, workingDirectory: nil, tty: isatty(0) == 1 && isatty(1) == 1)

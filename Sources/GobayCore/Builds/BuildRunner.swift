@@ -145,7 +145,7 @@ public final class BuildRunner: @unchecked Sendable {
         guard let slot = try locks.takeSlot(env.name, slots: env.config.concurrency, deadline: deadline, shouldStop: stop)
         else { throw waitEnded(deadline) }
         held.append(slot)
-        let executor = env.makeExecutor(dataDir: config.dataDir)
+        let executor = try env.makeExecutor(dataDir: config.dataDir)
         try executor.prepare()
         try database.markRunning(id)
         onRunning?(id, plan)
@@ -160,8 +160,9 @@ public final class BuildRunner: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: steps.outDir)
         try FileManager.default.createDirectory(atPath: steps.outDir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: steps.outDir) }
-        // Steps may run as another user (docker `user:`): hand it the checkout and the out dir.
-        try executor.adopt([workDir, steps.outDir])
+        // Steps may run as another user: the checkout is theirs already (git ran as them), the
+        // out dir is handed over.
+        try executor.adopt([steps.outDir])
         try steps.deps(workDir: workDir)
         // Builds read the shared GOPATH: hold it shared so no dependency update swaps it underneath.
         guard gopathLock.lock(shared: true, deadline: deadline, shouldStop: stop) else { throw waitEnded(deadline) }

@@ -39,12 +39,12 @@ struct BuildSteps {
             if plan.mode == .gopath, let importPath = plan.project.importPath {
                 let target = env.gopath + "/src/" + importPath
                 try withGopathWriteLock {
-                    try plan.mirror.checkout(commit: plan.commit, into: target)
+                    try plan.mirror.checkout(commit: plan.commit, into: target, owner: executor.stepUser)
                 }
                 return target
             }
             let target = env.workDir(project: plan.project.name)
-            try plan.mirror.checkout(commit: plan.commit, into: target)
+            try plan.mirror.checkout(commit: plan.commit, into: target, owner: executor.stepUser)
             return target
         }
     }
@@ -203,9 +203,8 @@ struct BuildSteps {
         let target = env.gopath + "/src/" + lib.importPath
         log.write("deps", "placing library \(lib.name) (\(lib.importPath)) at \(commit)")
         let parent = (target as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
         let staging = parent + "/.tmp-lib-\(UUID().uuidString)"
-        try mirror.checkout(commit: commit, into: staging)
+        try mirror.checkout(commit: commit, into: staging, owner: executor.stepUser)
         if FileManager.default.fileExists(atPath: target) {
             let old = parent + "/.old-lib-\(UUID().uuidString)"
             rename(target, old)

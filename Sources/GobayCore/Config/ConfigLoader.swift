@@ -117,7 +117,10 @@ public enum ConfigLoader {
             env: [], gocache: nil)
         let entries = try r.mapping(
             node, at: at,
-            allowed: ["go", "goroot", "executor", "concurrency", "env", "gocache", "image", "toolchain", "network", "user"])
+            allowed: [
+                "go", "goroot", "executor", "concurrency", "env", "gocache", "image", "toolchain", "network", "user",
+                "allow_root_builds",
+            ])
         var toolchainGiven = false
         var networkNode: Node?
         for (key, _, value) in entries {
@@ -149,10 +152,12 @@ public enum ConfigLoader {
             case "network": networkNode = value
             case "user":
                 let text = try r.nonEmptyString(value, at: path)
-                guard text.range(of: "^[0-9]+(:[0-9]+)?$", options: .regularExpression) != nil else {
-                    throw r.error(value, path, "\"\(text)\" is not uid or uid:gid", hint: "e.g. user: \"1000:1000\"")
+                guard text.range(of: "^([0-9]+(:[0-9]+)?|[a-z_][a-z0-9_-]*)$", options: .regularExpression) != nil else {
+                    throw r.error(
+                        value, path, "\"\(text)\" is not a user name, uid or uid:gid", hint: "e.g. user: \"1000:1000\"")
                 }
                 env.user = text
+            case "allow_root_builds": env.allowRootBuilds = try r.bool(value, at: path)
             case "env":
                 for (k, keyNode, v) in try r.mapping(value, at: path, allowed: nil) {
                     guard k.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
@@ -180,8 +185,11 @@ public enum ConfigLoader {
                 let name = image.split(separator: "/").last.map(String.init) ?? image
                 env.toolchainSource = name.hasPrefix("golang:") || name == "golang" ? .image : .mount
             }
-        } else if env.image != nil || toolchainGiven || env.user != nil {
-            throw r.error(node, at, "image, toolchain and user apply to executor docker only", hint: "remove them or set executor: docker")
+        } else if env.image != nil || toolchainGiven {
+            throw r.error(node, at, "image and toolchain apply to executor docker only", hint: "remove them or set executor: docker")
+        }
+        if env.executor == .docker, let user = env.user, user.first?.isNumber != true {
+            throw r.error(node, "\(at).user", "executor docker takes user as uid or uid:gid", hint: "e.g. user: \"1000:1000\"")
         }
         if let networkNode {
             let text = try r.nonEmptyString(networkNode, at: "\(at).network").lowercased()

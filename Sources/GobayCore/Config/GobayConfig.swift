@@ -67,8 +67,11 @@ public struct EnvironmentConfig: Sendable {
     public var toolchainSource: ToolchainMount = .mount
     /// Network access: docker host/none/bridge; sandbox host (shared) or none.
     public var network: String = "host"
-    /// Docker: the uid:gid steps run as; nil means the uid:gid gobay runs as.
+    /// The user steps run as (a name, uid or uid:gid). Docker: nil means gobay's own uid:gid.
+    /// Host and sandbox: nil means a dedicated `gobay-<env>` user when gobay runs as root.
     public var user: String?
+    /// Host and sandbox: keep root for steps when gobay runs as root (`config check` warns).
+    public var allowRootBuilds = false
 
     /// Creates an environment config.
     public init(

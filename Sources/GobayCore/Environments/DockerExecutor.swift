@@ -40,9 +40,9 @@ public struct DockerExecutor: Executor {
         let outcome = try ProcessRunner.run(
             ProcessSpec(argv, environment: Docker.clientEnvironment), deadline: deadline, cancel: cancel,
             onOutput: onOutput)
-        // The killed client leaves its processes running in the container; they are host
-        // processes too, and carry the marker.
-        marker.killLeftovers(after: outcome)
+        // A killed client leaves its processes running in the container, and a step may leave a
+        // daemon behind when it succeeds; they are host processes too, and carry the marker.
+        marker.killLeftovers()
         return outcome
     }
 
@@ -69,25 +69,10 @@ public struct DockerExecutor: Executor {
         return configured.contains(":") ? configured : "\(configured):\(configured)"
     }
 
-    /// Whether steps run as someone other than gobay, whose directories must then be handed over.
-    var foreignUser: Bool { user != "\(getuid()):\(getgid())" }
-
-    /// Makes `paths` (recursively) owned by the configured user, so steps can write there and
-    /// what they write belongs to that user. Only root can do this.
-    public func adopt(_ paths: [String]) throws {
-        guard foreignUser, !paths.isEmpty else { return }
-        guard getuid() == 0 else {
-            throw GobayError(
-                "environment \"\(environment.name)\" runs steps as user \(user), which needs gobay to run as root",
-                hint: "run gobay as root, or remove user: to run steps as gobay's own user")
-        }
-        let existing = paths.filter { FileManager.default.fileExists(atPath: $0) }
-        let result = try ProcessRunner.capture(
-            ProcessSpec(["chown", "-R", "--", user] + existing, environment: ["PATH": "/usr/bin:/bin"]),
-            deadline: Date().addingTimeInterval(300))
-        guard result.outcome.succeeded else {
-            throw GobayError.failure("cannot hand \(existing.joined(separator: ", ")) to user \(user): \(result.stderr)")
-        }
+    /// The configured user when it is not gobay's own; its directories are then handed over.
+    public var stepUser: ProcessUser? {
+        guard let parsed = ProcessUser.parse(user), parsed != .current else { return nil }
+        return parsed
     }
 
     /// `docker run` arguments that create the container (without the name and labels).

@@ -30,6 +30,8 @@ public struct StepCommand: Sendable {
 public protocol Executor: Sendable {
     /// Which kind this is.
     var kind: ExecutorKind { get }
+    /// The user steps run as, when it is not gobay's own.
+    var stepUser: ProcessUser? { get }
     /// The variables a go process sees, with paths as this executor shows them.
     func variables(mode: BuildMode?) -> [String: String]
     /// A host path as steps see it (a sandbox or container mounts the environment at /go).
@@ -46,13 +48,27 @@ public protocol Executor: Sendable {
 }
 
 extension Executor {
-    /// Steps run as gobay's own user: nothing to hand over.
-    public func adopt(_ paths: [String]) throws {}
+    /// Hands `paths` to the step user (recursively); nothing to do when steps run as gobay.
+    public func adopt(_ paths: [String]) throws {
+        guard let stepUser else { return }
+        try Ownership.hand(paths, to: stepUser)
+    }
+
+    /// Prepares the environment's directories and, when steps run as another user, hands the
+    /// environment (and a configured build cache) to that user once.
+    func prepareDirectories(_ environment: Environment) throws {
+        try environment.prepare()
+        guard let stepUser else { return }
+        let owned = [environment.dir] + (environment.config.gocache.map { [$0] } ?? [])
+        let foreign = owned.filter { Ownership.owner(of: $0) != stepUser }
+        if !foreign.isEmpty { try Ownership.hand(foreign, to: stepUser) }
+    }
 }
 
 /// Runs commands as plain processes on the host, each in its own process group.
 public struct HostExecutor: Executor {
     let environment: Environment
+    public let stepUser: ProcessUser?
 
     public var kind: ExecutorKind { .host }
 
@@ -60,34 +76,64 @@ public struct HostExecutor: Executor {
 
     public func variables(mode: BuildMode?) -> [String: String] { environment.variables(mode: mode) }
 
-    public func prepare() throws { try environment.prepare() }
+    public func prepare() throws { try prepareDirectories(environment) }
 
     public func run(
         _ command: StepCommand, deadline: Date?, cancel: CancellationFlag?, onOutput: (String) -> Void
     ) throws -> ProcessOutcome {
-        let marker = StepMarker()
-        let outcome = try ProcessRunner.run(
-            ProcessSpec(
-                command.arguments, environment: marker.marking(command.environment),
-                workingDirectory: command.workingDirectory),
-            deadline: deadline, cancel: cancel, onOutput: onOutput)
-        marker.killLeftovers(after: outcome)
-        return outcome
+        var spec = ProcessSpec(command.arguments, environment: command.environment, workingDirectory: command.workingDirectory)
+        spec.user = stepUser
+        spec.noNewPrivileges = stepUser != nil
+        return try StepMarker().run(spec, deadline: deadline, cancel: cancel, onOutput: onOutput)
     }
 
     public func interactive(_ arguments: [String], mode: BuildMode?, workingDirectory: String?, tty: Bool) throws -> ProcessSpec {
-        ProcessSpec(arguments, environment: variables(mode: mode), workingDirectory: workingDirectory)
+        try prepare()
+        var spec = ProcessSpec(arguments, environment: variables(mode: mode), workingDirectory: workingDirectory)
+        spec.user = stepUser
+        return spec
     }
 }
 
 extension Environment {
     /// The executor of this environment's kind.
-    public func makeExecutor(dataDir: String) -> Executor {
+    public func makeExecutor(dataDir: String) throws -> Executor {
         switch config.executor {
-        case .host: return HostExecutor(environment: self)
-        case .sandbox: return SandboxExecutor(environment: self, dataDir: dataDir)
+        case .host: return HostExecutor(environment: self, stepUser: try stepUser(dataDir: dataDir))
+        case .sandbox: return SandboxExecutor(environment: self, dataDir: dataDir, stepUser: try stepUser(dataDir: dataDir))
         case .docker: return DockerExecutor(environment: self, dataDir: dataDir)
         }
+    }
+
+    /// The user host and sandbox steps run as, nil for gobay's own: `user:` when configured;
+    /// else, when gobay is root, a dedicated unprivileged user per environment (`gobay-<env>`,
+    /// created on first use) unless `allow_root_builds: true`.
+    func stepUser(dataDir: String) throws -> ProcessUser? {
+        if let configured = config.user {
+            guard let user = ProcessUser.parse(configured) else {
+                throw GobayError(
+                    "environment \"\(name)\": user \"\(configured)\" does not exist",
+                    hint: "create it (useradd --system \(configured)), or give uid:gid")
+            }
+            if user == .current { return nil }
+            guard getuid() == 0 else {
+                throw GobayError(
+                    "environment \"\(name)\" runs steps as user \(configured), which needs gobay to run as root",
+                    hint: "run gobay as root, or remove user: to run steps as gobay's own user")
+            }
+            return user
+        }
+        guard getuid() == 0, !config.allowRootBuilds else { return nil }
+        return try ProcessUser.dedicated(Self.buildUserName(name), lockPath: dataDir + "/locks/users.lock")
+    }
+
+    /// The dedicated build user of environment `name`: `gobay-<name>`, or a hash when the name is
+    /// not a valid user name.
+    static func buildUserName(_ name: String) -> String {
+        if name.count <= 24, name.range(of: "^[a-z0-9_][a-z0-9_-]*$", options: .regularExpression) != nil {
+            return "gobay-" + name
+        }
+        return "gobay-" + FileDigest.sha256(data: Data(name.utf8)).prefix(12)
     }
 
     /// Where the toolchain appears inside a sandbox or container.

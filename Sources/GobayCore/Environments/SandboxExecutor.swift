@@ -4,10 +4,13 @@ import Foundation
 /// the toolchain read-only at /usr/local/go, the environment at /go, the build's directories at
 /// their host paths, system directories read-only, a fresh /tmp, its own PID, IPC and UTS
 /// namespaces (and network, with `network: none`), and `--die-with-parent`. Nothing else of the
-/// host is writable, or visible at all: other environments are not mounted.
+/// host is writable, or visible at all: other environments are not mounted. The sandbox has no
+/// privilege: a user namespace mapped to the step user, no capabilities, no-new-privs, and a
+/// seccomp filter (`open_by_handle_at`, mount, ptrace, kernel modules, ...).
 public struct SandboxExecutor: Executor {
     let environment: Environment
     let dataDir: String
+    public let stepUser: ProcessUser?
 
     public var kind: ExecutorKind { .sandbox }
 
@@ -16,7 +19,7 @@ public struct SandboxExecutor: Executor {
     public func variables(mode: BuildMode?) -> [String: String] { environment.isolatedVariables(mode: mode) }
 
     public func prepare() throws {
-        try environment.prepare()
+        try prepareDirectories(environment)
         guard ProcessRunner.resolveExecutable("bwrap", environment: Git.environment) != nil else {
             throw GobayError(
                 "environment \"\(environment.name)\" uses executor sandbox, but bubblewrap (bwrap) is not installed",
@@ -27,26 +30,33 @@ public struct SandboxExecutor: Executor {
     public func run(
         _ command: StepCommand, deadline: Date?, cancel: CancellationFlag?, onOutput: (String) -> Void
     ) throws -> ProcessOutcome {
-        let marker = StepMarker()
-        let outcome = try ProcessRunner.run(
-            ProcessSpec(
-                wrap(command.arguments, workingDirectory: command.workingDirectory, writable: command.writable),
-                environment: marker.marking(command.environment)),
-            deadline: deadline, cancel: cancel, onOutput: onOutput)
-        marker.killLeftovers(after: outcome)
-        return outcome
+        let filter = try SeccompFilter()
+        var spec = ProcessSpec(
+            wrap(command.arguments, workingDirectory: command.workingDirectory, writable: command.writable, seccompFD: 3),
+            environment: command.environment)
+        spec.descriptors = [filter.descriptor]
+        spec.user = stepUser
+        spec.noNewPrivileges = true
+        return try StepMarker().run(spec, deadline: deadline, cancel: cancel, onOutput: onOutput)
     }
 
     public func interactive(_ arguments: [String], mode: BuildMode?, workingDirectory: String?, tty: Bool) throws -> ProcessSpec {
         try prepare()
-        return ProcessSpec(
-            wrap(arguments, workingDirectory: workingDirectory ?? environment.dir, writable: []),
+        var spec = ProcessSpec(
+            wrap(arguments, workingDirectory: workingDirectory ?? environment.dir, writable: [], seccompFD: nil),
             environment: variables(mode: mode))
+        spec.user = stepUser
+        spec.noNewPrivileges = true
+        return spec
     }
 
     /// The bwrap argument vector around `arguments`.
-    func wrap(_ arguments: [String], workingDirectory: String, writable: [String]) -> [String] {
-        var argv = ["bwrap", "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
+    func wrap(_ arguments: [String], workingDirectory: String, writable: [String], seccompFD: Int32?) -> [String] {
+        // A user namespace with no capabilities (bwrap itself runs as the step user when gobay is
+        // root), no new privileges, and a seccomp filter against the usual escape system calls.
+        var argv = ["bwrap", "--die-with-parent", "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
+        argv += ["--unshare-cgroup-try", "--cap-drop", "ALL", "--new-session"]
+        if let seccompFD { argv += ["--seccomp", String(seccompFD)] }
         if environment.config.network == "none" { argv.append("--unshare-net") }
         // System directories, read-only; merged-/usr links are recreated as links.
         for dir in ["/usr", "/etc", "/opt"] where FileManager.default.fileExists(atPath: dir) {

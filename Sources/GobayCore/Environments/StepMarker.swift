@@ -21,6 +21,27 @@ struct StepMarker {
     /// and waits until none is left.
     func killLeftovers(after outcome: ProcessOutcome) {
         guard outcome.canceled || outcome.timedOut else { return }
+        killLeftovers()
+    }
+
+    /// Kills every process still carrying the marker and waits until none is left.
+    func killLeftovers() {
         ProcessRunner.killProcesses(withEnvironmentEntry: "\(Self.variable)=\(value)")
+    }
+
+    /// Runs a host process (a step, or the bwrap around one) marked, in a cgroup of its own where
+    /// cgroup v2 is writable, and makes sure none of its processes outlives it, whatever it
+    /// ended by: the cgroup is killed whole; without one, the group is killed (by the runner)
+    /// and then everything still carrying the marker.
+    func run(
+        _ spec: ProcessSpec, deadline: Date?, cancel: CancellationFlag?, onOutput: (String) -> Void
+    ) throws -> ProcessOutcome {
+        var spec = spec
+        spec.environment = marking(spec.environment)
+        let cgroup = StepCgroup.make()
+        spec.cgroup = cgroup
+        let outcome = try ProcessRunner.run(spec, deadline: deadline, cancel: cancel, onOutput: onOutput)
+        if let cgroup { cgroup.killAllAndRemove() } else { killLeftovers() }
+        return outcome
     }
 }

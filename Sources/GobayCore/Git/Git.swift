@@ -21,8 +21,8 @@ public struct Git: Sendable {
     /// Runs git and returns its trimmed stdout, or throws with its stderr.
     @discardableResult
     public static func run(_ args: [String], in dir: String? = nil, timeout: TimeInterval = 600) throws -> String {
-        // Checkouts may belong to the user a docker environment's steps run as; gobay owns them all,
-        // so git's dubious-ownership check does not apply.
+        // gobay runs git only in mirrors and in fresh checkouts it made itself, never in a tree a
+        // build wrote to; a checkout handed to a step user trips the dubious-ownership check.
         let result = try ProcessRunner.capture(
             ProcessSpec(["git", "-c", "safe.directory=*"] + args, environment: environment, workingDirectory: dir),
             deadline: Date().addingTimeInterval(timeout))

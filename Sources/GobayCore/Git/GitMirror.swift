@@ -82,25 +82,25 @@ public struct GitMirror: Sendable {
         try? Git.run(["--git-dir", path, "show", "\(commit):\(file)"])
     }
 
-    /// Makes `dir` a checkout of `commit`: a work tree borrowing the mirror's objects,
-    /// with every local change and untracked file removed.
-    public func checkout(commit: String, into dir: String) throws {
-        if !FileManager.default.fileExists(atPath: dir + "/.git") {
-            if FileManager.default.fileExists(atPath: dir) {
-                try FileManager.default.removeItem(atPath: dir)
-            }
-            let parent = (dir as NSString).deletingLastPathComponent
-            try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
-            let tmp = parent + "/.tmp-checkout-\(UUID().uuidString)"
-            defer { try? FileManager.default.removeItem(atPath: tmp) }
-            try Git.run(["clone", "--shared", "--no-checkout", "--quiet", "--", path, tmp])
-            try Git.run(["-C", tmp, "checkout", "--quiet", "--force", "--detach", commit])
-            guard rename(tmp, dir) == 0 else {
-                throw GobayError.failure("cannot move checkout into \(dir): \(String(cString: strerror(errno)))")
-            }
-            return
+    /// Makes `dir` a fresh checkout of `commit`, borrowing the mirror's objects. A build may have
+    /// written anything into the old checkout, its `.git` too (hooks, `core.fsmonitor`, filters),
+    /// so gobay never runs git there: it clones beside it with a `.git` of its own, checks out,
+    /// hands the new tree to `owner` (the step user), and swaps it in.
+    public func checkout(commit: String, into dir: String, owner: ProcessUser? = nil) throws {
+        let parent = (dir as NSString).deletingLastPathComponent
+        try Ownership.makeDirectories(parent, owner: owner)
+        let tmp = parent + "/.tmp-checkout-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        try Git.run(["clone", "--shared", "--no-checkout", "--quiet", "--", path, tmp])
+        try Git.run(["-C", tmp, "checkout", "--quiet", "--force", "--detach", commit])
+        if let owner { try Ownership.hand([tmp], to: owner) }
+        let old = parent + "/.old-checkout-\(UUID().uuidString)"
+        let hadOld = rename(dir, old) == 0
+        guard rename(tmp, dir) == 0 else {
+            let reason = String(cString: strerror(errno))
+            if hadOld { rename(old, dir) }
+            throw GobayError.failure("cannot move checkout into \(dir): \(reason)")
         }
-        try Git.run(["-C", dir, "checkout", "--quiet", "--force", "--detach", commit])
-        try Git.run(["-C", dir, "clean", "-ffdxq"])
+        if hadOld { try? FileManager.default.removeItem(atPath: old) }
     }
 }

@@ -63,7 +63,7 @@ public enum ProcessRunner {
         close(fds[1])
         defer { close(fds[0]) }
         var splitter = LineSplitter()
-        let outcome = supervise(pid: pid, readFDs: [fds[0]], deadline: deadline, cancel: cancel) { _, bytes in
+        let outcome = supervise(pid: pid, cgroup: spec.cgroup, readFDs: [fds[0]], deadline: deadline, cancel: cancel) { _, bytes in
             for line in splitter.feed(bytes) { onOutput(line) }
         }
         if let rest = splitter.finish() { onOutput(rest) }
@@ -98,7 +98,7 @@ public enum ProcessRunner {
         var stdoutBytes: [UInt8] = []
         var stderrBytes: [UInt8] = []
         let outFD = out[0]
-        let outcome = supervise(pid: pid, readFDs: [out[0], err[0]], deadline: deadline, cancel: cancel) {
+        let outcome = supervise(pid: pid, cgroup: spec.cgroup, readFDs: [out[0], err[0]], deadline: deadline, cancel: cancel) {
             fd, bytes in
             if fd == outFD { stdoutBytes += bytes } else { stderrBytes += bytes }
         }
@@ -202,7 +202,7 @@ public enum ProcessRunner {
     /// Reads the pipes until EOF and the child exits, enforcing the deadline and cancellation by
     /// killing the whole process group; then kills what is left of the group and checks it is gone.
     private static func supervise(
-        pid: pid_t, readFDs: [Int32], deadline: Date?, cancel: CancellationFlag?,
+        pid: pid_t, cgroup: StepCgroup?, readFDs: [Int32], deadline: Date?, cancel: CancellationFlag?,
         onBytes: (Int32, [UInt8]) -> Void
     ) -> ProcessOutcome {
         var open = readFDs
@@ -226,6 +226,7 @@ public enum ProcessRunner {
                 }
             } else if let sent = killSentAt, Date().timeIntervalSince(sent) > 3 {
                 kill(-pid, SIGKILL)
+                cgroup?.kill()
             }
             if status == nil {
                 var raw: Int32 = 0
@@ -235,6 +236,7 @@ public enum ProcessRunner {
             if status != nil && !open.isEmpty {
                 // The leader is gone: anything still holding the pipe belongs to its group.
                 kill(-pid, SIGKILL)
+                cgroup?.kill()
             }
             if open.isEmpty {
                 if status != nil { break }

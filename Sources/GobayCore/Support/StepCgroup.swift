@@ -50,16 +50,19 @@ public final class StepCgroup: Sendable {
         return text.split(separator: "\n").compactMap { pid_t($0) }
     }
 
+    /// Sends SIGKILL to every process in the cgroup, without waiting.
+    public func kill() {
+        let fd = open(path + "/cgroup.kill", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = write(fd, "1", 1)
+        close(fd)
+    }
+
     /// Kills every process in the cgroup, waits until it is empty, and removes it.
     public func killAllAndRemove() {
-        let killFile = path + "/cgroup.kill"
         for _ in 0..<500 {
             if rmdir(path) == 0 || errno == ENOENT { return }
-            let fd = open(killFile, O_WRONLY | O_CLOEXEC)
-            if fd >= 0 {
-                _ = write(fd, "1", 1)
-                close(fd)
-            }
+            kill()
             // Killed processes leave the cgroup once the kernel has reaped their exit.
             usleep(2_000)
         }
