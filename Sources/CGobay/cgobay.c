@@ -35,6 +35,8 @@ int cgobay_open_beneath(int dirfd, const char *relative, int flags) {
     return fd < 0 ? -errno : (int)fd;
 }
 
+int cgobay_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
+
 void cgobay_close_from(int first) { syscall(SYS_close_range, (unsigned)first, ~0U, 0); }
 
 /* The child after clone: only raw system calls from here on (the parent may have many threads,

@@ -53,6 +53,60 @@ struct ExecutorTests {
         }
     }
 
+    /// A repository whose `go test` attacks the host (see HostileProject): every attack fails,
+    /// its daemon dies with the step, the secrets it prints are masked, and the next builds of
+    /// other projects, in its environment and in another, print their own output.
+    @Test(arguments: ["host", "sandbox", "docker"])
+    func hostileBuildIsContained(kind: String) throws {
+        defer { removeContainers() }
+        let token = "dtok-\(UUID().uuidString)"
+        let executor = BuildWorld.executorSettings(kind)
+        let world = try BuildWorld(
+            label: "hostile-\(kind)",
+            extraProjects: "  hostile-svc:\n    repo: repos/hostile-svc\n    branch: main\n    test: true\n",
+            environmentSettings: (executor.isEmpty ? "" : executor + "\n") + "    env: { DEPLOY_TOKEN: \"\(token)\" }")
+        // The operator keeps gobay.yml readable by gobay alone (see the README's security model).
+        chmod(world.configPath, 0o600)
+        let first = try world.gobay.run(["build", "legacy-svc", "--json"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let firstRecord = try world.decodeBuild(first.stdout)
+        let seconds = 800_000 + Int.random(in: 0..<100_000)
+        let hostile = HostileProject(
+            database: world.dataDir + "/gobay.sqlite", config: world.configPath,
+            otherEnvironment: world.dataDir + "/envs/legacy",
+            otherArtifacts: world.dataDir + "/builds/\(firstRecord.id)/artifacts", probeVariable: "GOBAY_TEST_PROBE_SECRET",
+            daemonSeconds: seconds)
+        _ = try GitFixture(path: world.sandbox.path + "/repos/hostile-svc", branch: "main", files: hostile.files)
+        var spec = world.gobay.spec(["build", "hostile-svc"])
+        spec.environment["GOBAY_TEST_PROBE_SECRET"] = "probe-\(UUID().uuidString)"
+        let (outcome, out, err) = try ProcessRunner.capture(spec, deadline: Date().addingTimeInterval(600))
+        let log = out + err
+        #expect(outcome.status == 1, "its test fails on purpose\n\(log)")
+        // Docker's root in the container keeps docker's default capabilities; the rest holds everywhere.
+        let expected = HostileProject.attacks.filter { !(kind == "docker" && $0 == "capabilities") }
+        for attack in expected {
+            #expect(log.contains("ATTACK \(attack): blocked"), "\(kind): \(attack)\n\(log)")
+        }
+        let succeeded = log.split(separator: "\n").filter { $0.contains("SUCCEEDED") && !$0.contains("ATTACK capabilities") }
+        #expect(succeeded.isEmpty, "\(kind): \(succeeded)")
+        #expect(log.contains("deploy token is ***"), "\(log)")
+        #expect(!log.contains(token))
+        #expect(log.contains("daemon started: no error"), "\(log)")
+        // The daemon left the group and the session and dropped every marker; it died with the step.
+        let daemons = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter {
+            FileManager.default.contents(atPath: "/proc/\($0)/cmdline") == Data("sleep\u{0}\(seconds)\u{0}".utf8)
+        }
+        #expect(daemons.isEmpty, "\(kind): daemon still running: \(daemons)")
+        #expect(!FileManager.default.fileExists(atPath: world.dataDir + "/envs/legacy/gopath/src/poison.go"))
+        for (project, version) in [("modern-svc", world.versions.modern), ("legacy-svc", world.versions.legacy)] {
+            let result = try world.gobay.run(["build", project, "--json"])
+            #expect(result.status == 0, "\(kind) \(project): \(result.stderr)")
+            let artifact = try #require(try world.decodeBuild(result.stdout).artifacts.first)
+            let printed = try world.runBinary(artifact.path)
+            #expect(printed.hasPrefix("go" + version) && !printed.contains("POISONED"), "\(kind) \(project): \(printed)")
+        }
+    }
+
     @Test(arguments: ["host", "sandbox", "docker"])
     func shellRunsInsideTheEnvironment(kind: String) throws {
         defer { removeContainers() }
@@ -206,13 +260,20 @@ struct ExecutorTests {
     @Test func dockerStepsRunAsTheConfiguredUserAndTheHostKeepsControl() throws {
         defer { removeContainers() }
         let world = try BuildWorld(label: "user", environmentSettings: BuildWorld.executorSettings("docker") + "\n    user: \"4242:4243\"")
+        // A build cache of its own: handing the shared one to 4242 would pull it from under the
+        // other suites' builds.
+        let shared = try TestToolchains.sharedGocache(TestToolchains.go122)
+        try world.editConfig("gocache: \(shared)\n", "gocache: \(world.sandbox.path)/gocache-4242\n")
         let result = try world.gobay.run(["build", "modern-svc", "--json"])
         #expect(result.status == 0, "\(result.stderr)")
         let record = try world.decodeBuild(result.stdout)
         let artifact = try #require(record.artifacts.first)
+        // What the steps wrote (the checkout) is the step user's; the stored artifact is a copy gobay made.
+        let checkout = try FileManager.default.attributesOfItem(atPath: world.dataDir + "/envs/modern/work/modern-svc/main.go")
+        #expect((checkout[.ownerAccountID] as? NSNumber)?.intValue == 4242)
+        #expect((checkout[.groupOwnerAccountID] as? NSNumber)?.intValue == 4243)
         let attributes = try FileManager.default.attributesOfItem(atPath: artifact.path)
-        #expect((attributes[.ownerAccountID] as? NSNumber)?.intValue == 4242)
-        #expect((attributes[.groupOwnerAccountID] as? NSNumber)?.intValue == 4243)
+        #expect((attributes[.ownerAccountID] as? NSNumber)?.uint32Value == getuid())
         #expect(try world.runBinary(artifact.path) == "go" + world.versions.modern)
         #expect(try docker(["exec", "gobay-modern", "id", "-u"]) == "4242")
         // The host can still move and delete what the build wrote, and build again.

@@ -39,6 +39,9 @@ struct cgobay_spawn_request {
 /// another user. Returns 0 and sets *pid, or returns an errno value (from the parent or the child).
 int cgobay_spawn(const struct cgobay_spawn_request *request, pid_t *pid);
 
+/// Sets PR_SET_NO_NEW_PRIVS on the calling process; returns 0 or -1.
+int cgobay_no_new_privs(void);
+
 /// Closes every descriptor from `first` on (before an exec that replaces gobay).
 void cgobay_close_from(int first);
 

@@ -26,9 +26,10 @@ public final class BuildRunner: @unchecked Sendable {
         self.locks = EnvironmentLocks(dataDir: config.dataDir)
         self.secrets = config.secretValues()
         Self.dropSharedWorkDir(dataDir: config.dataDir)
+        DataDirPermissions.harden(config.dataDir)
     }
 
-    /// Before 0.2, module checkouts lived in `<data_dir>/work/<project>`, shared by every
+    /// Earlier versions kept module checkouts in `<data_dir>/work/<project>`, shared by every
     /// environment (and mounted into every container). They now live in their environment; the
     /// old checkouts are only caches and are removed.
     static func dropSharedWorkDir(dataDir: String) {

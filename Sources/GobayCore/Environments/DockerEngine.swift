@@ -69,6 +69,15 @@ enum DockerEngine {
         return (state, labels["gobay.config-hash"] ?? "")
     }
 
+    /// The host pid of the container's init process, or nil.
+    static func containerPid(_ name: String) -> pid_t? {
+        guard let (status, body) = try? get("/containers/\(name)/json"), status == 200,
+            let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any],
+            let pid = (object["State"] as? [String: Any])?["Pid"] as? Int, pid > 0
+        else { return nil }
+        return pid_t(pid)
+    }
+
     /// The socket could not be used; callers fall back to the docker CLI, which explains why.
     struct EngineUnavailable: Error {}
 }

@@ -43,13 +43,49 @@ public struct DockerExecutor: Executor {
         // A killed client leaves its processes running in the container, and a step may leave a
         // daemon behind when it succeeds; they are host processes too, and carry the marker.
         marker.killLeftovers()
+        killUnmarkedProcesses()
         return outcome
+    }
+
+    /// Kills every process in the container that is neither its init (and `sleep infinity`) nor
+    /// carries a step marker: a step's daemon that dropped its marker variable to outlive it.
+    /// Every process gobay starts there (steps, `env exec`, `env shell`) carries one.
+    func killUnmarkedProcesses() {
+        guard let initPid = DockerEngine.containerPid(containerName),
+            let namespace = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(initPid)/ns/pid")
+        else { return }
+        let needle = Array((StepMarker.variable + "=").utf8)
+        for _ in 0..<50 {
+            var killed = 0
+            for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+                guard let pid = pid_t(entry), pid != initPid,
+                    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry)/ns/pid")) == namespace
+                else { continue }
+                if ProcessRunner.parent(of: pid) == initPid,
+                    let cmdline = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"),
+                    cmdline == Data("sleep\u{0}infinity\u{0}".utf8)
+                {
+                    continue
+                }
+                guard let environ = FileManager.default.contents(atPath: "/proc/\(entry)/environ") else { continue }
+                let entries = environ.split(separator: 0)
+                // runc's init of another step's `docker exec` has not reached the step's environment yet.
+                if entries.contains(where: { $0.starts(with: needle) || $0.starts(with: Array("_LIBCONTAINER_".utf8)) }) {
+                    continue
+                }
+                kill(pid, SIGKILL)
+                killed += 1
+            }
+            if killed == 0 { return }
+            usleep(10_000)
+        }
     }
 
     public func interactive(_ arguments: [String], mode: BuildMode?, workingDirectory: String?, tty: Bool) throws -> ProcessSpec {
         try prepare()
         let argv = execArguments(
-            arguments, workingDirectory: workingDirectory ?? environment.dir, environment: variables(mode: mode), tty: tty)
+            arguments, workingDirectory: workingDirectory ?? environment.dir,
+            environment: StepMarker().marking(variables(mode: mode)), tty: tty)
         return ProcessSpec(argv, environment: Docker.clientEnvironment)
     }
 

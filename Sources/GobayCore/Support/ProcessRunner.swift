@@ -320,8 +320,14 @@ extension ProcessRunner {
                 hint: "PATH is \(spec.environment["PATH"] ?? "")")
         }
         if let dir = spec.workingDirectory { _ = chdir(dir) }
-        // A step starts with stdin, stdout and stderr only.
+        // A step starts with stdin, stdout and stderr only, as the step user.
         cgobay_close_from(3)
+        if let user = spec.user {
+            guard setgroups(0, nil) == 0, setgid(user.gid) == 0, setuid(user.uid) == 0 else {
+                throw GobayError.failure("cannot switch to user \(user): \(String(cString: strerror(errno)))")
+            }
+        }
+        if spec.noNewPrivileges { _ = cgobay_no_new_privs() }
         let argv = spec.arguments.map { strdup($0) } + [nil]
         let envp = spec.environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
         execve(executable, argv, envp)
@@ -342,6 +348,15 @@ extension ProcessRunner {
             if data.split(separator: 0).contains(where: { Array($0) == needle }) { found.append(pid) }
         }
         return found
+    }
+
+    /// The parent pid of `pid`, read from /proc, or nil.
+    public static func parent(of pid: pid_t) -> pid_t? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 1 ? pid_t(fields[1]) : nil
     }
 
     /// Kills every process whose environment holds `entry`, and waits until none is left.
