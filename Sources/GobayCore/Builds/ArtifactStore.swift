@@ -102,6 +102,14 @@ public struct ArtifactStore {
         return try? handle.readToEnd() ?? Data()
     }
 
+    /// Stores `relative` (below `base`) as `name` in `directory`; for tests and tools.
+    public static func storeOutput(_ relative: String, below base: String, as name: String, into directory: String) throws
+        -> (path: String, sha256: String, size: Int64)
+    {
+        let stored = try ArtifactStore(directory: directory).store(relative, below: base, as: name)
+        return (stored.path, stored.sha256, stored.size)
+    }
+
     private func failure(_ name: String, _ message: String) -> StepFailure {
         StepFailure(status: .failed, message: "artifacts: \(name): \(message)")
     }

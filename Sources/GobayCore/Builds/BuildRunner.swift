@@ -182,7 +182,9 @@ public final class BuildRunner: @unchecked Sendable {
 }
 
 /// A step that ended the build, with the status the build ends in.
-struct StepFailure: Error {
+struct StepFailure: Error, CustomStringConvertible {
     var status: BuildStatus
     var message: String
+
+    var description: String { message }
 }
