@@ -40,6 +40,12 @@ extension GobayCLI {
                         ?? "no toolchain installed for Go \(env.go)"
                     print("  \(env.name): go \(env.go), executor \(env.executor.rawValue), concurrency \(env.concurrency) — \(toolchain)")
                     for (k, v) in env.env { print("    env \(k)=\(SecretMask.value(v, name: k))") }
+                    if let user = env.user { print("    steps run as user \(user)") }
+                    if env.allowRootBuilds && env.executor != .docker && getuid() == 0 {
+                        print(
+                            "    warning: allow_root_builds: steps run as root; a build can read and change anything"
+                                + " on this host (remove it to run steps as gobay-\(env.name))")
+                    }
                 }
                 print("projects:")
                 for p in config.projects {

@@ -59,6 +59,7 @@ extension Executor {
     func prepareDirectories(_ environment: Environment) throws {
         try environment.prepare()
         guard let stepUser else { return }
+        try Ownership.checkReachable(environment.dir, by: stepUser, what: "environment \"\(environment.name)\"")
         let owned = [environment.dir] + (environment.config.gocache.map { [$0] } ?? [])
         let foreign = owned.filter { Ownership.owner(of: $0) != stepUser }
         if !foreign.isEmpty { try Ownership.hand(foreign, to: stepUser) }

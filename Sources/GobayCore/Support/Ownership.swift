@@ -40,6 +40,28 @@ public enum Ownership {
         }
     }
 
+    /// Throws, naming the directory and the fix, when `user` cannot reach `path` because a parent
+    /// directory lets neither that user nor others through (e.g. a data dir under /root, mode 0700).
+    public static func checkReachable(_ path: String, by user: ProcessUser, what: String) throws {
+        var dir = (path as NSString).deletingLastPathComponent
+        while !dir.isEmpty && dir != "/" {
+            var info = stat()
+            if stat(dir, &info) == 0 {
+                let mode = info.st_mode
+                let passes = info.st_uid == user.uid ? mode & 0o100 != 0
+                    : info.st_gid == user.gid ? mode & 0o010 != 0 : mode & 0o001 != 0
+                if !passes {
+                    throw GobayError(
+                        "\(what) runs steps as user \(user), who cannot reach \(path): \(dir) has mode "
+                            + String(mode & 0o777, radix: 8),
+                        hint: "put data_dir somewhere every user can traverse (e.g. /var/lib/gobay), or chmod o+x \(dir),"
+                            + " or set allow_root_builds: true on the environment")
+                }
+            }
+            dir = (dir as NSString).deletingLastPathComponent
+        }
+    }
+
     /// The owner of `path` (not following a link), or nil.
     public static func owner(of path: String) -> ProcessUser? {
         var info = stat()
