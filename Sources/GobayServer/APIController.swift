@@ -35,7 +35,7 @@ struct APIController: Sendable {
             try authorize(request, write: false)
             return JSONResponse.make(state.config.projects.map { p in
                 ProjectInfo(
-                    name: p.name, repo: p.repo, branch: p.branch, environment: p.environment, mode: p.mode.rawValue,
+                    name: p.name, repo: SecretMask.urlPasswords(p.repo), branch: p.branch, environment: p.environment, mode: p.mode.rawValue,
                     branches: p.branches, tags: p.tags)
             })
         }
