@@ -14,7 +14,8 @@ extension GobayCLI {
             if FileManager.default.fileExists(atPath: path) && !force {
                 throw GobayError("\(path) already exists", hint: "pass --force to overwrite it")
             }
-            try AtomicFile.write(Data(StarterConfig.text.utf8), to: path)
+            // Readable by gobay alone: it may come to hold secrets, and steps run as other users.
+            try AtomicFile.write(Data(StarterConfig.text.utf8), to: path, mode: 0o600)
             print("wrote \(path); edit it, then run `gobay config check`")
         }
     }
@@ -32,6 +33,12 @@ extension GobayCLI {
                 let config = try options.load()
                 let store = ToolchainStore(dataDir: config.dataDir)
                 print("config: \(config.path) is valid")
+                var info = stat()
+                if stat(config.path, &info) == 0, info.st_mode & 0o077 != 0 {
+                    print(
+                        "warning: \(config.path) is readable by other users (mode \(String(info.st_mode & 0o777, radix: 8))):"
+                            + " build steps run as other users; chmod 600 it")
+                }
                 print("data_dir: \(config.dataDir)")
                 print("toolchains.mirror: \(config.toolchainMirror)")
                 print("environments:")

@@ -131,5 +131,30 @@ struct ConfigTests {
         let again = try gobay.run(["init", "--path", sandbox.path + "/gobay.yml"])
         #expect(again.status == 2)
         #expect(again.stderr.contains("already exists"))
+        // Readable by gobay alone: build steps run as other users.
+        let mode = try FileManager.default.attributesOfItem(atPath: sandbox.path + "/gobay.yml")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+    }
+
+    /// `gobay init` with no --path, in an empty directory, writes ./gobay.yml.
+    @Test func initInAnEmptyDirectoryWritesThere() throws {
+        let sandbox = try TestSandbox("init-bare")
+        var spec = try GobayBinary(config: sandbox.path + "/gobay.yml").spec(["init"])
+        spec.workingDirectory = sandbox.path
+        let (outcome, _, err) = try ProcessRunner.capture(spec, deadline: Date().addingTimeInterval(30))
+        #expect(outcome.status == 0, "\(err)")
+        #expect(FileManager.default.fileExists(atPath: sandbox.path + "/gobay.yml"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: sandbox.path) == ["gobay.yml"])
+    }
+
+    /// `config check` warns when gobay.yml is readable by the users steps run as.
+    @Test func configCheckWarnsAboutAReadableConfig() throws {
+        let sandbox = try TestSandbox("check-mode")
+        let path = try sandbox.write("gobay.yml", "{}\n")
+        chmod(path, 0o644)
+        let open = try GobayBinary(config: path).run(["config", "check"])
+        #expect(open.stdout.contains("is readable by other users (mode 644)"), "\(open.stdout)")
+        chmod(path, 0o600)
+        #expect(!(try GobayBinary(config: path).run(["config", "check"]).stdout.contains("readable by other users")))
     }
 }

@@ -125,7 +125,7 @@ extension Environment {
             return user
         }
         guard getuid() == 0, !config.allowRootBuilds else { return nil }
-        return try ProcessUser.dedicated(Self.buildUserName(name), lockPath: dataDir + "/locks/users.lock")
+        return try ProcessUser.dedicated(Self.buildUserName(name), lockPath: dataDir + "/locks/useradd.lock")
     }
 
     /// The dedicated build user of environment `name`: `gobay-<name>`, or a hash when the name is

@@ -47,10 +47,13 @@ public struct ProcessUser: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The dedicated system user `name`, created (no home, no login shell) when it does not exist.
-    /// Only root can create it; creation is serialized by `lockPath`.
+    /// Only root can create it. Creation is serialized machine-wide (`/run/lock`, else `lockPath`):
+    /// useradd refuses to run while another holds /etc/passwd.
     static func dedicated(_ name: String, lockPath: String) throws -> ProcessUser {
         if let found = lookup(name) { return found }
-        let lock = try FileLock(path: lockPath)
+        let machineWide = "/run/lock"
+        let lock = try FileLock(
+            path: FileManager.default.fileExists(atPath: machineWide) ? machineWide + "/gobay-useradd.lock" : lockPath)
         lock.lockExclusive()
         defer { lock.unlock() }
         if let found = lookup(name) { return found }
