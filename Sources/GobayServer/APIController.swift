@@ -17,6 +17,12 @@ struct APIController: Sendable {
         var tags: Bool
     }
 
+    /// The answer to `POST /builds/{id}/cancel`; `id` is a number like everywhere else.
+    struct CancelAnswer: Encodable {
+        var id: Int64
+        var result: String
+    }
+
     struct TriggerBody: Decodable {
         var ref: String?
         var commit: String?
@@ -60,7 +66,7 @@ struct APIController: Sendable {
                     .conflict, "build #\(record.id) is not run by this server",
                     hint: "it was started by `gobay build`; stop that process instead")
             }
-            return JSONResponse.make(["id": "\(record.id)", "result": "cancel requested"], status: .accepted)
+            return JSONResponse.make(CancelAnswer(id: record.id, result: "cancel requested"), status: .accepted)
         }
         api.get("builds/:id/log") { request, context in
             try authorize(request, write: false)
@@ -89,7 +95,7 @@ struct APIController: Sendable {
             headers[.contentType] = "application/octet-stream"
             headers[.contentLength] = String(data.count)
             headers[.contentDisposition] = "attachment; filename=\"\(artifact.name)\""
-            headers[HTTPField.Name("X-Checksum-Sha256")!] = artifact.sha256
+            if let name = HTTPField.Name("X-Checksum-Sha256") { headers[name] = artifact.sha256 }
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(data: data)))
         }
     }
@@ -143,6 +149,7 @@ struct APIController: Sendable {
         let name = context.parameters.get("name") ?? ""
         let project = try mapped { try state.config.project(name) }
         let data = Data(buffer: try await request.body.collect(upTo: 64 * 1024))
+        if let key = DuplicateJSONKey.find(in: data) { throw DuplicateJSONKey.refusal(key) }
         let body: TriggerBody
         do {
             body = data.isEmpty ? TriggerBody() : try JSONDecoder().decode(TriggerBody.self, from: data)
