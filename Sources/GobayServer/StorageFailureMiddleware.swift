@@ -36,7 +36,9 @@ struct StorageFailureMiddleware<Context: RequestContext>: RouterMiddleware {
                 throw APIError(
                     .serviceUnavailable,
                     "cannot record the request: no space left on device under the data dir \(state.config.dataDir)",
-                    hint: failure.hint(path: state.config.dataDir), retryAfter: Self.retryAfterSeconds)
+                    hint: failure.hint(path: state.config.dataDir)
+                        + "; the server goes on by itself: send again (after Retry-After) once there is room",
+                    retryAfter: Self.retryAfterSeconds)
             case .damaged:
                 throw APIError(
                     .internalServerError, "cannot record the request: \(failure.problem) (\(database))",

@@ -17,10 +17,9 @@ public enum StorageFailure: Sendable, Equatable {
     public init?(_ error: any Error) {
         if let error = error as? DatabaseError {
             switch error.resultCode {
+            // SQLite itself turns a write's ENOSPC into SQLITE_FULL.
             case .SQLITE_FULL: self = .noSpace
             case .SQLITE_CORRUPT, .SQLITE_NOTADB: self = .damaged
-            case .SQLITE_IOERR where error.message?.localizedCaseInsensitiveContains("no space") == true:
-                self = .noSpace
             default: return nil
             }
             return
@@ -59,7 +58,7 @@ public enum StorageFailure: Sendable, Equatable {
     public func hint(path: String) -> String {
         switch self {
         case .noSpace:
-            return "free some space on the disk holding \(path); gobay goes on by itself once there is room"
+            return "free some space on the disk holding \(path)"
         case .damaged:
             return "the file is damaged: restore it from a backup or move it aside (\(path))"
         }
