@@ -639,7 +639,7 @@ def mib(kib):
 
 def metrics(client):
     """/metrics as {"name{labels}": value}."""
-    status, _, data = client.send("GET", "/metrics")
+    status, _, data = client.send("GET", "/metrics", auth=True)
     if status != 200:
         die(f"GET /metrics answered {status}")
     values = {}

@@ -17,8 +17,8 @@ struct APIController: Sendable {
         var tags: Bool
     }
 
-    /// The answer to a cancel request.
-    struct CancelAnswer: Codable {
+    /// The answer to `POST /builds/{id}/cancel`; `id` is a number like everywhere else.
+    struct CancelAnswer: Encodable {
         var id: Int64
         var result: String
     }
@@ -95,7 +95,7 @@ struct APIController: Sendable {
             headers[.contentType] = "application/octet-stream"
             headers[.contentLength] = String(data.count)
             headers[.contentDisposition] = "attachment; filename=\"\(artifact.name)\""
-            headers[HTTPField.Name("X-Checksum-Sha256")!] = artifact.sha256
+            if let name = HTTPField.Name("X-Checksum-Sha256") { headers[name] = artifact.sha256 }
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(data: data)))
         }
     }
@@ -149,6 +149,7 @@ struct APIController: Sendable {
         let name = context.parameters.get("name") ?? ""
         let project = try mapped { try state.config.project(name) }
         let data = Data(buffer: try await request.body.collect(upTo: 64 * 1024))
+        if let key = DuplicateJSONKey.find(in: data) { throw DuplicateJSONKey.refusal(key) }
         let body: TriggerBody
         do {
             body = data.isEmpty ? TriggerBody() : try JSONDecoder().decode(TriggerBody.self, from: data)

@@ -10,18 +10,23 @@ public struct APIError: HTTPResponseError, Sendable {
     public var message: String
     /// How to fix it.
     public var hint: String?
+    /// Seconds after which the client may try again (`Retry-After`), for a passing refusal.
+    public var retryAfter: Int?
 
     /// Creates an error.
-    public init(_ status: HTTPResponse.Status, _ message: String, hint: String? = nil) {
+    public init(_ status: HTTPResponse.Status, _ message: String, hint: String? = nil, retryAfter: Int? = nil) {
         self.status = status
         self.message = message
         self.hint = hint
+        self.retryAfter = retryAfter
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var body: [String: String] = ["error": message]
         if let hint { body["hint"] = hint }
-        return JSONResponse.make(body, status: status)
+        var response = JSONResponse.make(body, status: status)
+        if let retryAfter { response.headers[.retryAfter] = String(retryAfter) }
+        return response
     }
 
     /// Maps a core error: usage problems are 400 (404 for unknown names), failures 500.

@@ -22,14 +22,18 @@ public final class ServerState: @unchecked Sendable {
     let projectSecrets: [String: SecretSource]
     let resolvedProjectSecrets: [String: String]
     let tokenHashes: [[UInt8]]
+    /// Held for the server's lifetime: one server per data dir.
+    let serverLock: ServerLock
 
-    /// Loads secrets, opens the database, reaps and requeues builds a previous process left
-    /// unfinished, and creates the scheduler (not started).
+    /// Takes the data dir's server lock, loads secrets, opens the database, reaps and requeues
+    /// builds a previous process left unfinished, and creates the scheduler (not started).
     public init(config: GobayConfig, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment)
         throws
     {
         self.config = config
         self.logger = logger
+        // Before anything reads or changes the queue: a second server would requeue the first one's builds.
+        serverLock = try ServerLock(dataDir: config.dataDir, listen: config.server.listen)
         globalSecret = try config.server.webhookSecret?.resolve(environment, what: "server.webhook_secret")
         var sources: [String: SecretSource] = [:]
         var resolved: [String: String] = [:]

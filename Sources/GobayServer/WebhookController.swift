@@ -47,12 +47,14 @@ struct WebhookController: Sendable {
         let event: WebhookEvent
         do {
             event = try WebhookParser.parse(sender: sender, headers: headers, body: body)
+            if case .push = event, let key = DuplicateJSONKey.find(in: body) { throw DuplicateJSONKey.refusal(key) }
         } catch {
             // Only a caller holding some configured secret learns that the JSON was bad.
             guard verify(sender, headers, body, projects: state.config.projects) != nil else {
                 return unauthorized(sender)
             }
             state.metrics.delivery(sender: sender.rawValue, result: "malformed")
+            if let refusal = error as? APIError { throw refusal }
             throw APIError(.badRequest, "the body is not a valid \(sender.rawValue) payload: \(describe(error))")
         }
         let candidates: [ProjectConfig]
@@ -87,7 +89,7 @@ struct WebhookController: Sendable {
         if result.duplicate {
             state.metrics.delivery(sender: sender.rawValue, result: "duplicate")
             var response = JSONResponse.text(result.body, status: .accepted)
-            response.headers[HTTPField.Name("X-Gobay-Redelivery")!] = "true"
+            if let name = HTTPField.Name("X-Gobay-Redelivery") { response.headers[name] = "true" }
             return response
         }
         for (index, build) in result.queued.enumerated() {

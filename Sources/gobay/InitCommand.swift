@@ -135,9 +135,12 @@ enum StarterConfig {
           listen: 127.0.0.1:8080
           webhook_secret: {env: GOBAY_WEBHOOK_SECRET}
           tokens: []                      # "sha256:<hex>" of each API token: printf %s TOKEN | sha256sum
-          public_read: false
+          public_read: false              # true: GET endpoints and /metrics need no token
           quiet_period: 1s
           grace_period: 30s
+          header_timeout: 10s             # a client must send its whole request head within this
+          idle_timeout: 60s               # a kept-alive connection idle this long is closed
+          # max_connections: 4096         # default: min(4096, half the open-file limit)
 
         # Shared private libraries that GOPATH projects import; placed into each GOPATH on demand.
         libraries:

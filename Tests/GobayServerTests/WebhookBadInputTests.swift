@@ -81,7 +81,7 @@ struct WebhookBadInputTests {
         #expect(!FileManager.default.fileExists(atPath: marker))
         #expect(childProcesses(of: server.process.pid).isEmpty)
         #expect(server.send("GET", "/healthz").status == 200)
-        let metrics = server.send("GET", "/metrics").text
+        let metrics = server.send("GET", "/metrics", headers: sw.auth).text
         #expect(metrics.contains(#"gobay_webhook_deliveries_total{sender="github",result="unauthorized"} 2"#))
     }
 

@@ -74,7 +74,7 @@ struct WebhookEndToEndTests {
         #expect(again.headers["x-gobay-redelivery"] == "true")
         #expect(sw.builds(server).count == 1)
 
-        let metrics = server.send("GET", "/metrics").text
+        let metrics = server.send("GET", "/metrics", headers: sw.auth).text
         #expect(metrics.contains(#"gobay_webhook_deliveries_total{sender="gitlab",result="queued"} 1"#))
         #expect(metrics.contains(#"gobay_webhook_deliveries_total{sender="gitlab",result="duplicate"} 1"#))
         #expect(metrics.contains(#"gobay_builds{status="succeeded",environment="modern"} 1"#))

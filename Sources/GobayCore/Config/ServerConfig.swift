@@ -53,6 +53,13 @@ public struct ServerConfig: Sendable {
     public var quietPeriod: TimeInterval = 1
     /// How long running builds may take to finish after SIGTERM before they are canceled.
     public var gracePeriod: TimeInterval = 30
+    /// How long a connection may take to send a complete request head (from when it opens, or
+    /// from the first byte of a later request on a kept-alive connection) before it is closed.
+    public var headerTimeout: TimeInterval = 10
+    /// How long a kept-alive connection may sit idle between requests before it is closed.
+    public var idleTimeout: TimeInterval = 60
+    /// Open connections at most; nil: min(4096, half the process's descriptor limit).
+    public var maxConnections: Int?
 
     /// Defaults.
     public init() {}

@@ -7,7 +7,7 @@ enum ServerConfigParser {
         var server = ServerConfig()
         let allowed: Set<String> = [
             "listen", "public_url", "max_builds", "webhook_secret", "tokens", "public_read", "max_body",
-            "quiet_period", "grace_period",
+            "quiet_period", "grace_period", "header_timeout", "idle_timeout", "max_connections",
         ]
         for (key, _, value) in try r.mapping(node, at: "server", allowed: allowed) {
             let path = "server.\(key)"
@@ -31,6 +31,9 @@ enum ServerConfigParser {
             case "max_body": server.maxBody = try size(value, at: path, r)
             case "quiet_period": server.quietPeriod = try zeroOrDuration(value, at: path, r)
             case "grace_period": server.gracePeriod = try zeroOrDuration(value, at: path, r)
+            case "header_timeout": server.headerTimeout = try r.duration(value, at: path)
+            case "idle_timeout": server.idleTimeout = try r.duration(value, at: path)
+            case "max_connections": server.maxConnections = try r.int(value, at: path, min: 1)
             default: break
             }
         }

@@ -21,14 +21,40 @@ public struct AppDatabase: Sendable {
         let lock = try FileLock(path: path + ".migrate.lock")
         lock.lockExclusive()
         defer { lock.unlock() }
+        try Self.refuseEmptyFileBesideBuilds(path)
         do {
             writer = try DatabasePool(path: path, configuration: config)
             try Self.migrator.migrate(writer)
         } catch let error as DatabaseError {
+            let hint: String
+            switch StorageFailure(error) {
+            case .some(let failure): hint = failure.hint(path: path)
+            case .none: hint = "check that the data dir is writable"
+            }
             throw GobayError.failure(
-                "cannot open the build history \(path): \(error.message ?? "\(error)")",
-                hint: "check that the data dir is writable and the disk is not full")
+                "cannot open the build history \(path): \(error.message ?? "\(error)")", hint: hint)
         }
+    }
+
+    /// SQLite takes a 0-byte file for a new database, so a history truncated to nothing would
+    /// start again at build 1 and append to the logs of the old builds. Refused while `builds/`
+    /// beside it holds any build.
+    static func refuseEmptyFileBesideBuilds(_ path: String) throws {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+            (attributes[.size] as? NSNumber)?.intValue == 0
+        else { return }
+        let buildsDir = (path as NSString).deletingLastPathComponent + "/builds"
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: buildsDir)) ?? []
+        let builds = entries.filter { name in
+            var isDirectory: ObjCBool = false
+            return Int64(name) != nil
+                && FileManager.default.fileExists(atPath: buildsDir + "/" + name, isDirectory: &isDirectory)
+                && isDirectory.boolValue
+        }
+        guard !builds.isEmpty else { return }
+        throw GobayError.failure(
+            "the build history \(path) is empty (0 bytes) but \(buildsDir) holds \(builds.count) builds: the history is damaged",
+            hint: "restore \(path) from a backup; to start a new history instead, move both \(path) and \(buildsDir) aside")
     }
 
     /// Opens the database of a data dir.
