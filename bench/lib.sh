@@ -94,6 +94,8 @@ bench_apt_command() {
 # Sets bench_dir to a fresh scratch dir, removed on exit unless BENCH_KEEP=1.
 bench_make_dir() {
     bench_dir="$(mktemp -d "${TMPDIR:-/tmp}/gobay-$bench_name.XXXXXX")"
+    # Build steps run as an unprivileged step user when gobay is root: it must reach the data dir.
+    chmod 755 "$bench_dir"
     if [[ "${BENCH_KEEP:-0}" == 1 ]]; then
         bench_log "keeping $bench_dir"
     else

@@ -70,7 +70,6 @@ public struct ArtifactStore {
                 buffer.withUnsafeBytes { digest.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
                 size += Int64(n)
             }
-            guard fsync(out) == 0 else { throw failure(name, "cannot write \(tmp): \(String(cString: strerror(errno)))") }
         } catch {
             unlink(tmp)
             throw error

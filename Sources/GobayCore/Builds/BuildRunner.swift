@@ -158,12 +158,10 @@ public final class BuildRunner: @unchecked Sendable {
             gopathLock: gopathLock, libraries: config.libraries, dataDir: config.dataDir,
             executor: executor, marker: Self.marker(owner: owner.token, id: id))
         let workDir = try steps.fetch()
+        // Steps may run as another user: the checkout was handed to them, the out dir is made theirs.
         try? FileManager.default.removeItem(atPath: steps.outDir)
-        try FileManager.default.createDirectory(atPath: steps.outDir, withIntermediateDirectories: true)
+        try Ownership.makeDirectories(steps.outDir, owner: executor.stepUser)
         defer { try? FileManager.default.removeItem(atPath: steps.outDir) }
-        // Steps may run as another user: the checkout is theirs already (git ran as them), the
-        // out dir is handed over.
-        try executor.adopt([steps.outDir])
         try steps.deps(workDir: workDir)
         // Builds read the shared GOPATH: hold it shared so no dependency update swaps it underneath.
         guard gopathLock.lock(shared: true, deadline: deadline, shouldStop: stop) else { throw waitEnded(deadline) }

@@ -43,8 +43,6 @@ public protocol Executor: Sendable {
         -> ProcessOutcome
     /// A process spec that runs `arguments` attached to the terminal (for `env exec` and `env shell`).
     func interactive(_ arguments: [String], mode: BuildMode?, workingDirectory: String?, tty: Bool) throws -> ProcessSpec
-    /// Hands the build's directories to the user steps run as, when that is not gobay's own user.
-    func adopt(_ paths: [String]) throws
 }
 
 extension Executor {

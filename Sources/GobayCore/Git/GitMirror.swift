@@ -91,7 +91,7 @@ public struct GitMirror: Sendable {
         try Ownership.makeDirectories(parent, owner: owner)
         let tmp = parent + "/.tmp-checkout-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: tmp) }
-        try Git.run(["clone", "--shared", "--no-checkout", "--quiet", "--", path, tmp])
+        try makeRepository(at: tmp + "/.git", head: commit)
         try Git.run(["-C", tmp, "checkout", "--quiet", "--force", "--detach", commit])
         if let owner { try Ownership.hand([tmp], to: owner) }
         let old = parent + "/.old-checkout-\(UUID().uuidString)"
@@ -102,5 +102,24 @@ public struct GitMirror: Sendable {
             throw GobayError.failure("cannot move checkout into \(dir): \(reason)")
         }
         if hadOld { try? FileManager.default.removeItem(atPath: old) }
+    }
+
+    /// Writes the smallest `.git` that borrows the mirror's objects, with a detached HEAD: what
+    /// `git clone --shared --no-checkout` makes, without its templates and ref copies (a clone
+    /// costs five times the checkout itself).
+    private func makeRepository(at gitDir: String, head commit: String) throws {
+        for dir in ["objects/info", "refs/heads", "refs/tags"] {
+            try FileManager.default.createDirectory(atPath: gitDir + "/" + dir, withIntermediateDirectories: true)
+        }
+        let files = [
+            "HEAD": commit + "\n",
+            "config": "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n",
+            "objects/info/alternates": path + "/objects\n",
+        ]
+        for (name, text) in files {
+            guard FileManager.default.createFile(atPath: gitDir + "/" + name, contents: Data(text.utf8)) else {
+                throw GobayError.failure("cannot write \(gitDir)/\(name)", hint: "check free disk space and permissions")
+            }
+        }
     }
 }

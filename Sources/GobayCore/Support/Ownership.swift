@@ -23,7 +23,7 @@ public enum Ownership {
         }
     }
 
-    /// Makes `paths` (recursively) owned by `owner`. Only root can do this.
+    /// Makes `paths` (recursively, never following a link) owned by `owner`. Only root can do this.
     public static func hand(_ paths: [String], to owner: ProcessUser) throws {
         let existing = paths.filter { FileManager.default.fileExists(atPath: $0) }
         guard !existing.isEmpty else { return }
@@ -32,11 +32,21 @@ public enum Ownership {
                 "steps run as user \(owner), which needs gobay to run as root",
                 hint: "run gobay as root, or remove user: to run steps as gobay's own user")
         }
-        let result = try ProcessRunner.capture(
-            ProcessSpec(["chown", "-R", "-h", "--", owner.description] + existing, environment: ["PATH": "/usr/bin:/bin"]),
-            deadline: Date().addingTimeInterval(600))
-        guard result.outcome.succeeded else {
-            throw GobayError.failure("cannot hand \(existing.joined(separator: ", ")) to user \(owner): \(result.stderr)")
+        for root in existing {
+            try change(root, to: owner)
+            // The enumerator lists links as links and does not descend into them.
+            guard let walk = FileManager.default.enumerator(atPath: root) else { continue }
+            while let relative = walk.nextObject() as? String {
+                try change(root + "/" + relative, to: owner)
+            }
+        }
+    }
+
+    private static func change(_ path: String, to owner: ProcessUser) throws {
+        guard lchown(path, owner.uid, owner.gid) == 0 || errno == ENOENT else {
+            throw GobayError.failure(
+                "cannot hand \(path) to user \(owner): \(String(cString: strerror(errno)))",
+                hint: "check free disk space and that gobay runs as root")
         }
     }
 
