@@ -107,6 +107,23 @@ struct ExecutorTests {
         }
     }
 
+    /// `gobay env exec` in a sandbox gets the same unprivileged sandbox as a step: no
+    /// capabilities, the seccomp filter, only stdio, and the step user.
+    @Test func envExecInTheSandboxHasNoPrivilege() throws {
+        let world = try BuildWorld(label: "exec-sandbox", environmentSettings: BuildWorld.executorSettings("sandbox"))
+        let status = try world.gobay.run(["env", "exec", "modern", "--", "cat", "/proc/self/status"])
+        #expect(status.status == 0, "\(status.stderr)")
+        #expect(status.stdout.contains("CapEff:\t0000000000000000"), "\(status.stdout)")
+        #expect(status.stdout.contains("NoNewPrivs:\t1"))
+        #expect(status.stdout.contains("Seccomp:\t2"))
+        let fds = try world.gobay.run(["env", "exec", "modern", "--", "ls", "/proc/self/fd"])
+        #expect(fds.stdout.split(separator: "\n") == ["0", "1", "2", "3"], "\(fds.stdout)")
+        if getuid() == 0 {
+            let id = try world.gobay.run(["env", "exec", "modern", "--", "id", "-un"])
+            #expect(id.stdout.trimmingCharacters(in: .whitespacesAndNewlines) != "root", "\(id.stdout)")
+        }
+    }
+
     @Test(arguments: ["host", "sandbox", "docker"])
     func shellRunsInsideTheEnvironment(kind: String) throws {
         defer { removeContainers() }

@@ -42,21 +42,28 @@ public struct SandboxExecutor: Executor {
 
     public func interactive(_ arguments: [String], mode: BuildMode?, workingDirectory: String?, tty: Bool) throws -> ProcessSpec {
         try prepare()
+        // The filter goes to `env exec` too; the descriptor survives the exec as fd 3.
+        let filter = try SeccompFilter()
         var spec = ProcessSpec(
-            wrap(arguments, workingDirectory: workingDirectory ?? environment.dir, writable: [], seccompFD: nil),
+            wrap(arguments, workingDirectory: workingDirectory ?? environment.dir, writable: [], seccompFD: 3, terminal: true),
             environment: variables(mode: mode))
+        spec.descriptors = [filter.descriptor]
+        spec.keepAlive = filter
         spec.user = stepUser
         spec.noNewPrivileges = true
         return spec
     }
 
     /// The bwrap argument vector around `arguments`.
-    func wrap(_ arguments: [String], workingDirectory: String, writable: [String], seccompFD: Int32?) -> [String] {
+    /// A step gets a session of its own (no terminal to type into); `terminal` keeps the user's.
+    func wrap(
+        _ arguments: [String], workingDirectory: String, writable: [String], seccompFD: Int32, terminal: Bool = false
+    ) -> [String] {
         // A user namespace with no capabilities (bwrap itself runs as the step user when gobay is
         // root), no new privileges, and a seccomp filter against the usual escape system calls.
         var argv = ["bwrap", "--die-with-parent", "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
-        argv += ["--unshare-cgroup-try", "--cap-drop", "ALL", "--new-session"]
-        if let seccompFD { argv += ["--seccomp", String(seccompFD)] }
+        argv += ["--unshare-cgroup-try", "--cap-drop", "ALL", "--seccomp", String(seccompFD)]
+        if !terminal { argv.append("--new-session") }
         if environment.config.network == "none" { argv.append("--unshare-net") }
         // System directories, read-only; merged-/usr links are recreated as links.
         for dir in ["/usr", "/etc", "/opt"] where FileManager.default.fileExists(atPath: dir) {

@@ -21,6 +21,8 @@ public struct ProcessSpec: Sendable {
     public var cgroup: StepCgroup?
     /// Sets no-new-privileges: setuid binaries and file capabilities grant nothing.
     public var noNewPrivileges = false
+    /// Whatever owns `descriptors` (kept open as long as the spec lives).
+    public var keepAlive: (any Sendable)?
 
     /// Creates a spec.
     public init(_ arguments: [String], environment: [String: String], workingDirectory: String? = nil) {
@@ -320,8 +322,14 @@ extension ProcessRunner {
                 hint: "PATH is \(spec.environment["PATH"] ?? "")")
         }
         if let dir = spec.workingDirectory { _ = chdir(dir) }
-        // A step starts with stdin, stdout and stderr only, as the step user.
-        cgobay_close_from(3)
+        // A step starts with stdin, stdout and stderr only (and its `descriptors` as 3, 4, ...),
+        // as the step user.
+        // Every source moves above the targets first, so no dup2 overwrites a later source.
+        let high = spec.descriptors.map { fcntl($0, F_DUPFD, 64 + Int32(spec.descriptors.count)) }
+        for (index, fd) in high.enumerated() where fd < 0 || dup2(fd, 3 + Int32(index)) < 0 {
+            throw GobayError.failure("cannot pass descriptor \(spec.descriptors[index]): \(String(cString: strerror(errno)))")
+        }
+        cgobay_close_from(3 + Int32(spec.descriptors.count))
         if let user = spec.user {
             guard setgroups(0, nil) == 0, setgid(user.gid) == 0, setuid(user.uid) == 0 else {
                 throw GobayError.failure("cannot switch to user \(user): \(String(cString: strerror(errno)))")
