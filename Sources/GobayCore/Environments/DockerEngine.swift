@@ -19,7 +19,7 @@ enum DockerEngine {
     /// The result of a GET: the HTTP status and the body.
     static func get(_ path: String, timeout: TimeInterval = 10) throws -> (status: Int, body: Data) {
         guard let socketPath else { throw EngineUnavailable() }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw EngineUnavailable() }
         defer { close(fd) }
         var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)

@@ -14,7 +14,7 @@ public enum AtomicFile {
         guard FileManager.default.createFile(atPath: tmp, contents: data, attributes: attributes) else {
             throw GobayError.failure("cannot write \(tmp)", hint: "check free disk space and permissions")
         }
-        let fd = open(tmp, O_RDONLY)
+        let fd = open(tmp, O_RDONLY | O_CLOEXEC)
         if fd >= 0 {
             fsync(fd)
             close(fd)
