@@ -47,13 +47,11 @@ public struct ProcessUser: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The dedicated system user `name`, created (no home, no login shell) when it does not exist.
-    /// Only root can create it. Creation is serialized machine-wide (`/run/lock`, else `lockPath`):
-    /// useradd refuses to run while another holds /etc/passwd.
+    /// Only root can create it. Creation is serialized machine-wide (in /run, which only root can
+    /// write; else `lockPath`): useradd refuses to run while another holds /etc/passwd.
     static func dedicated(_ name: String, lockPath: String) throws -> ProcessUser {
         if let found = lookup(name) { return found }
-        let machineWide = "/run/lock"
-        let lock = try FileLock(
-            path: FileManager.default.fileExists(atPath: machineWide) ? machineWide + "/gobay-useradd.lock" : lockPath)
+        let lock = try FileLock(path: access("/run", W_OK) == 0 ? "/run/gobay-useradd.lock" : lockPath)
         lock.lockExclusive()
         defer { lock.unlock() }
         if let found = lookup(name) { return found }
