@@ -19,7 +19,8 @@ public struct HostileProject {
     /// Names of attacks and the lines they print.
     public static let attacks = [
         "descriptors", "capabilities", "open_by_handle_at", "read database", "read config",
-        "write other environment", "write other artifacts", "go env -w", "read gobay environ",
+        "write other environment", "read other environment", "write other artifacts", "go env -w",
+        "read gobay environ",
     ]
 
     /// Creates the attack list against these paths.
@@ -127,6 +128,8 @@ public struct HostileProject {
 
         \terr = os.WriteFile(\((otherEnvironment + "/gopath/src/poison.go").debugDescription), []byte("package poison\\n"), 0o644)
         \treport("write other environment", err != nil, errText(err))
+        \t_, err = os.ReadDir(\((otherEnvironment + "/gopath/src").debugDescription))
+        \treport("read other environment", err != nil, errText(err))
         \terr = os.WriteFile(\((otherArtifacts + "/poison").debugDescription), []byte("poison"), 0o755)
         \treport("write other artifacts", err != nil, errText(err))
 

@@ -82,7 +82,7 @@ public final class BuildRunner: @unchecked Sendable {
                 id, environment: plan.environment.name, goVersion: plan.environment.toolchain.version,
                 commit: plan.commit, ref: plan.ref)
         } catch {
-            let message = (error as? GobayError)?.message ?? "\(error)"
+            let message = secrets.mask(SecretMask.urlPasswords((error as? GobayError)?.message ?? "\(error)"))
             let log = try BuildLog(path: dir + "/log", secrets: secrets, echo: echo)
             log.write("gobay", "error: \(message)")
             log.write("gobay", "build #\(id) failed")
@@ -121,6 +121,8 @@ public final class BuildRunner: @unchecked Sendable {
             status = .failed
             message = "cannot write the build log: \(failure)"
         }
+        // An error may quote a tool's output (a URL with a password, a secret): masked as the log is.
+        message = message.map { secrets.mask(SecretMask.urlPasswords($0)) }
         if let message { log.write("gobay", "error: \(message)") }
         log.write("gobay", "build #\(id) \(status.rawValue)")
         try database.finish(id, status: status, error: message)

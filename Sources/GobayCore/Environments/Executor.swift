@@ -61,6 +61,9 @@ extension Executor {
         let owned = [environment.dir] + (environment.config.gocache.map { [$0] } ?? [])
         let foreign = owned.filter { Ownership.owner(of: $0) != stepUser }
         if !foreign.isEmpty { try Ownership.hand(foreign, to: stepUser) }
+        // Only this environment's user may enter it: another environment's steps (another
+        // user) can neither read nor write its GOPATH, caches, checkouts or out dirs.
+        for dir in owned { _ = chmod(dir, 0o700) }
     }
 }
 
