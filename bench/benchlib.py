@@ -335,7 +335,7 @@ def isolated_variables(info):
     env = {str(k): str(v) for k, v in info["env"].items()}
     env.update({
         "GOROOT": "/usr/local/go", "GOPATH": "/go/gopath", "GOMODCACHE": "/go/gomodcache", "GOCACHE": "/go/gocache",
-        "HOME": "/go/home", "GOENV": "/go/home/.config/go/env", "TMPDIR": "/tmp", "GO111MODULE": "on",
+        "HOME": "/go/home", "GOENV": "off", "GOFLAGS": "", "TMPDIR": "/tmp", "GO111MODULE": "on",
         "PATH": "/usr/local/go/bin:/go/gopath/bin:/usr/local/bin:/usr/bin:/bin",
     })
     return env
@@ -364,12 +364,13 @@ def cmd_executors(gobay_bin, project, src, workdir, data_dir, runs, image, goroo
     # Raw go on the host: the host environment's variables and cache, in a plain clone.
     raw = RawGo(host_info, os.path.join(workdir, "raw"), os.path.join(workdir, "out", "raw", project), flags)
     os.makedirs(os.path.dirname(raw.out), exist_ok=True)
-    # Bare docker exec: gobay's own checkout (<data_dir>/work is mounted at its host path), the docker
-    # environment's variables, -i as gobay passes it; the binary goes to a dir beside the checkouts.
-    gobay_checkout = os.path.join(data_dir, "work", project)
-    exec_out = os.path.join(data_dir, "work", ".bench-executors", project)
-    os.makedirs(os.path.dirname(exec_out), exist_ok=True)
-    exec_argv = ["docker", "exec", "-i", "-w", gobay_checkout]
+    # Bare docker exec: gobay's own checkout (the environment, checkouts included, is mounted at /go),
+    # the docker environment's variables, -i as gobay passes it; the binary goes to a dir in the
+    # environment's out dir.
+    exec_out_host = os.path.join(docker_info["dir"], "out", "bench-executors", project)
+    os.makedirs(os.path.dirname(exec_out_host), exist_ok=True)
+    exec_out = "/go/out/bench-executors/" + project
+    exec_argv = ["docker", "exec", "-i", "-w", "/go/work/" + project]
     for key, value in sorted(isolated_variables(docker_info).items()):
         exec_argv += ["-e", f"{key}={value}"]
     exec_argv += [container, "go", "build", *flags, "-o", exec_out, "."]
@@ -391,7 +392,7 @@ def cmd_executors(gobay_bin, project, src, workdir, data_dir, runs, image, goroo
         return lambda: timed([gobay_bin, "build", project, "--env", env_name])
 
     def exec_side():
-        remove_file(exec_out)
+        remove_file(exec_out_host)
         return timed(exec_argv)
 
     def run_side():
