@@ -96,6 +96,7 @@ struct BuildTests {
                     repo: repos/modern-svc
                     output: svc
                     targets: [linux/amd64, linux/arm64, windows/amd64]
+                    ldflags: "-X main.version={date}"
                 """)
         let record = try world.decodeBuild(try world.gobay.run(["build", "multi", "--json"]).stdout)
         #expect(record.status == .succeeded)
@@ -103,6 +104,16 @@ struct BuildTests {
         #expect(record.artifacts.map(\.goarch) == ["amd64", "arm64", "amd64"])
         let arm = try #require(FileManager.default.contents(atPath: record.artifacts[1].path))
         #expect(arm[18] == 0xB7, "ELF e_machine is AArch64")
+        // {date} is expanded once per build: every binary carries the same one (the value of
+        // main.version is a string literal inside each binary).
+        let stamps = try record.artifacts.map { artifact -> String in
+            let bytes = try #require(FileManager.default.contents(atPath: artifact.path))
+            let text = String(decoding: bytes.map { $0 < 128 ? $0 : 0 }, as: UTF8.self)
+            guard let range = text.range(of: "20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z", options: .regularExpression)
+            else { return "none" }
+            return String(text[range])
+        }
+        #expect(stamps.count == 3 && Set(stamps).count == 1 && stamps[0] != "none", "\(stamps)")
     }
 
     @Test func twoBuildsOnTwoEnvironmentsRunAtTheSameTime() throws {

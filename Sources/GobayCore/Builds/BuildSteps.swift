@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The steps of one build. Each records itself in the history and the log, and every go and git
 /// call is an argument vector run through the environment's executor.
@@ -93,26 +94,43 @@ struct BuildSteps {
     /// step can write; gobay copies them out into the artifact store.
     var outDir: String { env.outRoot + "/" + String(id) }
 
-    /// `go build -trimpath` once per target into the environment's out dir.
+    /// `go build -trimpath` per target into the environment's out dir, up to the environment's
+    /// concurrency at once. Placeholders in ldflags are expanded once, so every binary of the build
+    /// carries the same `{date}`.
     func build(workDir: String) throws -> [Built] {
         try step("build") {
             let host = BuildTarget(goos: "linux", goarch: GoDevIndex.hostArch)
             let targets = plan.project.targets.isEmpty ? [host] : plan.project.targets
-            var built: [Built] = []
-            for target in targets {
+            let ldflags = plan.project.ldflags.map(expand)
+            let jobs = targets.map { target -> (Built, [String], [String: String]) in
                 var name = targets.count == 1 ? plan.project.output : "\(plan.project.output)-\(target.goos)-\(target.goarch)"
                 if target.goos == "windows" { name += ".exe" }
                 var args = ["go", "build", "-trimpath", "-o", executor.path(outDir + "/" + name)]
-                if let ldflags = plan.project.ldflags { args.append("-ldflags=" + expand(ldflags)) }
+                if let ldflags { args.append("-ldflags=" + ldflags) }
                 args.append(plan.project.package)
                 var vars = goEnv
                 vars["GOOS"] = target.goos
                 vars["GOARCH"] = target.goarch
-                log.write("build", "go build for \(target.goos)/\(target.goarch) -> \(name)")
-                try go(args, in: workDir, step: "build", environment: vars)
-                built.append(Built(name: name, path: outDir + "/" + name, target: target))
+                return (Built(name: name, path: outDir + "/" + name, target: target), args, vars)
             }
-            return built
+            let failures = Mutex<[Int: Error]>([:])
+            let width = max(1, min(env.config.concurrency, jobs.count))
+            // Batches of `width`: concurrentPerform waits for each batch, so at most `width` links run.
+            for start in stride(from: 0, to: jobs.count, by: width) {
+                let batch = Array(jobs[start..<min(start + width, jobs.count)])
+                DispatchQueue.concurrentPerform(iterations: batch.count) { index in
+                    let (built, args, vars) = batch[index]
+                    log.write("build", "go build for \(built.target.goos)/\(built.target.goarch) -> \(built.name)")
+                    do {
+                        try go(args, in: workDir, step: "build", environment: vars)
+                    } catch {
+                        failures.withLock { $0[start + index] = error }
+                    }
+                }
+            }
+            // The first failing target (in config order) ends the build.
+            if let first = failures.withLock({ $0.sorted { $0.key < $1.key }.first }) { throw first.value }
+            return jobs.map(\.0)
         }
     }
 
