@@ -116,6 +116,32 @@ struct BuildTests {
         #expect(stamps.count == 3 && Set(stamps).count == 1 && stamps[0] != "none", "\(stamps)")
     }
 
+    /// A project that vendors its dependencies builds offline: no `go mod download` (which fails
+    /// with GOPROXY=off), -mod=vendor for the build.
+    @Test func vendoredProjectBuildsOffline() throws {
+        let world = try BuildWorld(
+            label: "vendor",
+            extraProjects: """
+                  vendored:
+                    repo: repos/vendored
+                    branch: main
+                """)
+        try world.editConfig("  modern:\n    go: \"1.22\"\n", "  modern:\n    go: \"1.22\"\n    env: { GOPROXY: \"off\" }\n")
+        _ = try GitFixture(
+            path: world.sandbox.path + "/repos/vendored", branch: "main",
+            files: [
+                "go.mod": "module ex.com/team/vendored\n\ngo 1.22\n\nrequire ex.com/dep v1.0.0\n",
+                "main.go": "package main\n\nimport (\n\t\"fmt\"\n\n\t\"ex.com/dep\"\n)\n\nfunc main() { fmt.Println(dep.Name()) }\n",
+                "vendor/modules.txt": "# ex.com/dep v1.0.0\n## explicit; go 1.22\nex.com/dep\n",
+                "vendor/ex.com/dep/dep.go": "package dep\n\nfunc Name() string { return \"from vendor\" }\n",
+            ])
+        let result = try world.gobay.run(["build", "vendored", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("building from vendor/"), "\(result.stderr)")
+        let artifact = try #require(try world.decodeBuild(result.stdout).artifacts.first)
+        #expect(try world.runBinary(artifact.path) == "from vendor")
+    }
+
     @Test func twoBuildsOnTwoEnvironmentsRunAtTheSameTime() throws {
         let world = try BuildWorld(label: "concurrent", legacySettings: "    test: true")
         // A slow test makes both builds long enough that one after the other could not overlap.

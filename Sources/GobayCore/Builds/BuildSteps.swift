@@ -20,7 +20,19 @@ struct BuildSteps {
     private var goEnv: [String: String] {
         var vars = executor.variables(mode: plan.mode)
         vars[BuildRunner.markerVariable] = marker
+        if vendored {
+            // Build from vendor/, whatever go.mod's go line would choose, unless the config says otherwise.
+            let flags = vars["GOFLAGS"] ?? ""
+            if !flags.contains("-mod=") { vars["GOFLAGS"] = (flags.isEmpty ? "" : flags + " ") + "-mod=vendor" }
+        }
         return vars
+    }
+
+    /// Whether the module checkout vendors its dependencies (vendor/modules.txt): then nothing is
+    /// downloaded and every go command uses -mod=vendor, so it builds offline.
+    private var vendored: Bool {
+        plan.mode == .module
+            && FileManager.default.fileExists(atPath: env.workDir(project: plan.project.name) + "/vendor/modules.txt")
     }
     /// Marks every process of this build, so a later gobay can find leftovers of a killed one.
     let marker: String
@@ -58,6 +70,10 @@ struct BuildSteps {
                 let goMod = (try? String(contentsOfFile: workDir + "/go.mod", encoding: .utf8)).map(GoMod.init)
                 if goMod?.hasRequirements == false {
                     log.write("deps", "go.mod requires nothing; no modules to download")
+                    return
+                }
+                if vendored {
+                    log.write("deps", "vendor/modules.txt present: building from vendor/ with -mod=vendor; no modules to download")
                     return
                 }
                 try go(["go", "mod", "download"], in: workDir, step: "deps")
