@@ -8,6 +8,7 @@ Run as `python3 bench/benchlib.py COMMAND ARGS...`; the bash scripts are the ent
 import http.client
 import json
 import math
+import hashlib
 import os
 import re
 import shlex
@@ -357,7 +358,8 @@ def cmd_executors(gobay_bin, project, src, workdir, data_dir, runs, image, goroo
     flags = shlex.split(os.environ.get("BENCH_GO_FLAGS", "-trimpath"))
     gobay = Gobay(gobay_bin)
     host_info, docker_info = gobay.env_info(host_env), gobay.env_info(docker_env)
-    container = f"gobay-{docker_env}"
+    # gobay names containers gobay-<8 hex of sha256(real data dir path)>-<env>.
+    container = f"gobay-{hashlib.sha256(os.path.realpath(data_dir).encode()).hexdigest()[:8]}-{docker_env}"
     log(f"go {host_info.get('go_version', '?')} at {host_info['goroot']}; {docker_env}: container {container}, "
         f"environment dir {docker_info['dir']}")
 

@@ -149,6 +149,9 @@ public final class BuildWorld: @unchecked Sendable {
     /// `<root>/data`.
     public var dataDir: String { sandbox.path + "/data" }
 
+    /// The name of environment `env`'s docker container for this world's data dir.
+    public func container(_ env: String) -> String { DockerExecutor.containerName(environment: env, dataDir: dataDir) }
+
     /// Runs a built binary and returns its trimmed output.
     public func runBinary(_ path: String) throws -> String {
         let result = try ProcessRunner.capture(

@@ -106,8 +106,9 @@ extension GobayCLI {
                     do {
                         let env = try config.resolve(envConfig)
                         if envConfig.executor == .docker {
-                            let action = try DockerContainer(environment: env, dataDir: config.dataDir).ensureRunning()
-                            Terminal.out("\(envConfig.name): container gobay-\(envConfig.name) \(action.rawValue)")
+                            let container = DockerContainer(environment: env, dataDir: config.dataDir)
+                            let action = try container.ensureRunning()
+                            Terminal.out("\(envConfig.name): container \(container.name) \(action.rawValue)")
                         } else {
                             try env.makeExecutor(dataDir: config.dataDir).prepare()
                             Terminal.out("\(envConfig.name): ready (\(envConfig.executor.rawValue))")
@@ -133,8 +134,9 @@ extension GobayCLI {
                 guard envConfig.executor == .docker else {
                     throw GobayError("environment \"\(name)\" uses executor \(envConfig.executor.rawValue), which has no container")
                 }
-                let removed = try DockerContainer(environment: try config.resolve(envConfig), dataDir: config.dataDir).remove()
-                Terminal.out(removed ? "removed container gobay-\(name)" : "no container gobay-\(name)")
+                let container = DockerContainer(environment: try config.resolve(envConfig), dataDir: config.dataDir)
+                let removed = try container.remove()
+                Terminal.out(removed ? "removed container \(container.name)" : "no container \(container.name)")
             }
         }
     }

@@ -17,15 +17,14 @@ private func docker(_ args: [String]) throws -> String {
     return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 }
 
+/// Removes the containers the tests made (every world's, and any of the old `gobay-<env>` names).
 private func removeContainers() {
-    _ = try? ProcessRunner.capture(
-        ProcessSpec(
-            ["docker", "rm", "-f", "gobay-legacy", "gobay-modern", "gobay-newest"],
-            environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"]))
+    let names = (try? docker(["ps", "-aq", "--filter", "name=^gobay-"]))?.split(separator: "\n").map(String.init) ?? []
+    guard !names.isEmpty else { return }
+    _ = try? docker(["rm", "-f"] + names)
 }
 
-/// One serialized suite: docker containers are named per environment (gobay-modern), so two
-/// docker tests at once would fight over the same container.
+/// One serialized suite: each test removes every gobay container when it ends.
 @Suite("executors: sandbox and docker", .serialized)
 struct ExecutorTests {
     @Test(arguments: ["sandbox", "docker"])
@@ -48,8 +47,8 @@ struct ExecutorTests {
         let goenv = try world.gobay.run(["env", "exec", "modern", "--", "go", "env", "GOROOT", "GOPATH", "GOVERSION"])
         #expect(goenv.stdout == "/usr/local/go\n/go/gopath\ngo\(world.versions.modern)\n", "\(goenv.stderr)")
         if kind == "docker" {
-            #expect(try containerProcesses("gobay-modern") == [])
-            #expect(try docker(["inspect", "--format", "{{index .Config.Labels \"gobay.env\"}}", "gobay-modern"]) == "modern")
+            #expect(try containerProcesses(world.container("modern")) == [])
+            #expect(try docker(["inspect", "--format", "{{index .Config.Labels \"gobay.env\"}}", world.container("modern")]) == "modern")
         }
     }
 
@@ -166,12 +165,12 @@ struct ExecutorTests {
             stderrPath: world.sandbox.path + "/err")
         for _ in 0..<3000 where !child.stderr.contains("$ go test") { usleep(10_000) }
         usleep(2_000_000)
-        if kind == "docker" { #expect(try !containerProcesses("gobay-modern").isEmpty, "the test should be running in the container") }
+        if kind == "docker" { #expect(try !containerProcesses(world.container("modern")).isEmpty, "the test should be running in the container") }
         child.signal(SIGINT)
         #expect(child.wait(timeout: 60) == 1)
         #expect(try world.decodeBuild(child.stdout).status == .canceled)
         #expect(world.leftoverProcesses() == [])
-        if kind == "docker" { #expect(try containerProcesses("gobay-modern") == []) }
+        if kind == "docker" { #expect(try containerProcesses(world.container("modern")) == []) }
     }
 
     @Test func sandboxedBuildCannotWriteIntoAnotherEnvironment() throws {
@@ -210,25 +209,50 @@ struct ExecutorTests {
         defer { removeContainers() }
         let world = try BuildWorld(label: "recreate", environmentSettings: BuildWorld.executorSettings("docker"))
         #expect(try world.gobay.run(["build", "modern-svc"]).status == 0)
-        let first = try docker(["inspect", "--format", "{{.Id}}", "gobay-modern"])
+        let first = try docker(["inspect", "--format", "{{.Id}}", world.container("modern")])
         // Killed by hand: the next build starts it again.
-        _ = try docker(["kill", "gobay-modern"])
-        #expect(try docker(["inspect", "--format", "{{.State.Status}}", "gobay-modern"]) == "exited")
+        _ = try docker(["kill", world.container("modern")])
+        #expect(try docker(["inspect", "--format", "{{.State.Status}}", world.container("modern")]) == "exited")
         let afterKill = try world.gobay.run(["build", "modern-svc", "--json"])
         #expect(afterKill.status == 0, "\(afterKill.stderr)")
-        #expect(try docker(["inspect", "--format", "{{.State.Status}}", "gobay-modern"]) == "running")
-        #expect(try docker(["inspect", "--format", "{{.Id}}", "gobay-modern"]) == first)
+        #expect(try docker(["inspect", "--format", "{{.State.Status}}", world.container("modern")]) == "running")
+        #expect(try docker(["inspect", "--format", "{{.Id}}", world.container("modern")]) == first)
         // A changed config: the container is made again.
         try world.editConfig("    toolchain: mount\n", "    toolchain: mount\n    network: none\n")
         let sync = try world.gobay.run(["env", "sync", "modern"])
-        #expect(sync.stdout == "modern: container gobay-modern recreated\n", "\(sync.stderr)")
-        #expect(try docker(["inspect", "--format", "{{.Id}}", "gobay-modern"]) != first)
-        #expect(try docker(["inspect", "--format", "{{.HostConfig.NetworkMode}}", "gobay-modern"]) == "none")
-        #expect(try world.gobay.run(["env", "sync", "modern"]).stdout == "modern: container gobay-modern running\n")
+        let name = world.container("modern")
+        #expect(sync.stdout == "modern: container \(name) recreated\n", "\(sync.stderr)")
+        #expect(try docker(["inspect", "--format", "{{.Id}}", world.container("modern")]) != first)
+        #expect(try docker(["inspect", "--format", "{{.HostConfig.NetworkMode}}", world.container("modern")]) == "none")
+        #expect(try world.gobay.run(["env", "sync", "modern"]).stdout == "modern: container \(name) running\n")
         #expect(try world.gobay.run(["build", "modern-svc"]).status == 0)
         let rm = try world.gobay.run(["env", "rm", "modern"])
-        #expect(rm.stdout == "removed container gobay-modern\n")
+        #expect(rm.stdout == "removed container \(name)\n")
+        #expect(try docker(["ps", "-a", "--filter", "name=^\(name)$", "--format", "{{.Names}}"]) == "")
+    }
+
+    /// Container names carry the data dir; a container of this data dir under the old name
+    /// (`gobay-<env>`) is retired once, and another data dir's under that name is left alone.
+    @Test func containersAreNamedByDataDirAndTheOldNameIsRetired() throws {
+        defer { removeContainers() }
+        let world = try BuildWorld(label: "names", environmentSettings: BuildWorld.executorSettings("docker"))
+        let other = try BuildWorld(label: "names-other", environmentSettings: BuildWorld.executorSettings("docker"))
+        #expect(world.container("modern") != other.container("modern"))
+        #expect(world.container("modern").hasPrefix("gobay-") && world.container("modern").hasSuffix("-modern"))
+        // Both data dirs build in their own container at once.
+        #expect(try world.gobay.run(["env", "sync", "modern"]).status == 0)
+        #expect(try other.gobay.run(["env", "sync", "modern"]).status == 0)
+        #expect(try docker(["inspect", "--format", "{{.State.Status}}", world.container("modern")]) == "running")
+        #expect(try docker(["inspect", "--format", "{{.State.Status}}", other.container("modern")]) == "running")
+        // An upgrade: this data dir's container still has the old name.
+        _ = try docker(["rename", world.container("modern"), "gobay-modern"])
+        let sync = try world.gobay.run(["env", "sync", "modern"])
+        #expect(sync.stdout == "modern: container \(world.container("modern")) created\n", "\(sync.stderr)")
         #expect(try docker(["ps", "-a", "--filter", "name=^gobay-modern$", "--format", "{{.Names}}"]) == "")
+        // Another data dir's container under the old name stays.
+        _ = try docker(["rename", other.container("modern"), "gobay-modern"])
+        #expect(try world.gobay.run(["build", "modern-svc"]).status == 0)
+        #expect(try docker(["ps", "-a", "--filter", "name=^gobay-modern$", "--format", "{{.Names}}"]) == "gobay-modern")
     }
 
     @Test func unreachableDockerFailsClearlyAndOtherEnvironmentsWork() throws {
@@ -268,7 +292,7 @@ struct ExecutorTests {
         let record = try world.decodeBuild(result.stdout)
         #expect(record.goVersion == world.versions.modern)
         #expect(try world.runBinary(record.artifacts[0].path) == "go" + world.versions.modern)
-        let mounts = try docker(["inspect", "--format", "{{range .Mounts}}{{.Destination}} {{end}}", "gobay-modern"])
+        let mounts = try docker(["inspect", "--format", "{{range .Mounts}}{{.Destination}} {{end}}", world.container("modern")])
         #expect(!mounts.contains("/usr/local/go"), "the image's own Go is used, nothing is mounted over it: \(mounts)")
         let info = try world.gobay.run(["env", "info", "modern", "--json"])
         #expect(info.stdout.contains("\"goroot\" : \"/usr/local/go\""))
@@ -292,7 +316,7 @@ struct ExecutorTests {
         let attributes = try FileManager.default.attributesOfItem(atPath: artifact.path)
         #expect((attributes[.ownerAccountID] as? NSNumber)?.uint32Value == getuid())
         #expect(try world.runBinary(artifact.path) == "go" + world.versions.modern)
-        #expect(try docker(["exec", "gobay-modern", "id", "-u"]) == "4242")
+        #expect(try docker(["exec", world.container("modern"), "id", "-u"]) == "4242")
         // The host can still move and delete what the build wrote, and build again.
         let moved = world.sandbox.path + "/moved"
         try FileManager.default.moveItem(atPath: artifact.path, toPath: moved)

@@ -75,6 +75,7 @@ public struct DockerContainer: Sendable {
         let state = try inspect()
         switch state {
         case nil:
+            try retireLegacyContainer()
             try create(hash: hash)
             return .created
         case let (status, label)? where label != hash:
@@ -119,6 +120,19 @@ public struct DockerContainer: Sendable {
         }
     }
 
+    /// Containers used to be named `gobay-<env>` on every data dir. One of this data dir's (its
+    /// /go mount is this environment's directory) is removed once, to be made again under the new
+    /// name; another data dir's is left alone.
+    private func retireLegacyContainer() throws {
+        let legacy = executor.legacyContainerName
+        guard let mounts = try? Docker.run([
+            "inspect", "--type", "container", "--format", "{{range .Mounts}}{{.Source}}={{.Destination}};{{end}}", legacy,
+        ])
+        else { return }
+        let ours = mounts.split(separator: ";").contains { $0 == "\(executor.environment.dir)=\(Environment.isolatedRoot)" }
+        if ours { try Docker.run(["rm", "-f", legacy]) }
+    }
+
     private func create(hash: String) throws {
         guard let image = executor.environment.config.image else {
             throw GobayError("environment \"\(executor.environment.name)\" has no image")
@@ -127,6 +141,7 @@ public struct DockerContainer: Sendable {
         // The environment (GOPATH, caches, HOME) belongs to the user steps run as.
         try executor.adopt([executor.environment.dir] + (executor.environment.config.gocache.map { [$0] } ?? []))
         var argv = ["run", "-d", "--name", name, "--label", "gobay.env=\(executor.environment.name)"]
+        argv += ["--label", "gobay.data-dir=\(executor.dataDir)"]
         argv += ["--label", "gobay.config-hash=\(hash)"]
         argv += executor.createArguments()
         argv += [image, "sleep", "infinity"]

@@ -14,8 +14,18 @@ public struct DockerExecutor: Executor {
 
     public func path(_ host: String) -> String { environment.isolatedPath(host) }
 
-    /// The container's name.
-    public var containerName: String { "gobay-" + environment.name }
+    /// The container's name: per data dir and environment, so two gobay instances on one docker
+    /// host never share (or recreate) each other's containers.
+    public var containerName: String { Self.containerName(environment: environment.name, dataDir: dataDir) }
+
+    /// `gobay-<8 hex of the data dir>-<env>`.
+    public static func containerName(environment: String, dataDir: String) -> String {
+        let resolved = (dataDir as NSString).resolvingSymlinksInPath
+        return "gobay-" + FileDigest.sha256(data: Data(resolved.utf8)).prefix(8) + "-" + environment
+    }
+
+    /// The name containers had before it included the data dir.
+    var legacyContainerName: String { "gobay-" + environment.name }
 
     public func variables(mode: BuildMode?) -> [String: String] {
         var vars = environment.isolatedVariables(mode: mode)
