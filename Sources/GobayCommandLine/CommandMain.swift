@@ -12,7 +12,7 @@ public enum CommandMain {
     /// that Jenkins jobs call starts faster).
     public static func run<Root: ParsableCommand>(_ root: Root.Type) -> Never {
         do {
-            var command = try Root.parseAsRoot()
+            var command = try Root.parseAsRoot(GlobalOptions.reorder(Array(CommandLine.arguments.dropFirst())))
             try command.run()
             Glibc.exit(0)
         } catch {
@@ -23,7 +23,7 @@ public enum CommandMain {
     /// Parses and runs a root command whose subcommands may be async.
     public static func runAsync<Root: ParsableCommand>(_ root: Root.Type) async -> Never {
         do {
-            var command = try Root.parseAsRoot()
+            var command = try Root.parseAsRoot(GlobalOptions.reorder(Array(CommandLine.arguments.dropFirst())))
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

@@ -157,4 +157,27 @@ struct ConfigTests {
         chmod(path, 0o600)
         #expect(!(try GobayBinary(config: path).run(["config", "check"]).stdout.contains("readable by other users")))
     }
+
+    /// `--config`, `--server` and `--json` work before the subcommand too, and what follows `--`
+    /// stays the command's.
+    @Test func globalOptionsBeforeTheSubcommand() throws {
+        let world = try BuildWorld(label: "global-options")
+        func run(_ args: [String]) throws -> (Int32, String, String) {
+            var spec = world.gobay.spec(args)
+            spec.environment["GOBAY_CONFIG"] = nil
+            spec.workingDirectory = "/"
+            let (outcome, out, err) = try ProcessRunner.capture(spec, deadline: Date().addingTimeInterval(120))
+            return (outcome.status, out, err)
+        }
+        let builds = try run(["--config", world.configPath, "--json", "builds"])
+        #expect(builds.0 == 0, "\(builds.2)")
+        #expect(builds.1.hasPrefix("["), "--json reached builds: \(builds.1)")
+        let exec = try run(["--config=\(world.configPath)", "env", "exec", "modern", "--", "go", "env", "GOVERSION"])
+        #expect(exec.0 == 0, "\(exec.2)")
+        #expect(exec.1 == "go\(world.versions.modern)\n")
+        let after = try run(["builds", "--config", world.configPath])
+        #expect(after.0 == 0, "\(after.2)")
+        let unknown = try run(["--config", world.configPath, "--bogus", "builds"])
+        #expect(unknown.0 == 2)
+    }
 }
