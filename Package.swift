@@ -81,7 +81,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GobayCoreTests",
-            dependencies: ["GobayCore", "GobayTesting"],
+            dependencies: ["GobayCore", "GobayTesting", "GobayCommandLine"],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .testTarget(

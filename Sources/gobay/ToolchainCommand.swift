@@ -1,4 +1,5 @@
 import ArgumentParser
+import GobayCommandLine
 import Foundation
 import GobayCore
 
@@ -40,10 +41,21 @@ extension GobayCLI {
                 }
                 var mirror = self.mirror ?? config.toolchainMirror
                 if !mirror.hasSuffix("/") { mirror += "/" }
-                var installer = ToolchainInstaller(store: ToolchainStore(dataDir: config.dataDir)) { Terminal.out($0) }
-                if Terminal.stderrIsTTY { installer.progress = ProgressBar.draw }
-                let toolchain = try installer.install(version, source: source, mirror: mirror)
-                if Terminal.stderrIsTTY { Terminal.error("") }
+                // A bar only on a terminal; every message first ends the bar's line.
+                let bar = Terminal.stderrIsTTY ? ProgressLine() : nil
+                var installer = ToolchainInstaller(store: ToolchainStore(dataDir: config.dataDir)) { message in
+                    bar?.finish()
+                    Terminal.out(message)
+                }
+                if let bar { installer.progress = { bar.update($0, $1) } }
+                let toolchain: Toolchain
+                do {
+                    toolchain = try installer.install(version, source: source, mirror: mirror)
+                } catch {
+                    bar?.finish()
+                    throw error
+                }
+                bar?.finish()
                 print("Go \(toolchain.version) ready at \(toolchain.goroot)")
             }
         }
@@ -72,22 +84,5 @@ extension GobayCLI {
                 print("removed Go \(version)")
             }
         }
-    }
-}
-
-/// A one-line download progress bar on stderr.
-enum ProgressBar {
-    @Sendable static func draw(_ done: Int64, _ total: Int64?) {
-        let mb = Double(done) / 1_048_576
-        var line: String
-        if let total, total > 0 {
-            let fraction = Double(done) / Double(total)
-            let filled = Int(fraction * 30)
-            line = "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: 30 - filled) + "] "
-            line += String(format: "%3.0f%% %.1f/%.1f MB", fraction * 100, mb, Double(total) / 1_048_576)
-        } else {
-            line = String(format: "%.1f MB", mb)
-        }
-        FileHandle.standardError.write(Data(("\r" + line).utf8))
     }
 }

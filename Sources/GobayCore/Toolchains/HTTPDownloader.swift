@@ -87,7 +87,9 @@ final class HTTPDownloader: NSObject, URLSessionDataDelegate, @unchecked Sendabl
     }
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
-        if let error, failure == nil, status == 200 { failure = error }
+        // No response at all (status 0: refused, unreachable, timed out) is a network failure to
+        // name, not "HTTP 0"; after a 200, an error means the body was cut.
+        if let error, failure == nil, status == 200 || status == 0 { failure = error }
         done.signal()
     }
 }
