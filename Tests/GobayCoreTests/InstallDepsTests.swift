@@ -1,0 +1,41 @@
+import Foundation
+import GobayCore
+import GobayTesting
+import Testing
+
+/// scripts/install-deps, which both README commands run first.
+@Suite("scripts/install-deps")
+struct InstallDepsTests {
+    /// A run that finds the lock held waits with a message naming the holder, and gives up after
+    /// its timeout instead of hanging for ever (a daemon an older run started kept it).
+    @Test func aHeldLockIsNamedAndTheWaitEnds() throws {
+        var root = (#filePath as NSString).deletingLastPathComponent
+        while root != "/" && !FileManager.default.fileExists(atPath: root + "/Package.swift") {
+            root = (root as NSString).deletingLastPathComponent
+        }
+        let sandbox = try TestSandbox("install-lock")
+        let cache = sandbox.path + "/cache"
+        try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
+        let path = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+        let holder = try ChildProcess(
+            ProcessSpec(["flock", cache + "/.install-deps.lock", "sleep", "60"], environment: path),
+            stdoutPath: sandbox.path + "/holder.out", stderrPath: sandbox.path + "/holder.err")
+        defer {
+            holder.signalGroup(SIGKILL)
+            holder.wait(timeout: 10)
+        }
+        // flock has the lock once the file exists and it has started sleep.
+        for _ in 0..<100 where !FileManager.default.fileExists(atPath: cache + "/.install-deps.lock") { usleep(20_000) }
+        usleep(200_000)
+        var env = ProcessInfo.processInfo.environment
+        env["GOBAY_TOOLCHAIN_CACHE"] = cache
+        env["GOBAY_INSTALL_LOCK_TIMEOUT"] = "1"
+        let start = Date()
+        let result = try ProcessRunner.capture(
+            ProcessSpec([root + "/scripts/install-deps"], environment: env), deadline: Date().addingTimeInterval(300))
+        #expect(result.outcome.status == 1)
+        #expect(result.stdout.contains("held by:") && result.stdout.contains("sleep 60"), "\(result.stdout)")
+        #expect(result.stderr.contains("gave up after 1 s"), "\(result.stderr)")
+        #expect(Date().timeIntervalSince(start) < 120)
+    }
+}
