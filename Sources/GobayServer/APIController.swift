@@ -24,9 +24,24 @@ struct APIController: Sendable {
     }
 
     struct TriggerBody: Decodable {
+        /// The keys a trigger body may have; any other is refused by name.
+        static let keys: Set<String> = ["ref", "commit", "environment"]
         var ref: String?
         var commit: String?
         var environment: String?
+    }
+
+    /// The answer to `GET /config`: which gobay.yml is in force.
+    struct ConfigAnswer: Encodable {
+        var path: String
+        var hash: String
+        var loadedAt: String
+        var projects: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case path, hash, projects
+            case loadedAt = "loaded_at"
+        }
     }
 
     func addRoutes(to router: Router<BasicRequestContext>) {
@@ -38,6 +53,14 @@ struct APIController: Sendable {
                     name: p.name, repo: SecretMask.urlPasswords(p.repo), branch: p.branch, environment: p.environment, mode: p.mode.rawValue,
                     branches: p.branches, tags: p.tags)
             })
+        }
+        api.get("config") { request, _ in
+            try authorize(request, write: false)
+            let loaded = state.loaded
+            return JSONResponse.make(
+                ConfigAnswer(
+                    path: loaded.config.path, hash: loaded.hash, loadedAt: Timestamp.string(loaded.loadedAt),
+                    projects: loaded.config.projects.map(\.name)))
         }
         api.get("environments") { request, _ in
             try authorize(request, write: false)
@@ -146,8 +169,9 @@ struct APIController: Sendable {
     }
 
     private func trigger(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let config = state.config
         let name = context.parameters.get("name") ?? ""
-        let project = try mapped { try state.config.project(name) }
+        let project = try mapped { try config.project(name) }
         let data = Data(buffer: try await request.body.collect(upTo: 64 * 1024))
         if let key = DuplicateJSONKey.find(in: data) { throw DuplicateJSONKey.refusal(key) }
         let body: TriggerBody
@@ -156,18 +180,49 @@ struct APIController: Sendable {
         } catch {
             throw APIError(.badRequest, "the body is not JSON like {\"ref\": \"main\"} or {\"commit\": \"<sha>\"}")
         }
+        if !data.isEmpty, let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+            if let unknown = object.keys.sorted().first(where: { !TriggerBody.keys.contains($0) }) {
+                throw APIError(
+                    .badRequest, "unknown field \"\(unknown)\" in the body",
+                    hint: "the fields are \(TriggerBody.keys.sorted().joined(separator: ", "))")
+            }
+        }
         if let ref = body.ref { try mapped { try GitRef.validate(ref) } }
         if let commit = body.commit, !GitRef.isCommitID(commit) {
             throw APIError(.badRequest, "\"\(commit)\" is not a commit id", hint: "pass a hex commit id")
         }
-        if let env = body.environment { _ = try mapped { try state.config.environment(env) } }
-        let ref = body.ref ?? project.branch ?? GitMirror(url: project.repo, dataDir: state.config.dataDir).headFileBranch() ?? "HEAD"
+        if let env = body.environment { _ = try mapped { try config.environment(env) } }
+        let mirror = GitMirror(url: project.repo, dataDir: config.dataDir)
+        let ref = body.ref ?? project.branch ?? mirror.headFileBranch() ?? "HEAD"
+        try await resolve(mirror: mirror, ref: ref, commit: body.commit)
         let queued = try state.database.enqueueRequest(
             project: project.name, ref: ref, commit: body.commit, environment: body.environment, trigger: "api",
             coalesce: false, notBefore: Date())
         state.scheduler.wake()
         guard let record = try state.database.build(queued.id) else { throw APIError(.internalServerError, "build vanished") }
         return JSONResponse.make(record, status: .accepted)
+    }
+
+    /// Fetches the mirror and checks that `ref` (or `commit`, when given) names a commit, as
+    /// `gobay build` does before it runs anything: 422 when it does not, 502 when the repository
+    /// cannot be fetched, 503 (through `StorageFailureMiddleware`) when the data dir's disk is full.
+    private func resolve(mirror: GitMirror, ref: String, commit: String?) async throws {
+        let dataDir = state.config.dataDir
+        do {
+            try await BlockingWork.run("gobay-resolve") {
+                try mirror.update()
+                if let commit {
+                    _ = try mirror.resolve(commit: commit)
+                } else {
+                    _ = try mirror.resolve(ref: ref)
+                }
+            }
+        } catch let error as GobayError {
+            // A full data dir is the storage middleware's 503 with Retry-After, not the repository's fault.
+            if error.kind == .failure && DiskSpace.isFull(at: dataDir) { throw POSIXError(.ENOSPC) }
+            if error.kind == .failure { throw APIError(.badGateway, error.message, hint: error.hint) }
+            throw APIError(.unprocessableContent, error.message, hint: error.hint)
+        }
     }
 
     private func environments() throws -> [EnvironmentStatus] {

@@ -31,7 +31,7 @@ public func buildApplication(state: ServerState) throws -> some ApplicationProto
         configuration: .init(
             address: .hostname(address.host, port: address.port), serverName: "gobay",
             availableConnectionsDelegate: ConnectionCap(limit: cap, logger: state.logger)),
-        services: [SchedulerService(state: state)],
+        services: [SchedulerService(state: state), ConfigReloadService(state: state)],
         logger: state.logger)
 }
 
@@ -39,6 +39,7 @@ public func buildApplication(state: ServerState) throws -> some ApplicationProto
 /// answered as JSON (`StorageFailureMiddleware`).
 public func buildRouter(state: ServerState) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: AccessLogMiddleware(logger: state.logger))
     router.add(middleware: StorageFailureMiddleware(state: state))
     WebhookController(state: state).addRoutes(to: router)
     let api = APIController(state: state)

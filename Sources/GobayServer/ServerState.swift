@@ -2,12 +2,16 @@ import Crypto
 import Foundation
 import GobayCore
 import Logging
+import Synchronization
 
-/// Everything the server's routes share: config, database, scheduler, reporter, metrics and the
-/// resolved secrets. Secrets live only here, never in logs.
+/// Everything the server's routes share: the loaded config, database, scheduler, reporter,
+/// metrics and the resolved secrets. Secrets live only here, never in logs. The config can be
+/// swapped by `reload()` (SIGHUP); routes read it per request.
 public final class ServerState: @unchecked Sendable {
-    /// The loaded config.
-    public let config: GobayConfig
+    /// The config in force and what was derived from it.
+    public var loaded: LoadedConfig { holder.current }
+    /// The config in force.
+    public var config: GobayConfig { holder.current.config }
     /// The build history and queue.
     public let database: AppDatabase
     /// The queue runner.
@@ -18,51 +22,36 @@ public final class ServerState: @unchecked Sendable {
     public let metrics: ServerMetrics
     /// The server's logger.
     public let logger: Logger
-    let globalSecret: String?
-    let projectSecrets: [String: SecretSource]
-    let resolvedProjectSecrets: [String: String]
-    let tokenHashes: [[UInt8]]
+    /// `--listen`, which outlives reloads.
+    let listenOverride: String?
+    let environment: [String: String]
+    let holder: ConfigHolder
+    var globalSecret: String? { loaded.globalSecret }
+    var projectSecrets: [String: SecretSource] { loaded.projectSecrets }
+    var resolvedProjectSecrets: [String: String] { loaded.resolvedProjectSecrets }
     /// Held for the server's lifetime: one server per data dir.
     let serverLock: ServerLock
 
-    /// Takes the data dir's server lock, loads secrets, opens the database, reaps and requeues
-    /// builds a previous process left unfinished, and creates the scheduler (not started).
-    public init(config: GobayConfig, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment)
-        throws
-    {
-        self.config = config
+    /// Takes the data dir's server lock, opens the database, reaps and requeues builds a previous
+    /// process left unfinished, and creates the scheduler (not started). `listen` is `--listen`.
+    public init(
+        loaded: LoadedConfig, listen: String? = nil, logger: Logger,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws {
+        let config = loaded.config
+        holder = ConfigHolder(loaded)
+        listenOverride = listen
+        self.environment = environment
         self.logger = logger
         // Before anything reads or changes the queue: a second server would requeue the first one's builds.
         serverLock = try ServerLock(dataDir: config.dataDir, listen: config.server.listen)
-        globalSecret = try config.server.webhookSecret?.resolve(environment, what: "server.webhook_secret")
-        var sources: [String: SecretSource] = [:]
-        var resolved: [String: String] = [:]
-        for project in config.projects {
-            guard let source = project.webhookSecret else { continue }
-            sources[project.name] = source
-            if let value = try source.resolve(environment, what: "projects.\(project.name).webhook_secret") {
-                resolved[project.name] = value
-            }
-        }
-        projectSecrets = sources
-        resolvedProjectSecrets = resolved
-        tokenHashes = try config.server.tokens.map { token in
-            switch token {
-            case .sha256(let hex): return Self.bytes(hex: hex)
-            case .environment(let name):
-                guard let value = environment[name], !value.isEmpty else {
-                    throw GobayError(
-                        "server.tokens reads the environment variable \(name), which is not set",
-                        hint: "export \(name) before starting gobay serve")
-                }
-                return Array(SHA256.hash(data: Data(value.utf8)))
-            }
-        }
         database = try AppDatabase(dataDir: config.dataDir)
         metrics = ServerMetrics()
         let publicURL = config.server.publicURL ?? "http://\(config.server.listen)"
         let log = logger
-        reporter = CommitStatusReporter(publicURL: publicURL, environment: environment) { message in
+        reporter = CommitStatusReporter(
+            publicURL: publicURL, logTarget: config.server.publicRead ? .plainLog : .build, environment: environment
+        ) { message in
             log.warning("\(message)")
         }
         let interrupted = try BuildRunner.reapInterrupted(database: database, dataDir: config.dataDir)
@@ -73,14 +62,14 @@ public final class ServerState: @unchecked Sendable {
         var hooks = Scheduler.Hooks()
         let reporter = self.reporter
         let metrics = self.metrics
-        let projects = config.projects
+        let holder = self.holder
         hooks.running = { id, plan in
             reporter.report(project: plan.project, sha: plan.commit, state: .running, buildID: id, description: "building")
         }
         hooks.finished = { record in
             metrics.buildFinished(record)
             log.info("build finished", metadata: ["build.id": "\(record.id)", "build.status": "\(record.status.rawValue)"])
-            if let project = projects.first(where: { $0.name == record.project }) {
+            if let project = holder.current.config.projects.first(where: { $0.name == record.project }) {
                 reporter.report(
                     project: project, sha: record.commit, state: CommitState(record.status), buildID: record.id,
                     description: "build \(record.status.rawValue)")
@@ -90,22 +79,20 @@ public final class ServerState: @unchecked Sendable {
     }
 
     /// Whether `token` is one of the configured API tokens (compared by hash, in constant time).
-    func isValidToken(_ token: String) -> Bool {
-        let hash = Array(SHA256.hash(data: Data(token.utf8)))
-        var found = false
-        for known in tokenHashes where ConstantTime.equal(known, hash) { found = true }
-        return found
-    }
+    func isValidToken(_ token: String) -> Bool { loaded.isValidToken(token) }
+}
 
-    private static func bytes(hex: String) -> [UInt8] {
-        var out: [UInt8] = []
-        var index = hex.startIndex
-        while index < hex.endIndex, let next = hex.index(index, offsetBy: 2, limitedBy: hex.endIndex) {
-            out.append(UInt8(hex[index..<next], radix: 16) ?? 0)
-            index = next
-        }
-        return out
-    }
+/// The config in force, swapped whole under a lock.
+final class ConfigHolder: Sendable {
+    private let value: Mutex<LoadedConfig>
+
+    init(_ loaded: LoadedConfig) { value = Mutex(loaded) }
+
+    /// The config in force now.
+    var current: LoadedConfig { value.withLock { $0 } }
+
+    /// Puts `loaded` in force.
+    func replace(with loaded: LoadedConfig) { value.withLock { $0 = loaded } }
 }
 
 /// Comparison that takes the same time wherever the inputs differ.

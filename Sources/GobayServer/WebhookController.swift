@@ -37,6 +37,7 @@ struct WebhookController: Sendable {
             body = Data(buffer: try await request.body.collect(upTo: state.config.server.maxBody))
         } catch {
             state.metrics.delivery(sender: sender.rawValue, result: "too_large")
+            logRefusal(sender, status: 413, reason: "the body is larger than server.max_body (\(state.config.server.maxBody) bytes)")
             throw APIError(
                 .contentTooLarge, "the body is larger than \(state.config.server.maxBody) bytes",
                 hint: "raise server.max_body if such hooks are expected")
@@ -54,8 +55,13 @@ struct WebhookController: Sendable {
                 return unauthorized(sender)
             }
             state.metrics.delivery(sender: sender.rawValue, result: "malformed")
-            if let refusal = error as? APIError { throw refusal }
-            throw APIError(.badRequest, "the body is not a valid \(sender.rawValue) payload: \(describe(error))")
+            if let refusal = error as? APIError {
+                logRefusal(sender, status: Int(refusal.status.code), reason: refusal.message)
+                throw refusal
+            }
+            let reason = "the body is not a valid \(sender.rawValue) payload: \(describe(error))"
+            logRefusal(sender, status: 400, reason: reason)
+            throw APIError(.badRequest, reason)
         }
         let candidates: [ProjectConfig]
         if case .push(let push) = event {
@@ -132,8 +138,15 @@ struct WebhookController: Sendable {
         return nil
     }
 
+    /// Logs a refused delivery with its reason; never the body, headers or secrets.
+    private func logRefusal(_ sender: WebhookSender, status: Int, reason: String) {
+        state.logger.warning(
+            "webhook refused", metadata: ["hook.sender": "\(sender.rawValue)", "http.status": "\(status)", "hook.reason": "\(reason)"])
+    }
+
     private func unauthorized(_ sender: WebhookSender) -> Response {
         state.metrics.delivery(sender: sender.rawValue, result: "unauthorized")
+        logRefusal(sender, status: 401, reason: "the signature or token is missing or wrong")
         let hint: String
         if state.globalSecret == nil && state.resolvedProjectSecrets.isEmpty
             && !state.projectSecrets.values.contains(.none)

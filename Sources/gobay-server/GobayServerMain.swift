@@ -19,17 +19,30 @@ struct GobayServerMain: AsyncParsableCommand {
     static func main() async { await CommandMain.runAsync(GobayServerMain.self) }
 
     func run() async throws {
-        var config = try ConfigLoader.load(path: try ConfigLoader.locate(explicit: self.config))
-        if let listen {
-            guard ListenAddress(listen) != nil else {
-                throw GobayError("--listen \"\(listen)\" is not host:port", hint: "e.g. --listen 127.0.0.1:8080")
-            }
-            config.server.listen = listen
+        // A SIGHUP before the reload service traps it must not end the server.
+        signal(SIGHUP, SIG_IGN)
+        if let listen, ListenAddress(listen) == nil {
+            throw GobayError("--listen \"\(listen)\" is not host:port", hint: "e.g. --listen 127.0.0.1:8080")
+        }
+        let environment = ProcessInfo.processInfo.environment
+        let path = try ConfigLoader.locate(explicit: self.config)
+        let loaded = try LoadedConfig.read(path: path, listen: listen, environment: environment)
+        let config = loaded.config
+        let level = environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+        LoggingSystem.bootstrap { _ in
+            var handler = ServerLogHandler(format: config.server.logFormat)
+            handler.logLevel = level
+            return handler
         }
         var logger = Logger(label: "gobay")
-        logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
-        let state = try ServerState(config: config, logger: logger)
-        logger.info("gobay serve", metadata: ["server.listen": "\(config.server.listen)", "data_dir": "\(config.dataDir)"])
+        logger.logLevel = level
+        let state = try ServerState(loaded: loaded, listen: listen, logger: logger, environment: environment)
+        logger.info(
+            "gobay serve",
+            metadata: [
+                "server.listen": "\(config.server.listen)", "data_dir": "\(config.dataDir)", "config.path": "\(path)",
+                "config.hash": "\(loaded.hash)",
+            ])
         let app = try buildApplication(state: state)
         try await app.runService()
     }

@@ -16,7 +16,7 @@ public final class Scheduler: @unchecked Sendable {
         public init() {}
     }
 
-    private let config: GobayConfig
+    private var config: GobayConfig
     private let database: AppDatabase
     private let owner: ProcessOwner
     private let hooks: Hooks
@@ -32,6 +32,15 @@ public final class Scheduler: @unchecked Sendable {
         self.database = database
         self.hooks = hooks
         self.owner = try ProcessOwner.current(dataDir: config.dataDir)
+    }
+
+    /// Puts a reloaded config in force for builds started from now on; running builds keep theirs.
+    public func reload(config: GobayConfig) {
+        condition.lock()
+        self.config = config
+        woken = true
+        condition.broadcast()
+        condition.unlock()
     }
 
     /// Ids of the builds running in this process.
@@ -96,10 +105,11 @@ public final class Scheduler: @unchecked Sendable {
                 return
             }
             let free = config.server.maxBuilds - runningBuilds.count
+            let config = self.config
             var busyProjects = Set(runningBuilds.values.map(\.project))
             condition.unlock()
             if free > 0 {
-                claimAndStart(free: free, busyProjects: &busyProjects)
+                claimAndStart(free: free, busyProjects: &busyProjects, config: config)
             }
             // At most one pass per 20 ms however many wakes arrive: a burst of webhooks costs
             // the queue one look, not one per hook.
@@ -111,18 +121,19 @@ public final class Scheduler: @unchecked Sendable {
         }
     }
 
-    private func claimAndStart(free: Int, busyProjects: inout Set<String>) {
+    private func claimAndStart(free: Int, busyProjects: inout Set<String>, config: GobayConfig) {
         guard let candidates = try? database.claimable() else { return }
         var started = 0
         for build in candidates where started < free && !busyProjects.contains(build.project) {
             guard (try? database.claim(build.id, owner: owner.token)) == true else { continue }
             busyProjects.insert(build.project)
             started += 1
-            launch(build)
+            launch(build, config: config)
         }
     }
 
-    private func launch(_ build: AppDatabase.QueuedBuild) {
+    /// Runs `build` with `config`, the config in force when it was claimed, to its end.
+    private func launch(_ build: AppDatabase.QueuedBuild, config: GobayConfig) {
         let cancel = CancellationFlag()
         condition.lock()
         runningBuilds[build.id] = (build.project, cancel)

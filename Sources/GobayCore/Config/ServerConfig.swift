@@ -33,6 +33,14 @@ public enum TokenSource: Sendable, Equatable {
     case environment(String)
 }
 
+/// How the server writes its log lines.
+public enum LogFormat: String, Sendable, CaseIterable {
+    /// `time level message key=value ...`, values quoted when they hold spaces, quotes or `=`.
+    case text
+    /// One JSON object per line.
+    case json
+}
+
 /// The `server:` section.
 public struct ServerConfig: Sendable {
     /// host:port to listen on.
@@ -60,6 +68,8 @@ public struct ServerConfig: Sendable {
     public var idleTimeout: TimeInterval = 60
     /// Open connections at most; nil: min(4096, half the process's descriptor limit).
     public var maxConnections: Int?
+    /// The server log's line format.
+    public var logFormat: LogFormat = .text
 
     /// Defaults.
     public init() {}

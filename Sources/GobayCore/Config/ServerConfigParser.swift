@@ -7,7 +7,7 @@ enum ServerConfigParser {
         var server = ServerConfig()
         let allowed: Set<String> = [
             "listen", "public_url", "max_builds", "webhook_secret", "tokens", "public_read", "max_body",
-            "quiet_period", "grace_period", "header_timeout", "idle_timeout", "max_connections",
+            "quiet_period", "grace_period", "header_timeout", "idle_timeout", "max_connections", "log_format",
         ]
         for (key, _, value) in try r.mapping(node, at: "server", allowed: allowed) {
             let path = "server.\(key)"
@@ -34,6 +34,12 @@ enum ServerConfigParser {
             case "header_timeout": server.headerTimeout = try r.duration(value, at: path)
             case "idle_timeout": server.idleTimeout = try r.duration(value, at: path)
             case "max_connections": server.maxConnections = try r.int(value, at: path, min: 1)
+            case "log_format":
+                let text = try r.nonEmptyString(value, at: path)
+                guard let format = LogFormat(rawValue: text) else {
+                    throw r.error(value, path, "\"\(text)\" is not a log format", hint: "log_format: text or log_format: json")
+                }
+                server.logFormat = format
             default: break
             }
         }

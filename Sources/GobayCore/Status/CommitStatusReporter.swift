@@ -24,19 +24,31 @@ public enum CommitState: String, Sendable {
 /// per reporter. A failure is logged and retried a few times; it never fails a build. Tokens are
 /// read from the environment when sending and never logged.
 public final class CommitStatusReporter: @unchecked Sendable {
+    /// What a status's `target_url` links to.
+    public enum Target: Sendable {
+        /// The build record, `/api/v1/builds/{id}` (JSON; needs a token unless `public_read`).
+        case build
+        /// The build's plain-text log, `/api/v1/builds/{id}/log`: readable in a browser, so the
+        /// link to use when `public_read` is on.
+        case plainLog
+    }
+
     private let publicURL: String
+    private let logTarget: Target
     private let environment: [String: String]
     private let log: @Sendable (String) -> Void
     private let queue = DispatchQueue(label: "gobay.commit-status")
     private let attempts: Int
     private let backoff: TimeInterval
 
-    /// Creates a reporter; `publicURL` is the server's URL for target links.
+    /// Creates a reporter; `publicURL` is the server's URL for target links, `logTarget` what they
+    /// point at.
     public init(
-        publicURL: String, environment: [String: String] = ProcessInfo.processInfo.environment, attempts: Int = 4,
+        publicURL: String, logTarget: Target = .build, environment: [String: String] = ProcessInfo.processInfo.environment, attempts: Int = 4,
         backoff: TimeInterval = 0.5, log: @escaping @Sendable (String) -> Void
     ) {
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        self.logTarget = logTarget
         self.environment = environment
         self.attempts = attempts
         self.backoff = backoff
@@ -46,7 +58,7 @@ public final class CommitStatusReporter: @unchecked Sendable {
     /// Queues a report of `state` for `sha` of `project`, if the project reports statuses.
     public func report(project: ProjectConfig, sha: String, state: CommitState, buildID: Int64, description: String) {
         guard sha.count == 40, project.status.gitlab != nil || project.status.github != nil else { return }
-        let target = "\(publicURL)/api/v1/builds/\(buildID)"
+        let target = "\(publicURL)/api/v1/builds/\(buildID)" + (logTarget == .plainLog ? "/log" : "")
         queue.async { [self] in
             if let gitlab = project.status.gitlab {
                 // GitLab takes a numeric id or the URL-encoded path ("group%2Fproject").
