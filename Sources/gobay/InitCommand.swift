@@ -57,8 +57,19 @@ extension GobayCLI {
                 print("projects:")
                 for p in config.projects {
                     let env = p.environment ?? "(from go.mod)"
-                    print("  \(p.name): \(p.repo) branch \(p.branch ?? "(default)") env \(env) mode \(p.mode.rawValue)"
+                    print("  \(p.name): \(SecretMask.urlPasswords(p.repo)) branch \(p.branch ?? "(default)") env \(env) mode \(p.mode.rawValue)"
                         + (p.importPath.map { " import_path \($0)" } ?? "") + " output \(p.output)")
+                    if !p.buildTags.isEmpty { print("    build_tags \(p.buildTags.joined(separator: ",")) (go -tags)") }
+                    if p.tags { print("    tags: true (builds git tag pushes; go build tags are build_tags)") }
+                    if p.generate { print("    generate: go generate ./... before test and build") }
+                    if !p.testFlags.isEmpty { print("    test_flags \(p.testFlags.joined(separator: " "))") }
+                    for (k, source) in p.env {
+                        switch source {
+                        case .environment(let name): print("    env \(k) from $\(name)")
+                        case .literal(let v): print("    env \(k)=\(SecretMask.value(v, name: k))")
+                        case .none: break
+                        }
+                    }
                 }
                 let server = config.server
                 let secret: String

@@ -158,7 +158,8 @@ public final class BuildRunner: @unchecked Sendable {
         let steps = BuildSteps(
             plan: plan, id: id, dir: dir, log: log, deadline: deadline, cancel: cancel, database: database,
             gopathLock: gopathLock, libraries: config.libraries, dataDir: config.dataDir,
-            executor: executor, marker: Self.marker(owner: owner.token, id: id))
+            executor: executor, marker: Self.marker(owner: owner.token, id: id),
+            projectEnv: try plan.project.resolvedEnv())
         let workDir = try steps.fetch()
         // Steps may run as another user: the checkout was handed to them, the out dir is made theirs.
         try? FileManager.default.removeItem(atPath: steps.outDir)
@@ -168,6 +169,7 @@ public final class BuildRunner: @unchecked Sendable {
         // Builds read the shared GOPATH: hold it shared so no dependency update swaps it underneath.
         guard gopathLock.lock(shared: true, deadline: deadline, shouldStop: stop) else { throw waitEnded(deadline) }
         held.append(gopathLock)
+        if plan.project.generate { try steps.generate(workDir: workDir) }
         if plan.project.test { try steps.test(workDir: workDir) }
         let built = try steps.build(workDir: workDir)
         try steps.artifacts(built)

@@ -19,6 +19,7 @@ struct BuildSteps {
     let executor: Executor
     private var goEnv: [String: String] {
         var vars = executor.variables(mode: plan.mode)
+        for (key, value) in projectEnv { vars[key] = value }
         vars[BuildRunner.markerVariable] = marker
         if vendored {
             // Build from vendor/, whatever go.mod's go line would choose, unless the config says otherwise.
@@ -36,6 +37,8 @@ struct BuildSteps {
     }
     /// Marks every process of this build, so a later gobay can find leftovers of a killed one.
     let marker: String
+    /// The project's own `env:`, resolved (over the environment's).
+    let projectEnv: [String: String]
 
     /// One built binary before it is recorded.
     struct Built {
@@ -101,9 +104,21 @@ struct BuildSteps {
         }
     }
 
-    /// `go test ./...`.
+    /// `-tags=a,b` when the project sets build_tags.
+    private var tagsFlag: [String] {
+        plan.project.buildTags.isEmpty ? [] : ["-tags=" + plan.project.buildTags.joined(separator: ",")]
+    }
+
+    /// `go generate ./...`, when the project asks for it.
+    func generate(workDir: String) throws {
+        try step("generate") { try go(["go", "generate"] + tagsFlag + ["./..."], in: workDir, step: "generate") }
+    }
+
+    /// `go test [test_flags] ./...`.
     func test(workDir: String) throws {
-        try step("test") { try go(["go", "test", "./..."], in: workDir, step: "test") }
+        try step("test") {
+            try go(["go", "test"] + tagsFlag + plan.project.testFlags + ["./..."], in: workDir, step: "test")
+        }
     }
 
     /// The directory steps write this build's binaries to: inside the environment, where the
@@ -121,7 +136,7 @@ struct BuildSteps {
             let jobs = targets.map { target -> (Built, [String], [String: String]) in
                 var name = targets.count == 1 ? plan.project.output : "\(plan.project.output)-\(target.goos)-\(target.goarch)"
                 if target.goos == "windows" { name += ".exe" }
-                var args = ["go", "build", "-trimpath", "-o", executor.path(outDir + "/" + name)]
+                var args = ["go", "build", "-trimpath"] + tagsFlag + ["-o", executor.path(outDir + "/" + name)]
                 if let ldflags { args.append("-ldflags=" + ldflags) }
                 args.append(plan.project.package)
                 var vars = goEnv
@@ -216,7 +231,7 @@ struct BuildSteps {
         var lines: [String] = []
         let outcome = try executor.run(
             StepCommand(
-                ["go", "list", "-e", "-deps", "-f", "{{if .Error}}{{.ImportPath}}{{end}}", "./..."],
+                ["go", "list", "-e", "-deps"] + tagsFlag + ["-f", "{{if .Error}}{{.ImportPath}}{{end}}", "./..."],
                 workingDirectory: workDir, environment: goEnv, writable: [workDir]), deadline: deadline, cancel: cancel
         ) { lines.append($0) }
         guard outcome.succeeded else {

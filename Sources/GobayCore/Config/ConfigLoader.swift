@@ -163,7 +163,7 @@ public enum ConfigLoader {
                     guard k.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
                         throw r.error(keyNode, "\(path).\(k)", "not a valid environment variable name")
                     }
-                    if ["GOROOT", "GOPATH", "GOMODCACHE", "GOCACHE", "HOME", "GOTOOLCHAIN", "GOENV"].contains(k) {
+                    if Self.gobayVariables.contains(k) {
                         throw r.error(
                             keyNode, "\(path).\(k)", "\(k) is set by gobay for each environment",
                             hint: k == "GOCACHE" ? "use gocache: on the environment instead" : "remove it")
@@ -227,6 +227,9 @@ public enum ConfigLoader {
         return LibraryConfig(name: name, repo: repo, branch: branch, importPath: importPath)
     }
 
+    /// Variables gobay sets for every go process; `env:` may not set them.
+    static let gobayVariables: Set<String> = ["GOROOT", "GOPATH", "GOMODCACHE", "GOCACHE", "HOME", "GOTOOLCHAIN", "GOENV"]
+
     private static func parseProject(
         _ name: String, _ node: Node, _ config: GobayConfig, _ r: YAMLReader, _ resolvePath: (String) -> String
     ) throws -> ProjectConfig {
@@ -237,7 +240,8 @@ public enum ConfigLoader {
         var hasRepo = false
         let allowed: Set<String> = [
             "repo", "branch", "environment", "mode", "import_path", "package", "output", "ldflags", "targets", "test",
-            "timeout", "webhook_secret", "branches", "tags", "coalesce", "status",
+            "timeout", "webhook_secret", "branches", "tags", "coalesce", "status", "build_tags", "generate", "test_flags",
+            "env",
         ]
         for (key, _, value) in try r.mapping(node, at: at, allowed: allowed) {
             let path = "\(at).\(key)"
@@ -290,6 +294,42 @@ public enum ConfigLoader {
             case "tags": p.tags = try r.bool(value, at: path)
             case "coalesce": p.coalesce = try r.bool(value, at: path)
             case "status": p.status = try ServerConfigParser.status(value, at: path, r)
+            case "build_tags":
+                let tags: [(String, Node)]
+                if case .scalar = value {
+                    tags = try r.nonEmptyString(value, at: path).split(separator: ",").map { (String($0), value) }
+                } else {
+                    tags = try r.stringList(value, at: path)
+                }
+                p.buildTags = try tags.map { tag, tagNode in
+                    let trimmed = tag.trimmingCharacters(in: .whitespaces)
+                    guard trimmed.range(of: "^[A-Za-z0-9_.]+$", options: .regularExpression) != nil else {
+                        throw r.error(tagNode, path, "\"\(tag)\" is not a Go build tag", hint: "letters, digits, _ and . only")
+                    }
+                    return trimmed
+                }
+            case "generate": p.generate = try r.bool(value, at: path)
+            case "test_flags":
+                p.testFlags = try r.stringList(value, at: path).map { flag, flagNode in
+                    guard flag.hasPrefix("-"), flag.count > 1 else {
+                        throw r.error(flagNode, path, "\"\(flag)\" is not a go test flag", hint: "e.g. test_flags: [-race, -count=1]")
+                    }
+                    return flag
+                }
+            case "env":
+                for (k, keyNode, v) in try r.mapping(value, at: path, allowed: nil) {
+                    guard k.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
+                        throw r.error(keyNode, "\(path).\(k)", "not a valid environment variable name")
+                    }
+                    if Self.gobayVariables.contains(k) {
+                        throw r.error(keyNode, "\(path).\(k)", "\(k) is set by gobay for each environment", hint: "remove it")
+                    }
+                    if case .mapping = v {
+                        p.env.append((k, try ServerConfigParser.secret(v, at: "\(path).\(k)", r, allowNone: false)))
+                    } else {
+                        p.env.append((k, .literal(try r.string(v, at: "\(path).\(k)"))))
+                    }
+                }
             default: break
             }
         }

@@ -156,6 +156,15 @@ public struct ProjectConfig: Sendable {
     public var coalesce = true
     /// Where commit statuses go.
     public var status = StatusConfig()
+    /// Go build tags (`-tags`) for list, generate, test and build; `tags:` is about git tags.
+    public var buildTags: [String] = []
+    /// Run `go generate ./...` before testing and building.
+    public var generate = false
+    /// Extra flags for `go test` (e.g. -race, -count=1), each one argument.
+    public var testFlags: [String] = []
+    /// Extra variables for this project's go processes, over the environment's `env:`; a value
+    /// may come from gobay's own environment with `{env: NAME}`.
+    public var env: [(String, SecretSource)] = []
 }
 
 /// A shared private library that GOPATH-mode projects import.

@@ -48,6 +48,16 @@ extension GobayConfig {
                 if let value = environment[tokenEnv] { found.append(value) }
             }
         }
+        for project in projects {
+            for (key, source) in project.env {
+                switch source {
+                // Everything read from gobay's environment is masked; a literal when its name says secret.
+                case .environment(let name): if let value = environment[name] { found.append(value) }
+                case .literal(let value) where SecretMask.looksSecret(key): found.append(value)
+                default: break
+                }
+            }
+        }
         for env in environments {
             for (key, value) in env.env where SecretMask.looksSecret(key) {
                 found.append(value)
