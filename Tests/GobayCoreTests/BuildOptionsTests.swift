@@ -70,7 +70,7 @@ struct BuildOptionsTests {
         #expect(outcome.status == 0, "\(err)")
         let record = try world.decodeBuild(out)
         #expect(record.steps.map(\.name) == ["fetch", "deps", "generate", "test", "build", "artifacts"])
-        #expect(err.contains("$ go test -tags=special -run=TestRegion -count=1 ./..."), "\(err)")
+        #expect(err.contains("$ go test -json -tags=special -run=TestRegion -count=1 ./..."), "\(err)")
         let artifact = try #require(record.artifacts.first)
         #expect(try world.runBinary(artifact.path) == "special generated")
     }

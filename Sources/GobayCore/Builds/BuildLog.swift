@@ -52,6 +52,9 @@ public final class BuildLog: @unchecked Sendable {  // @unchecked: `fd` is fixed
         echo?(text)
     }
 
+    /// `text` with every known secret masked, as log lines are.
+    public func mask(_ text: String) -> String { secrets.mask(SecretMask.urlPasswords(text)) }
+
     /// Why the log could not be written (e.g. "No space left on device"), or nil.
     public var failure: String? {
         lock.lock()

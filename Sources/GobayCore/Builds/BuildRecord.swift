@@ -78,9 +78,11 @@ public struct BuildRecord: Sendable, Codable, Equatable {
     public var trigger: String = "cli"
     /// The build this one re-runs after an interruption.
     public var retryOf: Int64?
+    /// What its tests did, when it ran them.
+    public var tests: TestSummary?
 
     enum CodingKeys: String, CodingKey {
-        case id, project, environment, commit, ref, status, error, artifacts, steps, trigger
+        case id, project, environment, commit, ref, status, error, artifacts, steps, trigger, tests
         case retryOf = "retry_of"
         case goVersion = "go_version"
         case createdAt = "created_at"

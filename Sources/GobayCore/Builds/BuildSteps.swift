@@ -114,10 +114,34 @@ struct BuildSteps {
         try step("generate") { try go(["go", "generate"] + tagsFlag + ["./..."], in: workDir, step: "generate") }
     }
 
-    /// `go test [test_flags] ./...`.
+    /// `go test -json [test_flags] ./...`: the tests' output streams into the log as it comes;
+    /// the counts go into the build's record and a JUnit report (`junit.xml`) into its artifacts,
+    /// whether the tests pass or not.
     func test(workDir: String) throws {
         try step("test") {
-            try go(["go", "test"] + tagsFlag + plan.project.testFlags + ["./..."], in: workDir, step: "test")
+            let report = GoTestReport { line in log.write("test", line) }
+            var failure: Error?
+            do {
+                try go(
+                    ["go", "test", "-json"] + tagsFlag + plan.project.testFlags + ["./..."], in: workDir, step: "test",
+                    onLine: report.feed)
+            } catch {
+                failure = error
+            }
+            let summary = report.summary
+            if !report.cases.isEmpty {
+                log.write(
+                    "test", "\(summary.passed) passed, \(summary.failed) failed, \(summary.skipped) skipped"
+                        + (summary.failedTests.isEmpty ? "" : ": " + summary.failedTests.joined(separator: ", ")))
+                try database.setTestSummary(id, summary)
+                let junit = dir + "/artifacts/junit.xml"
+                let data = Data(report.junitXML(mask: log.mask).utf8)
+                try AtomicFile.write(data, to: junit)
+                try database.addArtifacts(
+                    id, [ArtifactRecord(name: "junit.xml", path: junit, sha256: FileDigest.sha256(data: data),
+                                        size: Int64(data.count), goos: "", goarch: "")])
+            }
+            if let failure { throw failure }
         }
     }
 
@@ -201,13 +225,18 @@ struct BuildSteps {
         }
     }
 
-    private func go(_ args: [String], in dir: String, step: String, environment: [String: String]? = nil) throws {
+    private func go(
+        _ args: [String], in dir: String, step: String, environment: [String: String]? = nil,
+        onLine: ((String) -> Void)? = nil
+    ) throws {
         log.write(step, "$ " + args.joined(separator: " "))
         let outcome = try executor.run(
             StepCommand(
                 args, workingDirectory: dir, environment: environment ?? goEnv, writable: [dir, outDir]),
             deadline: deadline, cancel: cancel
-        ) { line in log.write(step, line) }
+        ) { line in
+            if let onLine { onLine(line) } else { log.write(step, line) }
+        }
         if outcome.canceled { throw StepFailure(status: .canceled, message: "\(step): canceled") }
         if outcome.timedOut {
             throw StepFailure(

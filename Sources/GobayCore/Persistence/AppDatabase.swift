@@ -119,6 +119,9 @@ public struct AppDatabase: Sendable {
             // The scheduler asks for waiting builds whose quiet period is over many times a second.
             try db.create(index: "build_claimable", on: "build", columns: ["status", "not_before"])
         }
+        migrator.registerMigration("v4-test-summary") { db in
+            try db.alter(table: "build") { t in t.add(column: "test_summary", .text) }
+        }
         return migrator
     }
 
@@ -184,6 +187,14 @@ public struct AppDatabase: Sendable {
             try db.execute(
                 sql: "UPDATE step SET status = ?, finished_at = ? WHERE id = ?",
                 arguments: [status, Timestamp.string(Date()), stepID])
+        }
+    }
+
+    /// Records what a build's tests did.
+    public func setTestSummary(_ buildID: Int64, _ summary: TestSummary) throws {
+        let json = String(decoding: try JSONEncoder().encode(summary), as: UTF8.self)
+        try writer.write { db in
+            try db.execute(sql: "UPDATE build SET test_summary = ? WHERE id = ?", arguments: [json, buildID])
         }
     }
 
@@ -272,7 +283,9 @@ public struct AppDatabase: Sendable {
 
     static func record(_ row: Row, _ db: Database) throws -> BuildRecord {
         let id: Int64 = row["id"]
-        let artifacts = try Row.fetchAll(db, sql: "SELECT * FROM artifact WHERE build_id = ? ORDER BY id", arguments: [id])
+        // Binaries first, then reports (junit.xml, which has no target).
+        let artifacts = try Row.fetchAll(
+            db, sql: "SELECT * FROM artifact WHERE build_id = ? ORDER BY goos = '', id", arguments: [id])
             .map { a in
                 ArtifactRecord(
                     name: a["name"], path: a["path"], sha256: a["sha256"], size: a["size"], goos: a["goos"],
@@ -287,6 +300,7 @@ public struct AppDatabase: Sendable {
             commit: row["commit_sha"], ref: row["ref"], status: BuildStatus(rawValue: row["status"]) ?? .failed,
             createdAt: row["created_at"], startedAt: row["started_at"], finishedAt: row["finished_at"],
             error: row["error"], artifacts: artifacts, steps: steps, trigger: row["trigger"] ?? "cli",
-            retryOf: row["retry_of"])
+            retryOf: row["retry_of"],
+            tests: (row["test_summary"] as String?).flatMap { try? JSONDecoder().decode(TestSummary.self, from: Data($0.utf8)) })
     }
 }
