@@ -10,7 +10,7 @@ struct GobayCLI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gobay",
         abstract: "Build and deploy Go services, each in its own Go version's environment.",
-        version: "0.1.0",
+        version: BuildInfo.versionLine,
         subcommands: [
             Init.self, ConfigCommand.self, ToolchainCommand.self, EnvCommand.self, Build.self, Builds.self, Log.self,
             Artifacts.self, Cancel.self, Serve.self,
