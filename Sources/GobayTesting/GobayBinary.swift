@@ -24,15 +24,20 @@ public struct GobayBinary: Sendable {
         if let explicit = ProcessInfo.processInfo.environment["GOBAY_BIN"] {
             path = explicit
         } else {
-            var root = (filePath as NSString).deletingLastPathComponent
-            while root != "/" && !FileManager.default.fileExists(atPath: root + "/Package.swift") {
-                root = (root as NSString).deletingLastPathComponent
-            }
-            path = root + "/.build/debug/gobay"
+            path = Self.repositoryRoot(filePath: filePath) + "/.build/debug/gobay"
         }
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw GobayError("gobay binary not found at \(path)", hint: "run `swift build` first")
         }
+    }
+
+    /// The directory holding Package.swift above `filePath` (a test's #filePath).
+    public static func repositoryRoot(filePath: String = #filePath) -> String {
+        var root = (filePath as NSString).deletingLastPathComponent
+        while root != "/" && !FileManager.default.fileExists(atPath: root + "/Package.swift") {
+            root = (root as NSString).deletingLastPathComponent
+        }
+        return root
     }
 
     /// Runs `gobay args...` with GOBAY_CONFIG=CONFIG and waits for it.

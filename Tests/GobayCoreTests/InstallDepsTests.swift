@@ -9,10 +9,7 @@ struct InstallDepsTests {
     /// A run that finds the lock held waits with a message naming the holder, and gives up after
     /// its timeout instead of hanging for ever (a daemon an older run started kept it).
     @Test func aHeldLockIsNamedAndTheWaitEnds() throws {
-        var root = (#filePath as NSString).deletingLastPathComponent
-        while root != "/" && !FileManager.default.fileExists(atPath: root + "/Package.swift") {
-            root = (root as NSString).deletingLastPathComponent
-        }
+        let root = GobayBinary.repositoryRoot()
         let sandbox = try TestSandbox("install-lock")
         let cache = sandbox.path + "/cache"
         try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)

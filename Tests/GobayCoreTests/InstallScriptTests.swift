@@ -7,10 +7,7 @@ import Testing
 @Suite("scripts/install")
 struct InstallScriptTests {
     @Test func installsBinariesUnitAndAPrivateConfig() throws {
-        var root = (#filePath as NSString).deletingLastPathComponent
-        while root != "/" && !FileManager.default.fileExists(atPath: root + "/Package.swift") {
-            root = (root as NSString).deletingLastPathComponent
-        }
+        let root = GobayBinary.repositoryRoot()
         let sandbox = try TestSandbox("install")
         // The debug binaries stand in for the release ones; the commit file is what build-release writes.
         let bin = sandbox.path + "/bin"

@@ -80,10 +80,7 @@ struct IsolationTests {
 
     /// No `try!` anywhere in Sources: a full disk or a bad file fails cleanly, never crashes.
     @Test func sourcesHaveNoTryBang() throws {
-        var root = (#filePath as NSString).deletingLastPathComponent
-        while root != "/" && !FileManager.default.fileExists(atPath: root + "/Package.swift") {
-            root = (root as NSString).deletingLastPathComponent
-        }
+        let root = GobayBinary.repositoryRoot()
         let sources = root + "/Sources"
         let files = try FileManager.default.subpathsOfDirectory(atPath: sources).filter { $0.hasSuffix(".swift") }
         #expect(files.count > 20)
