@@ -180,4 +180,15 @@ struct ConfigTests {
         let unknown = try run(["--config", world.configPath, "--bogus", "builds"])
         #expect(unknown.0 == 2)
     }
+
+    /// Two environments cannot share a build cache: each runs steps as its own user.
+    @Test func environmentsCannotShareABuildCache() throws {
+        let yaml = "environments:\n  a:\n    go: \"1.22\"\n    gocache: /srv/cache\n  b:\n    go: \"1.22\"\n    gocache: /srv/cache\n"
+        #expect {
+            _ = try ConfigLoader.parse(yaml, path: "/etc/gobay/gobay.yml")
+        } throws: { error in
+            let message = (error as? GobayError)?.message ?? ""
+            return message.contains("environments.b.gocache") && message.contains("also environment a's build cache")
+        }
+    }
 }

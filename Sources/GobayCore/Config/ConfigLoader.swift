@@ -72,7 +72,15 @@ public enum ConfigLoader {
             case "environments":
                 for (name, keyNode, envNode) in try r.mapping(value, at: key, allowed: nil) {
                     try checkName(name, keyNode, "environments", r)
-                    config.environments.append(try parseEnvironment(name, envNode, r, resolvePath))
+                    let env = try parseEnvironment(name, envNode, r, resolvePath)
+                    if let cache = env.gocache, let other = config.environments.first(where: { $0.gocache == cache }) {
+                        throw r.error(
+                            envNode, "environments.\(name).gocache",
+                            "\"\(cache)\" is also environment \(other.name)'s build cache; environments are the trust"
+                                + " boundary (each runs steps as its own user), so they cannot share one",
+                            hint: "give each environment its own gocache:, or remove it")
+                    }
+                    config.environments.append(env)
                 }
             case "libraries":
                 for (name, keyNode, libNode) in try r.mapping(value, at: key, allowed: nil) {
