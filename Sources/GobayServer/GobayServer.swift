@@ -31,7 +31,7 @@ public func buildApplication(state: ServerState) throws -> some ApplicationProto
         configuration: .init(
             address: .hostname(address.host, port: address.port), serverName: "gobay",
             availableConnectionsDelegate: ConnectionCap(limit: cap, logger: state.logger)),
-        services: [SchedulerService(state: state), ConfigReloadService(state: state)],
+        services: [SchedulerService(state: state), ConfigReloadService(state: state), RetentionService(state: state)],
         logger: state.logger)
 }
 

@@ -55,7 +55,7 @@ public enum ConfigLoader {
             projects: [], libraries: [])
         var projectsNode: Node?
         for (key, _, value) in try r.mapping(
-            root, at: "", allowed: ["data_dir", "toolchains", "environments", "projects", "libraries", "server"])
+            root, at: "", allowed: ["data_dir", "toolchains", "environments", "projects", "libraries", "server", "retention"])
         {
             switch key {
             case "data_dir":
@@ -91,6 +91,8 @@ public enum ConfigLoader {
                 projectsNode = value
             case "server":
                 config.server = try ServerConfigParser.parse(value, r)
+            case "retention":
+                config.retention = try RetentionConfig.parse(value, at: "retention", r, global: true)
             default:
                 break
             }
@@ -249,7 +251,7 @@ public enum ConfigLoader {
         let allowed: Set<String> = [
             "repo", "branch", "environment", "mode", "import_path", "package", "output", "ldflags", "targets", "test",
             "timeout", "webhook_secret", "branches", "tags", "coalesce", "status", "build_tags", "generate", "test_flags",
-            "env",
+            "env", "retention",
         ]
         for (key, _, value) in try r.mapping(node, at: at, allowed: allowed) {
             let path = "\(at).\(key)"
@@ -317,6 +319,7 @@ public enum ConfigLoader {
                     return trimmed
                 }
             case "generate": p.generate = try r.bool(value, at: path)
+            case "retention": p.retention = try RetentionConfig.parse(value, at: path, r, global: false)
             case "test_flags":
                 p.testFlags = try r.stringList(value, at: path).map { flag, flagNode in
                     guard flag.hasPrefix("-"), flag.count > 1 else {

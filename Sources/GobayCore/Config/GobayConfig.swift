@@ -16,6 +16,8 @@ public struct GobayConfig: Sendable {
     public var libraries: [LibraryConfig]
     /// The `server:` section.
     public var server = ServerConfig()
+    /// How long builds are kept (see `retention:`).
+    public var retention = RetentionConfig()
 
     /// The environment named `name`, or a usage error listing the known ones.
     public func environment(_ name: String) throws -> EnvironmentConfig {
@@ -162,6 +164,8 @@ public struct ProjectConfig: Sendable {
     public var generate = false
     /// Extra flags for `go test` (e.g. -race, -count=1), each one argument.
     public var testFlags: [String] = []
+    /// This project's own retention keys, over the global ones.
+    public var retention: RetentionConfig?
     /// Extra variables for this project's go processes, over the environment's `env:`; a value
     /// may come from gobay's own environment with `{env: NAME}`.
     public var env: [(String, SecretSource)] = []

@@ -1,0 +1,30 @@
+import Foundation
+import GobayCore
+import Logging
+import ServiceLifecycle
+
+/// Prunes builds the retention policy no longer keeps, once at start and then every
+/// `retention.interval` (one hour by default), with the config in force at each run. Stops with
+/// the server.
+struct RetentionService: Service {
+    let state: ServerState
+
+    func run() async throws {
+        while !Task.isCancelled {
+            let config = state.config
+            if config.retention.isActive || config.projects.contains(where: { $0.retention?.isActive == true }) {
+                do {
+                    let (removed, bytes) = try BuildPruner(config: config, database: state.database).prune()
+                    if !removed.isEmpty {
+                        state.logger.info(
+                            "pruned builds", metadata: ["prune.builds": "\(removed.count)", "prune.bytes": "\(bytes)"])
+                    }
+                } catch {
+                    state.logger.warning("pruning failed", metadata: ["error": "\((error as? GobayError)?.message ?? "\(error)")"])
+                }
+            }
+            // Cancelled (shutdown): the loop ends.
+            try? await Task.sleep(nanoseconds: UInt64(max(1, config.retention.interval) * 1_000_000_000))
+        }
+    }
+}

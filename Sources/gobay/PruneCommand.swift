@@ -1,0 +1,31 @@
+import ArgumentParser
+import Foundation
+import GobayCore
+
+extension GobayCLI {
+    /// `gobay prune [--dry-run]`: removes builds the retention policy no longer keeps.
+    struct Prune: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove ended builds (rows, logs, artifacts) that retention: no longer keeps.")
+        @OptionGroup var options: ConfigOptions
+        @Flag(help: "List what would be removed; remove nothing.") var dryRun = false
+
+        func run() throws {
+            let config = try options.load()
+            guard config.retention.isActive || config.projects.contains(where: { $0.retention?.isActive == true }) else {
+                Terminal.out("no retention: configured; nothing is pruned (see retention: in the README)")
+                return
+            }
+            let pruner = BuildPruner(config: config, database: try AppDatabase(dataDir: config.dataDir))
+            if dryRun {
+                let doomed = try pruner.plan()
+                for build in doomed { Terminal.out("would remove #\(build.id) \(build.project) \(build.status.rawValue): \(build.reason)") }
+                Terminal.out("\(doomed.count) build(s) would be removed")
+                return
+            }
+            let (removed, bytes) = try pruner.prune()
+            for build in removed { Terminal.out("removed #\(build.id) \(build.project) \(build.status.rawValue): \(build.reason)") }
+            Terminal.out("\(removed.count) build(s) removed, \(bytes) bytes freed")
+        }
+    }
+}
