@@ -10,6 +10,11 @@ struct RetentionService: Service {
     let state: ServerState
 
     func run() async throws {
+        // A graceful shutdown (SIGTERM) cancels the wait, and the loop ends.
+        await cancelWhenGracefulShutdown { await loop() }
+    }
+
+    private func loop() async {
         while !Task.isCancelled {
             let config = state.config
             if config.retention.isActive || config.projects.contains(where: { $0.retention?.isActive == true }) {
@@ -23,7 +28,6 @@ struct RetentionService: Service {
                     state.logger.warning("pruning failed", metadata: ["error": "\((error as? GobayError)?.message ?? "\(error)")"])
                 }
             }
-            // Cancelled (shutdown): the loop ends.
             try? await Task.sleep(nanoseconds: UInt64(max(1, config.retention.interval) * 1_000_000_000))
         }
     }
