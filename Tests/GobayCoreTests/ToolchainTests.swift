@@ -116,6 +116,48 @@ struct ToolchainInstallTests {
         #expect(helpers.isEmpty)
     }
 
+    /// On a terminal the download bar redraws at most ten times a second and its line is ended
+    /// before the next message (run under a real pseudo-terminal).
+    @Test func progressOnATerminalIsCalmAndEndsItsLine() throws {
+        let sandbox = try TestSandbox("tty")
+        let (server, version) = try server(sandbox)
+        let config = try sandbox.write("gobay.yml", "toolchains:\n  mirror: \(server.mirror)\n")
+        let gobay = try GobayBinary(config: config)
+        // Python's pty module gives the child a terminal as stdout and stderr and copies what it writes.
+        let script = """
+            import os, pty, sys, time
+            start = time.time()
+            pid, fd = pty.fork()
+            if pid == 0:
+                os.execve(sys.argv[1], sys.argv[1:-1], dict(os.environ, GOBAY_CONFIG=sys.argv[-1]))
+            out = b""
+            while True:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            _, status = os.waitpid(pid, 0)
+            sys.stdout.write("ELAPSED %.3f STATUS %d\\n" % (time.time() - start, os.waitstatus_to_exitcode(status)))
+            sys.stdout.write(out.decode("utf-8", "replace"))
+            """
+        let result = try ProcessRunner.capture(
+            ProcessSpec(
+                ["python3", "-c", script, gobay.path, "toolchain", "install", "1.22", config],
+                environment: ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": sandbox.path]),
+            deadline: Date().addingTimeInterval(300))
+        let text = result.stdout
+        #expect(text.contains("STATUS 0"), "\(text)\(result.stderr)")
+        let elapsed = Double(text.split(separator: " ").dropFirst().first ?? "") ?? 0
+        let redraws = text.components(separatedBy: "\r[").count - 1
+        #expect(redraws >= 1 && Double(redraws) <= elapsed * 10 + 2, "\(redraws) redraws in \(elapsed) s")
+        // The bar's line ends before the next message ("sha256 ok", then "ready").
+        #expect(!text.contains("MB" + "sha256"), "\(text)")
+        #expect(text.contains("Go \(version.dropFirst(2)) ready"), "\(text)")
+    }
+
     @Test func installsFromPip() throws {
         let sandbox = try TestSandbox("pip")
         let config = try sandbox.write("gobay.yml", "{}\n")
