@@ -277,7 +277,27 @@ public struct AppDatabase: Sendable {
             let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             let rows = try Row.fetchAll(
                 db, sql: "SELECT * FROM build \(whereClause) ORDER BY id DESC LIMIT ?", arguments: arguments)
-            return try rows.map { try Self.record($0, db) }
+            guard let newest = rows.first.map({ $0["id"] as Int64 }), let oldest = rows.last.map({ $0["id"] as Int64 })
+            else { return [] }
+            // Steps and artifacts of every listed build in one query each, not two per build.
+            let ids = Set(rows.map { $0["id"] as Int64 })
+            var steps: [Int64: [StepRecord]] = [:]
+            for s in try Row.fetchAll(
+                db, sql: "SELECT * FROM step WHERE build_id BETWEEN ? AND ? ORDER BY id", arguments: [oldest, newest])
+            where ids.contains(s["build_id"]) {
+                steps[s["build_id"], default: []].append(Self.step(s))
+            }
+            var artifacts: [Int64: [ArtifactRecord]] = [:]
+            for a in try Row.fetchAll(
+                db, sql: "SELECT * FROM artifact WHERE build_id BETWEEN ? AND ? ORDER BY goos = '', id",
+                arguments: [oldest, newest])
+            where ids.contains(a["build_id"]) {
+                artifacts[a["build_id"], default: []].append(Self.artifact(a))
+            }
+            return rows.map { row in
+                let id: Int64 = row["id"]
+                return Self.record(row, steps: steps[id] ?? [], artifacts: artifacts[id] ?? [])
+            }
         }
     }
 
@@ -285,16 +305,23 @@ public struct AppDatabase: Sendable {
         let id: Int64 = row["id"]
         // Binaries first, then reports (junit.xml, which has no target).
         let artifacts = try Row.fetchAll(
-            db, sql: "SELECT * FROM artifact WHERE build_id = ? ORDER BY goos = '', id", arguments: [id])
-            .map { a in
-                ArtifactRecord(
-                    name: a["name"], path: a["path"], sha256: a["sha256"], size: a["size"], goos: a["goos"],
-                    goarch: a["goarch"])
-            }
-        let steps = try Row.fetchAll(db, sql: "SELECT * FROM step WHERE build_id = ? ORDER BY id", arguments: [id])
-            .map { s in
-                StepRecord(name: s["name"], status: s["status"], startedAt: s["started_at"], finishedAt: s["finished_at"])
-            }
+            db, sql: "SELECT * FROM artifact WHERE build_id = ? ORDER BY goos = '', id", arguments: [id]
+        ).map(artifact)
+        let steps = try Row.fetchAll(db, sql: "SELECT * FROM step WHERE build_id = ? ORDER BY id", arguments: [id]).map(step)
+        return record(row, steps: steps, artifacts: artifacts)
+    }
+
+    static func artifact(_ a: Row) -> ArtifactRecord {
+        ArtifactRecord(
+            name: a["name"], path: a["path"], sha256: a["sha256"], size: a["size"], goos: a["goos"], goarch: a["goarch"])
+    }
+
+    static func step(_ s: Row) -> StepRecord {
+        StepRecord(name: s["name"], status: s["status"], startedAt: s["started_at"], finishedAt: s["finished_at"])
+    }
+
+    static func record(_ row: Row, steps: [StepRecord], artifacts: [ArtifactRecord]) -> BuildRecord {
+        let id: Int64 = row["id"]
         return BuildRecord(
             id: id, project: row["project"], environment: row["environment"], goVersion: row["go_version"],
             commit: row["commit_sha"], ref: row["ref"], status: BuildStatus(rawValue: row["status"]) ?? .failed,
