@@ -45,8 +45,8 @@ struct IsolationTests {
 
         func store(_ name: String) -> String {
             do {
-                _ = try ArtifactStore.storeOutput(
-                    "out/7/\(name)", below: base, as: name, into: BuildRunner.buildDir(dataDir: dataDir, id: 7) + "/artifacts")
+                _ = try ArtifactStore(directory: BuildRunner.buildDir(dataDir: dataDir, id: 7) + "/artifacts")
+                    .store("out/7/\(name)", below: base, as: name)
                 return "stored"
             } catch {
                 return "\(error)"
@@ -63,7 +63,7 @@ struct IsolationTests {
         try FileManager.default.createSymbolicLink(atPath: base + "/out/8", withDestinationPath: base + "/out/7")
         let behindLink: String
         do {
-            _ = try ArtifactStore.storeOutput("out/8/good", below: base, as: "good", into: dataDir + "/builds/8/artifacts")
+            _ = try ArtifactStore(directory: dataDir + "/builds/8/artifacts").store("out/8/good", below: base, as: "good")
             behindLink = "stored"
         } catch {
             behindLink = "\(error)"

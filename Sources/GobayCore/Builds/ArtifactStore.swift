@@ -12,18 +12,24 @@ import Foundation
 /// so a link to the database or a fifo in its place fails the build instead of being served.
 public struct ArtifactStore {
     /// The build's store directory.
-    let directory: String
+    public let directory: String
+
+    /// A store writing into `directory`.
+    public init(directory: String) { self.directory = directory }
 
     /// One stored artifact.
-    struct Stored {
-        var path: String
-        var sha256: String
-        var size: Int64
+    public struct Stored: Sendable {
+        /// Where it is now.
+        public var path: String
+        /// Its hex SHA-256.
+        public var sha256: String
+        /// Its size in bytes.
+        public var size: Int64
     }
 
     /// Copies `relative` (below `base`, a directory gobay made) into the store as `name`, and
     /// removes the output. Throws a `StepFailure` naming what was found instead of a file.
-    func store(_ relative: String, below base: String, as name: String) throws -> Stored {
+    public func store(_ relative: String, below base: String, as name: String) throws -> Stored {
         let baseFD = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard baseFD >= 0 else { throw failure(name, "cannot open \(base): \(String(cString: strerror(errno)))") }
         defer { close(baseFD) }
@@ -99,14 +105,6 @@ public struct ArtifactStore {
         var info = stat()
         guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
         return try? handle.readToEnd() ?? Data()
-    }
-
-    /// Stores `relative` (below `base`) as `name` in `directory`; for tests and tools.
-    public static func storeOutput(_ relative: String, below base: String, as name: String, into directory: String) throws
-        -> (path: String, sha256: String, size: Int64)
-    {
-        let stored = try ArtifactStore(directory: directory).store(relative, below: base, as: name)
-        return (stored.path, stored.sha256, stored.size)
     }
 
     private func failure(_ name: String, _ message: String) -> StepFailure {

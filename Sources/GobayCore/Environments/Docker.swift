@@ -139,7 +139,9 @@ public struct DockerContainer: Sendable {
         }
         try FileManager.default.createDirectory(atPath: executor.dataDir + "/git", withIntermediateDirectories: true)
         // The environment (GOPATH, caches, HOME) belongs to the user steps run as.
-        try executor.adopt([executor.environment.dir] + (executor.environment.config.gocache.map { [$0] } ?? []))
+        if let user = executor.stepUser {
+            try Ownership.hand([executor.environment.dir] + (executor.environment.config.gocache.map { [$0] } ?? []), to: user)
+        }
         var argv = ["run", "-d", "--name", name, "--label", "gobay.env=\(executor.environment.name)"]
         argv += ["--label", "gobay.data-dir=\(executor.dataDir)"]
         argv += ["--label", "gobay.config-hash=\(hash)"]

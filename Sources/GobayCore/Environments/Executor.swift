@@ -46,12 +46,6 @@ public protocol Executor: Sendable {
 }
 
 extension Executor {
-    /// Hands `paths` to the step user (recursively); nothing to do when steps run as gobay.
-    public func adopt(_ paths: [String]) throws {
-        guard let stepUser else { return }
-        try Ownership.hand(paths, to: stepUser)
-    }
-
     /// Prepares the environment's directories and, when steps run as another user, hands the
     /// environment (and a configured build cache) to that user once.
     func prepareDirectories(_ environment: Environment) throws {

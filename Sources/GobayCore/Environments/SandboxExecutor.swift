@@ -42,13 +42,11 @@ public struct SandboxExecutor: Executor {
 
     public func interactive(_ arguments: [String], mode: BuildMode?, workingDirectory: String?, tty: Bool) throws -> ProcessSpec {
         try prepare()
-        // The filter goes to `env exec` too; the descriptor survives the exec as fd 3.
-        let filter = try SeccompFilter()
+        // The filter goes to `env exec` too: gobay execs right after, which hands it over as fd 3.
         var spec = ProcessSpec(
             wrap(arguments, workingDirectory: workingDirectory ?? environment.dir, writable: [], seccompFD: 3, terminal: true),
             environment: variables(mode: mode))
-        spec.descriptors = [filter.descriptor]
-        spec.keepAlive = filter
+        spec.descriptors = [try SeccompFilter.descriptorForExec()]
         spec.user = stepUser
         spec.noNewPrivileges = true
         return spec

@@ -14,14 +14,17 @@ final class SeccompFilter: Sendable {
     /// The memory file's descriptor (close-on-exec; the spawn hands it to bwrap as fd 3).
     let descriptor: Int32
 
-    init() throws {
+    init() throws { descriptor = try Self.descriptorForExec() }
+
+    /// A filter descriptor owned by no one: for a spec gobay execs right away (the exec closes it).
+    static func descriptorForExec() throws -> Int32 {
         let fd = cgobay_seccomp_filter_fd()
         guard fd >= 0 else {
             throw GobayError.failure(
                 "cannot build the sandbox's seccomp filter: \(String(cString: strerror(-fd)))",
                 hint: "install libseccomp2 (apt-get install libseccomp2)")
         }
-        descriptor = fd
+        return fd
     }
 
     deinit { close(descriptor) }

@@ -21,8 +21,6 @@ public struct ProcessSpec: Sendable {
     public var cgroup: StepCgroup?
     /// Sets no-new-privileges: setuid binaries and file capabilities grant nothing.
     public var noNewPrivileges = false
-    /// Whatever owns `descriptors` (kept open as long as the spec lives).
-    public var keepAlive: (any Sendable)?
 
     /// Creates a spec.
     public init(_ arguments: [String], environment: [String: String], workingDirectory: String? = nil) {
