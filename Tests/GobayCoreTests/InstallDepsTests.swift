@@ -35,4 +35,27 @@ struct InstallDepsTests {
         #expect(result.stderr.contains("gave up after 1 s"), "\(result.stderr)")
         #expect(Date().timeIntervalSince(start) < 120)
     }
+
+    /// The dockerd that install-deps started must not hold the lock: it did, and the README's second command then
+    /// waited for ever. scripts/test starts dockerd through install-deps, so this looks at the daemon it started.
+    @Test func dockerdDoesNotHoldTheInstallLock() throws {
+        let daemons = try FileManager.default.contentsOfDirectory(atPath: "/proc").filter { pid in
+            pid.allSatisfy(\.isNumber)
+                && (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) == "dockerd\n"
+        }
+        try #require(!daemons.isEmpty, "dockerd is not running; scripts/install-deps starts it")
+        for pid in daemons {
+            let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+            let targets = fds.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)") }
+            #expect(!targets.contains { $0.hasSuffix("/.install-deps.lock") }, "dockerd \(pid) holds the lock: \(targets)")
+        }
+        // And so the next run takes the lock at once.
+        var env = ProcessInfo.processInfo.environment
+        env["GOBAY_INSTALL_LOCK_TIMEOUT"] = "5"
+        let again = try ProcessRunner.capture(
+            ProcessSpec([GobayBinary.repositoryRoot() + "/scripts/install-deps"], environment: env),
+            deadline: Date().addingTimeInterval(600))
+        #expect(again.outcome.status == 0, "\(again.stdout)\(again.stderr)")
+        #expect(!again.stdout.contains("waiting for"), "\(again.stdout)")
+    }
 }
