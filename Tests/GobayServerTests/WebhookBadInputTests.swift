@@ -6,13 +6,13 @@ import Testing
 @Suite("server: bad webhooks get the documented status and change nothing", .serialized)
 struct WebhookBadInputTests {
     /// How each sender signs and names its event.
-    struct Sender {
+    struct Sender: Sendable {
         var name: String
         var fixture: String
         var eventHeader: String
         var pushEvent: String
         var otherEvent: String
-        var sign: (Data, String) -> [String: String]
+        var sign: @Sendable (Data, String) -> [String: String]
     }
 
     static let senders: [Sender] = [

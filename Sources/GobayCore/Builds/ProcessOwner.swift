@@ -1,15 +1,15 @@
 import Foundation
+import Synchronization
 
 /// A token that is "alive" exactly as long as the gobay process holding it: a file under
 /// `<data_dir>/locks/owners/` locked for the life of the process. Builds record their owner's
 /// token, so a later gobay can tell a build whose process died (the lock is free) from one still
 /// running elsewhere, with no pid-reuse ambiguity.
-public final class ProcessOwner: @unchecked Sendable {
+public final class ProcessOwner: Sendable {
     /// This process's token.
     public let token: String
     private let lock: FileLock
-    private static let mutex = NSLock()
-    private static var byDataDir: [String: ProcessOwner] = [:]
+    private static let byDataDir = Mutex<[String: ProcessOwner]>([:])
 
     private init(dataDir: String) throws {
         token = UUID().uuidString.lowercased()
@@ -19,12 +19,12 @@ public final class ProcessOwner: @unchecked Sendable {
 
     /// The token this process holds for `dataDir`, created on first use.
     public static func current(dataDir: String) throws -> ProcessOwner {
-        mutex.lock()
-        defer { mutex.unlock() }
-        if let owner = byDataDir[dataDir] { return owner }
-        let owner = try ProcessOwner(dataDir: dataDir)
-        byDataDir[dataDir] = owner
-        return owner
+        try byDataDir.withLock { owners in
+            if let owner = owners[dataDir] { return owner }
+            let owner = try ProcessOwner(dataDir: dataDir)
+            owners[dataDir] = owner
+            return owner
+        }
     }
 
     /// Whether some live process holds `token`; a dead token's file is removed.

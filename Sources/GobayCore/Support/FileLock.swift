@@ -5,22 +5,23 @@ import Foundation
 #endif
 
 /// A cross-process lock on a file, held with flock(2); the kernel releases it when the holder dies.
-public final class FileLock: @unchecked Sendable {
+public final class FileLock: Sendable {
     /// The lock's file.
     public let path: String
-    private var fd: Int32 = -1
+    private let fd: Int32
 
     /// Opens (creating if needed) the lock file; the lock is not taken yet.
     public init(path: String) throws {
         self.path = path
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         if fd < 0 {
             throw GobayError.failure(
                 "cannot open lock file \(path): \(String(cString: strerror(errno)))",
                 hint: "check that the data dir is writable")
         }
+        self.fd = fd
     }
 
     deinit {
