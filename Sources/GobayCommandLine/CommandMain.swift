@@ -38,7 +38,7 @@ public enum CommandMain {
     /// Prints `error` the way it deserves and exits with its code.
     static func exit<Root: ParsableCommand>(for error: Error, _ root: Root.Type) -> Never {
         switch error {
-        case let error as GobayError:
+        case let error as any UserFacingError:
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
             Glibc.exit(error.exitCode)
         case let error as ExitCode:

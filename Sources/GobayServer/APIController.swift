@@ -217,11 +217,10 @@ struct APIController: Sendable {
                     _ = try mirror.resolve(ref: ref)
                 }
             }
-        } catch let error as GobayError {
+        } catch let error as any UserFacingError {
             // A full data dir is the storage middleware's 503 with Retry-After, not the repository's fault.
-            if error.kind == .failure && DiskSpace.isFull(at: dataDir) { throw POSIXError(.ENOSPC) }
-            if error.kind == .failure { throw APIError(.badGateway, error.message, hint: error.hint) }
-            throw APIError(.unprocessableContent, error.message, hint: error.hint)
+            if error.exitCode == 1 && DiskSpace.isFull(at: dataDir) { throw POSIXError(.ENOSPC) }
+            throw APIError(error)
         }
     }
 
@@ -239,8 +238,8 @@ struct APIController: Sendable {
     private func mapped<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
-        } catch let error as GobayError {
-            throw APIError.from(error)
+        } catch let error as any UserFacingError {
+            throw APIError(error)
         }
     }
 }

@@ -29,11 +29,9 @@ public struct APIError: HTTPResponseError, Sendable {
         return response
     }
 
-    /// Maps a core error: usage problems are 400 (404 for unknown names), failures 500.
-    static func from(_ error: GobayError) -> APIError {
-        if error.kind == .failure { return APIError(.internalServerError, error.message, hint: error.hint) }
-        let notFound = error.message.hasPrefix("unknown project") || error.message.hasPrefix("unknown environment")
-        return APIError(notFound ? .notFound : .badRequest, error.message, hint: error.hint)
+    /// Answers a core error with the status its kind decides (the one place that mapping happens).
+    init(_ error: any UserFacingError) {
+        self.init(HTTPResponse.Status(code: error.kind.httpStatus), error.message, hint: error.hint)
     }
 }
 

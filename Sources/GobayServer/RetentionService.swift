@@ -25,7 +25,7 @@ struct RetentionService: Service {
                             "pruned builds", metadata: ["prune.builds": "\(removed.count)", "prune.bytes": "\(bytes)"])
                     }
                 } catch {
-                    state.logger.warning("pruning failed", metadata: ["error": "\((error as? GobayError)?.message ?? "\(error)")"])
+                    state.logger.warning("pruning failed", metadata: ["error": "\(userMessage(error))"])
                 }
             }
             try? await Task.sleep(nanoseconds: UInt64(max(1, config.retention.interval) * 1_000_000_000))

@@ -21,7 +21,7 @@ extension ServerState {
                     hint: "put data_dir back, or restart gobay serve to use the new one")
             }
         } catch {
-            let message = (error as? GobayError).map { e in e.hint.map { "\(e.message) (hint: \($0))" } ?? e.message }
+            let message = (error as? any UserFacingError).map { e in e.hint.map { "\(e.message) (hint: \($0))" } ?? e.message }
             logger.error(
                 "config reload refused; the previous config stays in force",
                 metadata: ["error": "\(message ?? "\(error)")", "config.path": "\(path)", "config.hash": "\(old.hash)"])

@@ -203,6 +203,6 @@ struct WebhookController: Sendable {
     }
 
     private func describe(_ error: Error) -> String {
-        (error as? GobayError)?.message ?? "\(error)"
+        userMessage(error)
     }
 }

@@ -113,7 +113,7 @@ extension GobayCLI {
                             try env.makeExecutor(dataDir: config.dataDir).prepare()
                             Terminal.out("\(envConfig.name): ready (\(envConfig.executor.rawValue))")
                         }
-                    } catch let error as GobayError {
+                    } catch let error as any UserFacingError {
                         failed = true
                         Terminal.error("\(envConfig.name): \(error.message)" + (error.hint.map { "\nhint: \($0)" } ?? ""))
                     }

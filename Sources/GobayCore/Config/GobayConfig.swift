@@ -24,7 +24,7 @@ public struct GobayConfig: Sendable {
         if let env = environments.first(where: { $0.name == name }) { return env }
         throw GobayError(
             "unknown environment \"\(name)\"",
-            hint: "environments in \(path): \(environments.map(\.name).joined(separator: ", "))")
+            hint: "environments in \(path): \(environments.map(\.name).joined(separator: ", "))", kind: .notFound)
     }
 
     /// The project named `name`, or a usage error listing the known ones.
@@ -33,7 +33,7 @@ public struct GobayConfig: Sendable {
         let known = projects.map(\.name).joined(separator: ", ")
         throw GobayError(
             "unknown project \"\(name)\"",
-            hint: known.isEmpty ? "add it under projects: in \(path)" : "projects in \(path): \(known)")
+            hint: known.isEmpty ? "add it under projects: in \(path)" : "projects in \(path): \(known)", kind: .notFound)
     }
 }
 

@@ -24,25 +24,30 @@ enum Docker {
         let result = try ProcessRunner.capture(
             ProcessSpec(["docker"] + args, environment: clientEnvironment), deadline: Date().addingTimeInterval(timeout))
         guard result.outcome.succeeded else {
-            let message = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
-            if message.contains("Cannot connect to the Docker daemon") || message.contains("Is the docker daemon running") {
-                throw GobayError.failure(
+            // The docker CLI says only in words that it found no daemon.
+            let stderr = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+            if stderr.contains("Cannot connect to the Docker daemon") || stderr.contains("Is the docker daemon running") {
+                throw GobayError(
                     "docker daemon not reachable at \(daemonAddress)",
-                    hint: "start dockerd (or set DOCKER_HOST); environments with other executors keep working")
+                    hint: "start dockerd (or set DOCKER_HOST); environments with other executors keep working",
+                    kind: .unavailable)
             }
-            throw DockerError(args: args, status: result.outcome.status, stderr: message)
+            throw DockerError(args: args, status: result.outcome.status, stderr: stderr)
         }
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
 
 /// A docker command that failed.
-struct DockerError: Error, CustomStringConvertible {
+struct DockerError: UserFacingError {
     var args: [String]
     var status: Int32
     var stderr: String
 
-    var description: String { "docker \(args.prefix(2).joined(separator: " ")) failed (exit \(status)): \(stderr)" }
+    var message: String { "docker \(args.prefix(2).joined(separator: " ")) failed (exit \(status)): \(stderr)" }
+    var hint: String? { nil }
+    var kind: FailureKind { .failure }
+    var description: String { message }
 }
 
 /// The long-lived container of one docker environment: created, recreated on a config change,

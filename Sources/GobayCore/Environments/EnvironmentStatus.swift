@@ -48,7 +48,7 @@ public struct EnvironmentStatus: Codable, Sendable {
             goroot = environment.toolchain.goroot
             env = environment.variables(mode: nil).reduce(into: [:]) { $0[$1.key] = SecretMask.value($1.value, name: $1.key) }
         } catch {
-            self.error = (error as? GobayError)?.message ?? "\(error)"
+            self.error = userMessage(error)
         }
     }
 }

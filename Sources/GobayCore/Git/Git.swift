@@ -34,7 +34,7 @@ public struct Git: Sendable {
 }
 
 /// A git command that failed.
-public struct GitError: Error, CustomStringConvertible {
+public struct GitError: UserFacingError {
     /// The arguments git was given.
     public var args: [String]
     /// Its exit status.
@@ -42,7 +42,10 @@ public struct GitError: Error, CustomStringConvertible {
     /// What it printed on stderr.
     public var stderr: String
 
-    public var description: String {
+    public var message: String {
         "git \(args.first ?? "") failed (exit \(status)): \(stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
     }
+    public var hint: String? { nil }
+    public var kind: FailureKind { .failure }
+    public var description: String { message }
 }

@@ -33,9 +33,9 @@ public struct GitMirror: Sendable {
                 try Git.run(["--git-dir", path, "fetch", "--prune", "--quiet", "--force", "--", "origin"])
             }
         } catch let error as GitError {
-            throw GobayError.failure(
+            throw GobayError(
                 "cannot fetch \(url): \(error.stderr.trimmingCharacters(in: .whitespacesAndNewlines))",
-                hint: "check that the repo: URL is right and reachable by the gobay user")
+                hint: "check that the repo: URL is right and reachable by the gobay user", kind: .upstream)
         }
     }
 
@@ -48,7 +48,9 @@ public struct GitMirror: Sendable {
                 return sha
             }
         }
-        throw GobayError("ref \"\(ref)\" does not exist in \(url)", hint: "check the branch or tag name; `git ls-remote \(url)` lists them")
+        throw GobayError(
+            "ref \"\(ref)\" does not exist in \(url)", hint: "check the branch or tag name; `git ls-remote \(url)` lists them",
+            kind: .unprocessable)
     }
 
     /// The full commit id of `sha` (full or abbreviated), which must be in the mirror.
@@ -57,7 +59,7 @@ public struct GitMirror: Sendable {
             throw GobayError("\"\(sha)\" is not a commit id", hint: "pass a hex commit id (at least 4 characters)")
         }
         guard let full = try? Git.run(["--git-dir", path, "rev-parse", "--verify", "--quiet", "--end-of-options", sha + "^{commit}"]) else {
-            throw GobayError("commit \(sha) is not in \(url)", hint: "push it first, or check the id")
+            throw GobayError("commit \(sha) is not in \(url)", hint: "push it first, or check the id", kind: .unprocessable)
         }
         return full
     }

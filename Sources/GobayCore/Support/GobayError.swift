@@ -1,23 +1,80 @@
 import Foundation
 
-/// The kinds of failure gobay reports, each mapped to a process exit code.
-public enum FailureKind: Sendable {
-    /// Bad input from the user: config, arguments, refs, unknown names. Exit code 2.
+/// What kind of problem an error is. It alone decides the CLI's exit code and the API's HTTP
+/// status, so no caller ever picks either by reading an error's text.
+public enum FailureKind: Sendable, Equatable {
+    /// Bad input: config, arguments, a malformed value. Exit 2, HTTP 400.
     case usage
-    /// A build or an operation that ran and failed. Exit code 1.
+    /// An unknown name: project, environment, build. Exit 2, HTTP 404.
+    case notFound
+    /// Well-formed input that names nothing usable, such as a ref the repository lacks. Exit 2, HTTP 422.
+    case unprocessable
+    /// The request contradicts the current state, such as cancelling a build that ended. Exit 2, HTTP 409.
+    case conflict
+    /// Something gobay depends on failed: a git remote, a download server. Exit 1, HTTP 502.
+    case upstream
+    /// gobay cannot do it right now (a full disk, a busy database); trying later may work. Exit 1, HTTP 503.
+    case unavailable
+    /// A build or an operation that ran and failed. Exit 1, HTTP 500.
     case failure
+
+    /// The process exit code: 2 for the caller's mistakes, 1 for failures.
+    public var exitCode: Int32 {
+        switch self {
+        case .usage, .notFound, .unprocessable, .conflict: 2
+        case .upstream, .unavailable, .failure: 1
+        }
+    }
+
+    /// The HTTP status code the API answers with.
+    public var httpStatus: Int {
+        switch self {
+        case .usage: 400
+        case .notFound: 404
+        case .unprocessable: 422
+        case .conflict: 409
+        case .upstream: 502
+        case .unavailable: 503
+        case .failure: 500
+        }
+    }
 }
 
-/// An error that carries a message for the user: what is wrong and how to fix it.
-public struct GobayError: Error, CustomStringConvertible, Sendable {
+/// An error that carries what its user needs: a message naming the problem, a hint naming the fix,
+/// and a kind that decides the exit code and HTTP status. The CLI (`CommandMain.exit`) and the
+/// server (`APIError.init(_:)`) each map it in one place.
+public protocol UserFacingError: Error, CustomStringConvertible, Sendable {
     /// What went wrong, naming the thing that is wrong.
-    public let message: String
+    var message: String { get }
     /// How to fix it, when there is something to say.
+    var hint: String? { get }
+    /// What kind of problem it is.
+    var kind: FailureKind { get }
+}
+
+extension UserFacingError {
+    /// The process exit code for this error.
+    public var exitCode: Int32 { kind.exitCode }
+
+    /// `error: MESSAGE` and, when there is one, `hint: HINT` on the next line.
+    public var description: String {
+        if let hint { return "error: \(message)\nhint: \(hint)" }
+        return "error: \(message)"
+    }
+}
+
+/// The message of any error: a user-facing error's own message, or the error's description.
+public func userMessage(_ error: any Error) -> String {
+    (error as? any UserFacingError)?.message ?? "\(error)"
+}
+
+/// gobay's general error: a message, a hint and a kind.
+public struct GobayError: UserFacingError {
+    public let message: String
     public let hint: String?
-    /// Whether this is a usage error (exit 2) or an operational failure (exit 1).
     public let kind: FailureKind
 
-    /// Creates an error with a message, an optional hint and a kind.
+    /// Creates an error with a message, an optional hint and a kind (a usage error by default).
     public init(_ message: String, hint: String? = nil, kind: FailureKind = .usage) {
         self.message = message
         self.hint = hint
@@ -27,13 +84,5 @@ public struct GobayError: Error, CustomStringConvertible, Sendable {
     /// A failure of an operation rather than of the input.
     public static func failure(_ message: String, hint: String? = nil) -> GobayError {
         GobayError(message, hint: hint, kind: .failure)
-    }
-
-    /// The process exit code for this error.
-    public var exitCode: Int32 { kind == .usage ? 2 : 1 }
-
-    public var description: String {
-        if let hint { return "error: \(message)\nhint: \(hint)" }
-        return "error: \(message)"
     }
 }
