@@ -82,7 +82,9 @@ let package = Package(
         ),
         .testTarget(
             name: "GobayCoreTests",
-            dependencies: ["GobayCore", "GobayTesting", "GobayCommandLine"],
+            dependencies: [
+                "GobayCore", "GobayTesting", "GobayCommandLine", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .testTarget(

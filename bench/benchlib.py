@@ -886,8 +886,96 @@ def wrk_version():
     return first[0].split()[1] if first and len(first[0].split()) > 1 else "?"
 
 
+# --- bench/prune -----------------------------------------------------------------
+
+
+def cmd_prune_fill(db_path, projects, builds):
+    """Fills gobay's database with PROJECTS x BUILDS ended builds (2 steps and 1 artifact each)."""
+    import sqlite3
+    projects, builds = int(projects), int(builds)
+    db = sqlite3.connect(db_path)
+    columns = {row[1]: row for row in db.execute("PRAGMA table_info(build)")}
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() - 3600))
+    values = {"environment": "go122", "go_version": "1.22.10", "commit_sha": "0" * 40, "created_at": stamp,
+              "started_at": stamp, "finished_at": stamp, "trigger": "webhook", "retried": 0, "owner": ""}
+    names = ["id", "project", "ref", "status"] + [c for c in values if c in columns]
+    sql = f"INSERT INTO build ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    t0 = time.perf_counter()
+    next_id = 1
+    db.execute("BEGIN")
+    for p in range(projects):
+        rows, steps, artifacts = [], [], []
+        for b in range(builds):
+            status = "failed" if b % 7 == 3 else "succeeded"
+            ref = "release" if b % 10 == 0 else "main"
+            rows.append([next_id, f"svc-{p:04d}", ref, status] + [values[c] for c in names[4:]])
+            steps += [(next_id, "checkout", "succeeded", stamp, stamp), (next_id, "build", status, stamp, stamp)]
+            artifacts.append((next_id, "svc", f"svc-{next_id}", "0" * 64, 1024, "linux", "amd64"))
+            next_id += 1
+        db.executemany(sql, rows)
+        db.executemany("INSERT INTO step (build_id, name, status, started_at, finished_at) VALUES (?, ?, ?, ?, ?)", steps)
+        db.executemany("INSERT INTO artifact (build_id, name, path, sha256, size, goos, goarch) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       artifacts)
+    db.commit()
+    db.close()
+    log(f"{next_id - 1} builds, {2 * (next_id - 1)} steps, {next_id - 1} artifacts written in "
+        f"{time.perf_counter() - t0:.1f} s")
+
+
+RAW_PRUNE_PLAN = """
+    SELECT id FROM (
+        SELECT id, status,
+               ROW_NUMBER() OVER (PARTITION BY project ORDER BY id DESC) AS seen,
+               ROW_NUMBER() OVER (PARTITION BY project, ref, status = 'succeeded' ORDER BY id DESC) AS nth
+        FROM build WHERE status NOT IN ('queued', 'running'))
+    WHERE seen > ? AND NOT (status = 'succeeded' AND nth = 1)
+"""
+
+
+def raw_prune(db_path, keep, dry_run):
+    """The same keep_builds policy as plain SQL in one transaction; returns (seconds, builds removed)."""
+    import sqlite3
+    t0 = time.perf_counter()
+    db = sqlite3.connect(db_path)
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("CREATE TEMP TABLE doomed (id INTEGER PRIMARY KEY)")
+    db.execute("INSERT INTO doomed " + RAW_PRUNE_PLAN, (keep,))
+    count = db.execute("SELECT count(*) FROM doomed").fetchone()[0]
+    if not dry_run:
+        for table, column in (("step", "build_id"), ("artifact", "build_id"), ("build", "id")):
+            db.execute(f"DELETE FROM {table} WHERE {column} IN (SELECT id FROM doomed)")
+    db.commit()
+    db.close()
+    return time.perf_counter() - t0, count
+
+
+def cmd_prune_run(gobay_bin, db_path, raw_path, projects, builds, keep):
+    keep = int(keep)
+    total = int(projects) * int(builds)
+
+    def gobay(args):
+        t0 = time.perf_counter()
+        p = subprocess.run([gobay_bin, "prune"] + args, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        elapsed = time.perf_counter() - t0
+        if p.returncode != 0:
+            die(f"gobay prune {' '.join(args)} exited {p.returncode}\n{p.stderr[-4000:]}")
+        last = p.stdout.strip().splitlines()[-1] if p.stdout.strip() else ""
+        return elapsed, int(last.split()[0]) if last[:1].isdigit() else -1
+
+    dry, dry_count = gobay(["--dry-run"])
+    raw_dry, raw_dry_count = raw_prune(raw_path, keep, True)
+    real, count = gobay([])
+    raw_real, raw_count = raw_prune(raw_path, keep, False)
+    if not (dry_count == count == raw_dry_count == raw_count):
+        die(f"gobay and raw SQL disagree: gobay plans {dry_count}, removes {count}; raw plans {raw_dry_count}, "
+            f"removes {raw_count}")
+    print(f"prune: {total} builds, keep_builds {keep}, {count} removed")
+    print(f"prune: plan (--dry-run) gobay {dry:.2f} s, raw SQL {raw_dry:.2f} s, ratio {dry / raw_dry:.1f}x")
+    print(f"prune: remove gobay {real:.2f} s, raw SQL {raw_real:.2f} s, ratio {real / raw_real:.1f}x")
+
+
 COMMANDS = {"gen": cmd_gen, "overhead": cmd_overhead, "concurrent": cmd_concurrent, "webhooks": cmd_webhooks,
-            "executors": cmd_executors}
+            "executors": cmd_executors, "prune-fill": cmd_prune_fill, "prune-run": cmd_prune_run}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

@@ -41,6 +41,19 @@ enum Terminal {
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
     }
 
+    /// Writes many lines to stdout in large writes (a prune of a million builds lists each one).
+    static func lines(_ lines: [String]) {
+        var chunk = ""
+        for line in lines {
+            chunk += line + "\n"
+            if chunk.utf8.count >= 1 << 16 {
+                FileHandle.standardOutput.write(Data(chunk.utf8))
+                chunk = ""
+            }
+        }
+        if !chunk.isEmpty { FileHandle.standardOutput.write(Data(chunk.utf8)) }
+    }
+
     /// Writes a line to stderr.
     static func error(_ text: String) {
         FileHandle.standardError.write(Data((text + "\n").utf8))

@@ -19,12 +19,12 @@ extension GobayCLI {
             let pruner = BuildPruner(config: config, database: try AppDatabase(dataDir: config.dataDir))
             if dryRun {
                 let doomed = try pruner.plan()
-                for build in doomed { Terminal.out("would remove #\(build.id) \(build.project) \(build.status.rawValue): \(build.reason)") }
+                Terminal.lines(doomed.map { "would remove #\($0.id) \($0.project) \($0.status.rawValue): \($0.reason)" })
                 Terminal.out("\(doomed.count) build(s) would be removed")
                 return
             }
             let (removed, bytes) = try pruner.prune()
-            for build in removed { Terminal.out("removed #\(build.id) \(build.project) \(build.status.rawValue): \(build.reason)") }
+            Terminal.lines(removed.map { "removed #\($0.id) \($0.project) \($0.status.rawValue): \($0.reason)" })
             Terminal.out("\(removed.count) build(s) removed, \(bytes) bytes freed")
         }
     }
