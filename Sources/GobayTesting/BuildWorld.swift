@@ -3,7 +3,7 @@ import GobayCore
 
 /// A complete gobay setup for build tests: real git repos of real Go programs, three
 /// environments on three real Go versions sharing warm build caches, and a gobay.yml.
-public final class BuildWorld: @unchecked Sendable {
+public final class BuildWorld: Sendable {
     /// Holds everything; removed with the world.
     public let sandbox: TestSandbox
     /// The shared library repo (GOPATH import ex.com/team/corelib).

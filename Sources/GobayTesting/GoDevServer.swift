@@ -4,7 +4,7 @@ import GobayCore
 /// A local stand-in for go.dev/dl on a loopback port: serves a JSON index in go.dev's format and
 /// real toolchain tarballs. go.dev itself is on the public internet, which tests cannot reach.
 /// Paths under /short/ send only half of each file while announcing its full length.
-public final class GoDevServer: @unchecked Sendable {
+public final class GoDevServer: Sendable {
     /// The process serving.
     public let process: ChildProcess
     /// The port on 127.0.0.1.

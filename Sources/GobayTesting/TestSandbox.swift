@@ -2,7 +2,7 @@ import Foundation
 import GobayCore
 
 /// A temp directory for one test, removed when the test is done with it.
-public final class TestSandbox: @unchecked Sendable {
+public final class TestSandbox: Sendable {
     /// The directory.
     public let path: String
 

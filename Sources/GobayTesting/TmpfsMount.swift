@@ -3,7 +3,7 @@ import GobayCore
 
 /// A tiny tmpfs mounted in a test's sandbox (tests run as root), so writes run out of space for
 /// real. Unmounted (lazily) when released.
-public final class TmpfsMount: @unchecked Sendable {
+public final class TmpfsMount: Sendable {
     /// The mount point.
     public let path: String
 
