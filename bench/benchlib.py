@@ -974,8 +974,29 @@ def cmd_prune_run(gobay_bin, db_path, raw_path, projects, builds, keep):
     print(f"prune: remove gobay {real:.2f} s, raw SQL {raw_real:.2f} s, ratio {real / raw_real:.1f}x")
 
 
+# --- bench/startup ---------------------------------------------------------------
+
+
+def cmd_startup(runs, *pairs):
+    """Times each (label, command line) pair RUNS times, round-robin; ratios are to `go version`."""
+    runs = int(runs)
+    commands = [(pairs[i], shlex.split(pairs[i + 1])) for i in range(0, len(pairs), 2)]
+    times = {label: [] for label, _ in commands}
+    for argv in (argv for _, argv in commands):
+        timed(argv)  # warm the page cache
+    for r in range(runs):
+        for label, argv in commands[r % len(commands):] + commands[:r % len(commands)]:
+            times[label].append(timed(argv))
+    medians = {label: statistics.median(values) for label, values in times.items()}
+    base = medians.get("go version")
+    for label, _ in commands:
+        ratio = f", {medians[label] / base:.2f}x go version" if base else ""
+        print(f"startup: {label:<24} median {medians[label] * 1000:6.1f} ms{ratio}")
+
+
 COMMANDS = {"gen": cmd_gen, "overhead": cmd_overhead, "concurrent": cmd_concurrent, "webhooks": cmd_webhooks,
-            "executors": cmd_executors, "prune-fill": cmd_prune_fill, "prune-run": cmd_prune_run}
+            "executors": cmd_executors, "prune-fill": cmd_prune_fill, "prune-run": cmd_prune_run,
+            "startup": cmd_startup}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
