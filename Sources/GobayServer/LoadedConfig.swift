@@ -12,9 +12,8 @@ public struct LoadedConfig: Sendable {
     public let hash: String
     /// When this config was loaded.
     public let loadedAt: Date
-    let globalSecret: String?
-    let projectSecrets: [String: SecretSource]
-    let resolvedProjectSecrets: [String: String]
+    /// The webhook secrets in force.
+    let trust: WebhookTrust
     let tokenHashes: [[UInt8]]
 
     /// Resolves the secrets and tokens `config` names from `environment`; throws naming the
@@ -23,18 +22,7 @@ public struct LoadedConfig: Sendable {
         self.config = config
         self.hash = hash
         self.loadedAt = loadedAt
-        globalSecret = try config.server.webhookSecret?.resolve(environment, what: "server.webhook_secret")
-        var sources: [String: SecretSource] = [:]
-        var resolved: [String: String] = [:]
-        for project in config.projects {
-            guard let source = project.webhookSecret else { continue }
-            sources[project.name] = source
-            if let value = try source.resolve(environment, what: "projects.\(project.name).webhook_secret") {
-                resolved[project.name] = value
-            }
-        }
-        projectSecrets = sources
-        resolvedProjectSecrets = resolved
+        trust = try WebhookTrust(config: config, environment: environment)
         tokenHashes = try config.server.tokens.map { token in
             switch token {
             case .sha256(let hex): return Self.bytes(hex: hex)

@@ -26,9 +26,6 @@ public final class ServerState: @unchecked Sendable {
     let listenOverride: String?
     let environment: [String: String]
     let holder: ConfigHolder
-    var globalSecret: String? { loaded.globalSecret }
-    var projectSecrets: [String: SecretSource] { loaded.projectSecrets }
-    var resolvedProjectSecrets: [String: String] { loaded.resolvedProjectSecrets }
     /// Held for the server's lifetime: one server per data dir.
     let serverLock: ServerLock
 

@@ -51,7 +51,9 @@ struct WebhookController: Sendable {
             if case .push = event, let key = DuplicateJSONKey.find(in: body) { throw DuplicateJSONKey.refusal(key) }
         } catch {
             // Only a caller holding some configured secret learns that the JSON was bad.
-            guard verify(sender, headers, body, projects: state.config.projects) != nil else {
+            let loaded = state.loaded
+            guard loaded.trust.trusted(sender: sender, headers: headers, body: body, projects: loaded.config.projects) != nil
+            else {
                 return unauthorized(sender)
             }
             state.metrics.delivery(sender: sender.rawValue, result: "malformed")
@@ -63,20 +65,18 @@ struct WebhookController: Sendable {
             logRefusal(sender, status: 400, reason: reason)
             throw APIError(.badRequest, reason)
         }
-        let candidates: [ProjectConfig]
-        if case .push(let push) = event {
-            candidates = state.config.projects.filter { project in
-                push.repositoryURLs.contains { RepositoryURL.same($0, project.repo) }
-            }
-        } else {
-            candidates = []
-        }
-        guard let trusted = verify(sender, headers, body, projects: candidates.isEmpty ? state.config.projects : candidates)
+        let loaded = state.loaded
+        let planner = PushPlanner(config: loaded.config)
+        let candidates = planner.candidates(for: event)
+        guard
+            let trusted = loaded.trust.trusted(
+                sender: sender, headers: headers, body: body,
+                projects: candidates.isEmpty ? loaded.config.projects : candidates)
         else {
             return unauthorized(sender)
         }
         let deliveryID = WebhookParser.deliveryID(sender: sender, headers: headers)
-        let plan = plan(for: event, projects: candidates.isEmpty ? [] : trusted)
+        let plan = planner.plan(for: event, projects: candidates.isEmpty ? [] : trusted)
         let reason = plan.reason
         let projects = plan.builds.map(\.project)
         let refs = plan.builds.map(\.ref)
@@ -113,31 +113,6 @@ struct WebhookController: Sendable {
         return JSONResponse.text(result.body, status: .accepted)
     }
 
-    /// The projects among `projects` whose secret verifies the delivery (or that accept hooks
-    /// unverified); nil when none does. With no candidate projects, the global secret decides.
-    private func verify(_ sender: WebhookSender, _ headers: [String: String], _ body: Data, projects: [ProjectConfig])
-        -> [ProjectConfig]?
-    {
-        var trusted: [ProjectConfig] = []
-        for project in projects {
-            if state.projectSecrets[project.name] == SecretSource.none {
-                trusted.append(project)
-                continue
-            }
-            guard let secret = state.resolvedProjectSecrets[project.name] ?? state.globalSecret else { continue }
-            if WebhookVerifier.verify(sender: sender, headers: headers, body: body, secrets: [secret]) {
-                trusted.append(project)
-            }
-        }
-        if !trusted.isEmpty { return trusted }
-        if let global = state.globalSecret,
-            WebhookVerifier.verify(sender: sender, headers: headers, body: body, secrets: [global])
-        {
-            return []
-        }
-        return nil
-    }
-
     /// Logs a refused delivery with its reason; never the body, headers or secrets.
     private func logRefusal(_ sender: WebhookSender, status: Int, reason: String) {
         state.logger.warning(
@@ -148,58 +123,12 @@ struct WebhookController: Sendable {
         state.metrics.delivery(sender: sender.rawValue, result: "unauthorized")
         logRefusal(sender, status: 401, reason: "the signature or token is missing or wrong")
         let hint: String
-        if state.globalSecret == nil && state.resolvedProjectSecrets.isEmpty
-            && !state.projectSecrets.values.contains(.none)
-        {
+        if state.loaded.trust.isUnconfigured {
             hint = "no webhook secret is configured: set server.webhook_secret (or a project's webhook_secret)"
         } else {
             hint = "check the secret token configured for this hook against server.webhook_secret or the project's"
         }
         return JSONResponse.make(["error": "the webhook's signature or token is missing or wrong", "hint": hint], status: .unauthorized)
-    }
-
-    /// What a delivery asks for: the builds to queue, or the reason there are none.
-    private func plan(for event: WebhookEvent, projects: [ProjectConfig]) -> (builds: [AppDatabase.Enqueue], reason: String?) {
-        guard case .push(let push) = event else {
-            if case .ignored(let reason) = event { return ([], reason) }
-            return ([], "event not handled")
-        }
-        if push.deleted { return ([], "\(push.isTag ? "tag" : "branch") \(push.name) was deleted; nothing to build") }
-        if projects.isEmpty { return ([], "no project builds this repository") }
-        if let problem = GitRef.problem(push.name) {
-            return ([], "ref \(push.name.debugDescription) is not a valid git ref (\(problem)); nothing queued")
-        }
-        guard GitRef.isCommitID(push.after), push.after.count == 40 else {
-            return ([], "the push names no commit; nothing queued")
-        }
-        let notBefore = Date().addingTimeInterval(state.config.server.quietPeriod)
-        let builds = projects.filter { wants($0, push) }.map { project in
-            AppDatabase.Enqueue(
-                project: project.name, ref: push.name, commit: push.after, environment: nil, trigger: "webhook",
-                coalesce: project.coalesce, notBefore: notBefore)
-        }
-        if builds.isEmpty {
-            return (
-                [],
-                push.isTag
-                    ? "no project builds tag \(push.name) (set tags: true)"
-                    : "no project builds branch \(push.name) (see branches:)"
-            )
-        }
-        return (builds, nil)
-    }
-
-    /// Whether `project` builds this push: tags when `tags: true`; branches by `branches:` globs,
-    /// else its `branch:`, else the repository's default branch.
-    private func wants(_ project: ProjectConfig, _ push: PushEvent) -> Bool {
-        if push.isTag { return project.tags }
-        if !project.branches.isEmpty {
-            return project.branches.contains { RefGlob.matches(pattern: $0, name: push.name) }
-        }
-        if let branch = project.branch { return branch == push.name }
-        let mirror = GitMirror(url: project.repo, dataDir: state.config.dataDir)
-        if let head = mirror.headFileBranch() { return head == push.name }
-        return push.name == "main" || push.name == "master"
     }
 
     private func describe(_ error: Error) -> String {

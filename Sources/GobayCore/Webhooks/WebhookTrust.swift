@@ -1,0 +1,60 @@
+import Foundation
+
+/// Who may trigger builds through webhooks: each project's secret (written, read from the
+/// environment, or explicitly none) and the global one. It decides which projects a delivery is
+/// trusted for; it knows nothing of HTTP.
+public struct WebhookTrust: Sendable {
+    /// `server.webhook_secret`, resolved.
+    public let globalSecret: String?
+    /// Each project's `webhook_secret:` as written.
+    public let projectSecrets: [String: SecretSource]
+    /// Each project's secret value, for those that have one.
+    public let resolvedProjectSecrets: [String: String]
+
+    /// Resolves the secrets `config` names from `environment`; throws naming a variable that is not set.
+    public init(config: GobayConfig, environment: [String: String]) throws {
+        globalSecret = try config.server.webhookSecret?.resolve(environment, what: "server.webhook_secret")
+        var sources: [String: SecretSource] = [:]
+        var resolved: [String: String] = [:]
+        for project in config.projects {
+            guard let source = project.webhookSecret else { continue }
+            sources[project.name] = source
+            if let value = try source.resolve(environment, what: "projects.\(project.name).webhook_secret") {
+                resolved[project.name] = value
+            }
+        }
+        projectSecrets = sources
+        resolvedProjectSecrets = resolved
+    }
+
+    /// The projects among `projects` whose secret verifies the delivery (or that take hooks
+    /// unverified); an empty list when only the global secret verifies it; nil when nothing does.
+    public func trusted(
+        sender: WebhookSender, headers: [String: String], body: Data, projects: [ProjectConfig]
+    ) -> [ProjectConfig]? {
+        var trusted: [ProjectConfig] = []
+        for project in projects {
+            if projectSecrets[project.name] == SecretSource.none {
+                trusted.append(project)
+                continue
+            }
+            guard let secret = resolvedProjectSecrets[project.name] ?? globalSecret else { continue }
+            if WebhookVerifier.verify(sender: sender, headers: headers, body: body, secrets: [secret]) {
+                trusted.append(project)
+            }
+        }
+        if !trusted.isEmpty { return trusted }
+        if let globalSecret, WebhookVerifier.verify(sender: sender, headers: headers, body: body, secrets: [globalSecret]) {
+            return []
+        }
+        return nil
+    }
+
+    /// Whether no secret at all is configured, so every signed hook is refused (the hint says so).
+    public var isUnconfigured: Bool {
+        globalSecret == nil && resolvedProjectSecrets.isEmpty && !projectSecrets.values.contains(.none)
+    }
+
+    /// Every secret value, for masking.
+    public var values: [String] { [globalSecret].compactMap { $0 } + resolvedProjectSecrets.values }
+}
