@@ -11,7 +11,7 @@ final class ServerLock: Sendable {
 
     /// Takes the lock or throws naming the server that holds it.
     init(dataDir: String, listen: String) throws {
-        path = dataDir + "/locks/server.lock"
+        path = DataDirectory(dataDir).serverLock
         lock = try FileLock(path: path)
         guard lock.tryLockExclusive() else {
             let holder = (try? String(contentsOfFile: path, encoding: .utf8))?

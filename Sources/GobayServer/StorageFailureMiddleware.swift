@@ -20,7 +20,7 @@ struct StorageFailureMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch {
             guard let failure = StorageFailure(error) else { throw error }
-            let database = state.config.dataDir + "/gobay.sqlite"
+            let database = state.config.data.database
             let path = request.uri.path
             state.logger.warning(
                 "refused a request: \(failure.problem)",

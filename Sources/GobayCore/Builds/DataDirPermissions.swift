@@ -10,12 +10,10 @@ import Foundation
 enum DataDirPermissions {
     /// Tightens the modes of gobay's files in `dataDir` (cheap: a few chmod calls).
     static func harden(_ dataDir: String) {
-        for dir in ["builds", "locks"] {
-            let path = dataDir + "/" + dir
-            if mkdir(path, 0o700) != 0 { _ = chmod(path, 0o700) }
+        let data = DataDirectory(dataDir)
+        for path in [data.builds, data.locks] where mkdir(path, 0o700) != 0 {
+            _ = chmod(path, 0o700)
         }
-        for file in ["gobay.sqlite", "gobay.sqlite-wal", "gobay.sqlite-shm"] {
-            _ = chmod(dataDir + "/" + file, 0o600)
-        }
+        for file in data.databaseFiles { _ = chmod(file, 0o600) }
     }
 }

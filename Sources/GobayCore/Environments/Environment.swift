@@ -14,7 +14,7 @@ public struct Environment: Sendable {
     public init(config: EnvironmentConfig, toolchain: Toolchain, dataDir: String) {
         self.config = config
         self.toolchain = toolchain
-        self.dir = dataDir + "/envs/" + config.name
+        self.dir = DataDirectory(dataDir).environment(config.name)
     }
 
     /// The environment's name.

@@ -41,7 +41,7 @@ public struct EnvironmentStatus: Codable, Sendable {
         executor = config.executor.rawValue
         concurrency = config.concurrency
         busySlots = EnvironmentLocks(dataDir: gobay.dataDir).busySlots(config.name, slots: config.concurrency)
-        dir = gobay.dataDir + "/envs/" + config.name
+        dir = gobay.data.environment(config.name)
         do {
             let environment = try gobay.resolve(config)
             goVersion = environment.toolchain.version

@@ -13,7 +13,7 @@ public struct GitMirror: Sendable {
         let tail = url.split(whereSeparator: { "/:".contains($0) }).last.map(String.init) ?? "repo"
         let safe = tail.replacingOccurrences(of: ".git", with: "").filter { $0.isLetter || $0.isNumber || "-_".contains($0) }
         let key = FileDigest.sha256(data: Data(url.utf8)).prefix(12)
-        self.path = "\(dataDir)/git/\(safe.isEmpty ? "repo" : safe)-\(key).git"
+        self.path = DataDirectory(dataDir).mirror(name: safe.isEmpty ? "repo" : safe, key: String(key))
     }
 
     /// Creates the mirror if needed and fetches every branch and tag, under the mirror's lock.

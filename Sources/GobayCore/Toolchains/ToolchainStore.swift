@@ -7,7 +7,7 @@ public struct ToolchainStore: Sendable {
     public let root: String
 
     /// Creates a store rooted at `<dataDir>/toolchains`.
-    public init(dataDir: String) { root = dataDir + "/toolchains" }
+    public init(dataDir: String) { root = DataDirectory(dataDir).toolchains }
 
     /// All toolchains in the store, newest first.
     public func list() -> [Toolchain] {

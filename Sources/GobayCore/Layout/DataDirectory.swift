@@ -1,0 +1,57 @@
+import Foundation
+
+/// gobay's data dir on disk, the one place its layout is spelled out:
+///
+///     gobay.sqlite            build history and queue (plus -wal, -shm)
+///     git/<name>-<hash>.git   bare mirrors, shared read-only by every environment
+///     toolchains/             installed Go toolchains
+///     envs/<env>/             one environment: gopath, gomodcache, gocache, home, work, out
+///     builds/<id>/            a build's log and artifacts, reachable by gobay alone
+///     locks/                  cross-process locks: owners, GOPATH, slots, useradd, server
+public struct DataDirectory: Sendable, Hashable {
+    /// The data dir itself.
+    public let root: String
+
+    /// The data dir at `root` (as written in the config, already absolute).
+    public init(_ root: String) { self.root = root }
+
+    /// The SQLite database.
+    public var database: String { root + "/gobay.sqlite" }
+    /// The database and its WAL companions.
+    public var databaseFiles: [String] { ["", "-wal", "-shm"].map { database + $0 } }
+    /// Where the git mirrors live.
+    public var git: String { root + "/git" }
+    /// The mirror of a repository, named by `name` (from its URL) and `key` (a hash of the URL).
+    public func mirror(name: String, key: String) -> String { git + "/\(name)-\(key).git" }
+    /// Installed toolchains.
+    public var toolchains: String { root + "/toolchains" }
+    /// Every environment's directory.
+    public var environments: String { root + "/envs" }
+    /// One environment's directory.
+    public func environment(_ name: String) -> String { environments + "/" + name }
+    /// Every build's directory.
+    public var builds: String { root + "/builds" }
+    /// One build's directory: its log and artifacts.
+    public func build(_ id: Int64) -> String { builds + "/\(id)" }
+    /// One build's log.
+    public func buildLog(_ id: Int64) -> String { build(id) + "/log" }
+    /// One build's artifact store.
+    public func artifacts(_ id: Int64) -> String { build(id) + "/artifacts" }
+    /// Cross-process locks.
+    public var locks: String { root + "/locks" }
+    /// The lock file of a process owner token.
+    public func ownerLock(_ token: String) -> String { locks + "/owners/\(token).lock" }
+    /// The lock the one `gobay serve` of this data dir holds.
+    public var serverLock: String { locks + "/server.lock" }
+    /// The lock around creating step users.
+    public var useraddLock: String { locks + "/useradd.lock" }
+    /// The lock around creating or replacing a docker environment's container.
+    public func dockerLock(_ environment: String) -> String { locks + "/docker-\(environment).lock" }
+    /// The shared checkout dir of gobay before 0.1 (removed on sight; checkouts now live in their environment).
+    public var legacyWork: String { root + "/work" }
+}
+
+extension GobayConfig {
+    /// The data dir's layout.
+    public var data: DataDirectory { DataDirectory(dataDir) }
+}
