@@ -3,7 +3,9 @@ import GobayCore
 import Hummingbird
 
 /// Streams a build's log as Server-Sent Events: the lines so far, then new lines as they are
-/// written, then an `end` event carrying the build's final status.
+/// written, then an `end` event carrying the build's final status. Between changes the stream
+/// waits on the server's `BuildDirectoryWatcher`, woken by the log's writer (in this process or
+/// another) and by the final status, and reads nothing.
 struct LogFollower: Sendable {
     let state: ServerState
     let buildID: Int64
@@ -19,9 +21,14 @@ struct LogFollower: Sendable {
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in
+                let subscription = state.buildWatcher?.subscribe((path as NSString).deletingLastPathComponent)
+                defer { subscription?.cancel() }
                 var offset: UInt64 = 0
                 var pending = Data()
                 while true {
+                    // Changes are counted before the status and the file are read, so none made
+                    // after this look is missed.
+                    let seen = subscription?.changes ?? 0
                     // Read the status before the file, so no line written before the end is missed.
                     let record = try? state.database.build(buildID)
                     let (chunk, next) = Self.read(path, from: offset)
@@ -43,7 +50,13 @@ struct LogFollower: Sendable {
                         try await writer.finish(nil)
                         return
                     }
-                    try await Task.sleep(for: .milliseconds(150))
+                    if let subscription {
+                        await subscription.wait(after: seen, queued: record?.status == .queued)
+                        try Task.checkCancellation()
+                    } else {
+                        // No inotify (not Linux, or no instance left): look again after a while.
+                        try await Task.sleep(for: .milliseconds(150))
+                    }
                 }
             })
     }

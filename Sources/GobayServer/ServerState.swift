@@ -22,6 +22,8 @@ public final class ServerState: @unchecked Sendable {
     public let metrics: ServerMetrics
     /// The server's logger.
     public let logger: Logger
+    /// Wakes log followers when a build's log or status changes; nil without inotify.
+    public let buildWatcher: BuildDirectoryWatcher?
     /// `--listen`, which outlives reloads.
     let listenOverride: String?
     let environment: [String: String]
@@ -56,7 +58,11 @@ public final class ServerState: @unchecked Sendable {
         for (old, new) in try database.requeueInterrupted(notBefore: Date()) {
             logger.info("build #\(old) was interrupted; queued again as #\(new)")
         }
+        let watcher = BuildDirectoryWatcher()
+        buildWatcher = watcher
+        let dataDir = config.dataDir
         var hooks = Scheduler.Hooks()
+        hooks.queueChanged = { watcher?.notifyQueued() }
         let reporter = self.reporter
         let metrics = self.metrics
         let holder = self.holder
@@ -64,6 +70,7 @@ public final class ServerState: @unchecked Sendable {
             reporter.report(project: plan.project, sha: plan.commit, state: .running, buildID: id, description: "building")
         }
         hooks.finished = { record in
+            watcher?.notify(BuildRunner.buildDir(dataDir: dataDir, id: record.id))
             metrics.buildFinished(record)
             log.info("build finished", metadata: ["build.id": "\(record.id)", "build.status": "\(record.status.rawValue)"])
             if let project = holder.current.config.projects.first(where: { $0.name == record.project }) {

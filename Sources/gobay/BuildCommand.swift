@@ -1,11 +1,10 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import GobayCore
 
 extension GobayCLI {
     /// `gobay build PROJECT`: fetch, get dependencies, test, build and store artifacts.
-    struct Build: ParsableCommand {
+    struct Build: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Build a project in its Go environment.")
         @OptionGroup var options: ConfigOptions
         @Argument(help: "The project to build.") var project: String
@@ -16,7 +15,7 @@ extension GobayCLI {
         @Option(help: "A gobay server to send the build to (default: $GOBAY_SERVER).") var server: String?
         @Flag(help: "With a server: stream the log until the build ends; exit with its result.") var follow = false
 
-        func run() throws {
+        func run() async throws {
             if let remote = RemoteClient.resolve(server) { return try runRemote(remote) }
             let config = try options.load()
             // Validate everything before writing anything: a bad request leaves no build behind.
@@ -25,15 +24,14 @@ extension GobayCLI {
                 store: ToolchainStore(dataDir: config.dataDir))
             let database = try AppDatabase(dataDir: config.dataDir)
             try BuildRunner.reapInterrupted(database: database, dataDir: config.dataDir)
-            let cancel = CancellationFlag()
-            let signals = SignalWatcher(onSignal: { cancel.cancel() })
-            defer { withExtendedLifetime(signals) {} }
             let json = self.json
-            let runner = BuildRunner(config: config, database: database, cancel: cancel) { line in
+            let runner = BuildRunner(config: config, database: database) { line in
                 if json { Terminal.error(line) } else { Terminal.out(line) }
             }
             let id = try runner.enqueue(plan)
-            let record = try runner.run(plan, id: id)
+            // Ctrl-C, SIGTERM or SIGHUP cancel the build's task: its processes are killed and the
+            // build ends `canceled`.
+            let record = try await SignalCancellation.run { try await runner.run(plan, id: id) }
             if json { try Terminal.printJSON(record) }
             if record.status != .succeeded { throw ExitCode(1) }
         }
@@ -185,20 +183,3 @@ enum BuildLookup {
     }
 }
 
-/// Turns SIGINT and SIGTERM into a cancel of the running build instead of killing gobay.
-final class SignalWatcher {
-    private var sources: [DispatchSourceSignal] = []
-
-    init(onSignal: @escaping @Sendable () -> Void) {
-        for sig in [SIGINT, SIGTERM, SIGHUP] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler {
-                Terminal.error("gobay: signal \(sig) received; stopping the build")
-                onSignal()
-            }
-            source.resume()
-            sources.append(source)
-        }
-    }
-}

@@ -16,8 +16,8 @@ struct GobayCLI: ParsableCommand {
             Artifacts.self, Cancel.self, Prune.self, Serve.self,
         ])
 
-    /// Runs the command; errors become exit code 2 (usage) or 1 (failure) with a message.
-    static func main() { CommandMain.run(GobayCLI.self) }
+    /// Runs the command (`build` is async); errors become exit code 2 (usage) or 1 (failure) with a message.
+    static func main() async { await CommandMain.runAsync(GobayCLI.self) }
 }
 
 /// Options every command that reads gobay.yml takes.

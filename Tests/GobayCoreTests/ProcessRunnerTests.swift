@@ -41,17 +41,50 @@ struct ProcessRunnerTests {
         #expect(ProcessRunner.livingMembers(ofGroup: pgid).isEmpty)
     }
 
-    @Test func cancelKillsTheGroup() throws {
-        let flag = CancellationFlag()
-        var pgid: pid_t = 0
-        let outcome = try ProcessRunner.run(
-            ProcessSpec(["sh", "-c", "echo $$; sleep 300"], environment: env), cancel: flag
-        ) { line in
-            pgid = pid_t(line) ?? 0
-            flag.cancel()
+    @Test func cancellingTheTaskKillsTheGroup() async throws {
+        let env = self.env
+        let started = Date()
+        // The process runs in a child task that the parent cancels once the process is up.
+        let task = Task {
+            var pgid: pid_t = 0
+            let outcome = try await ProcessRunner.run(
+                ProcessSpec(["sh", "-c", "echo $$; sleep 300"], environment: env)
+            ) { line in
+                pgid = pid_t(line) ?? 0
+                withUnsafeCurrentTask { $0?.cancel() }
+            }
+            return (outcome, pgid)
         }
+        let (outcome, pgid) = try await task.value
         #expect(outcome.canceled)
+        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(pgid > 0)
         #expect(ProcessRunner.livingMembers(ofGroup: pgid).isEmpty)
+    }
+
+    @Test func asyncTimeoutKillsTheWholeTree() async throws {
+        var pgid: pid_t = 0
+        let outcome = try await ProcessRunner.run(
+            ProcessSpec(["sh", "-c", "sleep 300 & sleep 300 & echo $$; wait"], environment: env),
+            deadline: Date().addingTimeInterval(1)
+        ) { line in pgid = pid_t(line) ?? 0 }
+        #expect(outcome.timedOut)
+        #expect(pgid > 0)
+        #expect(ProcessRunner.livingMembers(ofGroup: pgid).isEmpty)
+    }
+
+    @Test func manyProcessesAtOnceAreWaitedForWithoutAThreadEach() async throws {
+        let env = self.env
+        let outcomes = try await withThrowingTaskGroup(of: ProcessOutcome.self) { group in
+            for i in 0..<50 {
+                group.addTask {
+                    try await ProcessRunner.capture(ProcessSpec(["sh", "-c", "sleep 0.2; exit \(i % 3)"], environment: env)).outcome
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(outcomes.count == 50)
+        #expect(outcomes.filter { $0.status == 0 }.count == 17)
     }
 
     @Test func missingCommandIsAClearError() {

@@ -2,6 +2,9 @@
 #define CGOBAY_H
 
 #include <spawn.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/types.h>
 
 /// pipe2(fds, O_CLOEXEC): both ends close on exec, with no window for another thread's spawn.
@@ -36,8 +39,19 @@ struct cgobay_spawn_request {
 
 /// Starts a child as the request says: its own process group (or session), default signal
 /// dispositions and an empty mask, only the given descriptors, optionally in a cgroup and as
-/// another user. Returns 0 and sets *pid, or returns an errno value (from the parent or the child).
-int cgobay_spawn(const struct cgobay_spawn_request *request, pid_t *pid);
+/// another user. Returns 0 and sets *pid and *pidfd (CLONE_PIDFD: a close-on-exec descriptor that
+/// becomes readable when the child exits), or returns an errno value (from the parent or the child).
+int cgobay_spawn(const struct cgobay_spawn_request *request, pid_t *pid, int *pidfd);
+
+/// pidfd_open(pid, 0): a descriptor that becomes readable when `pid` exits; or -errno.
+int cgobay_pidfd_open(pid_t pid);
+
+/// Reaps the exited child of `pidfd` without blocking (waitid P_PIDFD, WNOHANG). Returns its exit
+/// status, or 128+signal when a signal killed it; -EAGAIN when it has not exited; or -errno.
+int cgobay_pidfd_reap(int pidfd);
+
+/// pidfd_send_signal: signals exactly that process, never a later one with a reused pid; 0 or -errno.
+int cgobay_pidfd_kill(int pidfd, int sig);
 
 /// Sets PR_SET_NO_NEW_PRIVS on the calling process; returns 0 or -1.
 int cgobay_no_new_privs(void);

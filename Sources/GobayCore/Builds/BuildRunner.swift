@@ -1,28 +1,31 @@
 import Foundation
+import Synchronization
 
 /// Runs planned builds: records them, takes the locks, runs the steps
 /// (fetch → deps → test → build → artifacts) through the environment's executor, and stores
-/// the result. Shared by `gobay build` and, later, the server.
-public final class BuildRunner: @unchecked Sendable {
+/// the result. Shared by `gobay build` and the server's scheduler. Cancelling the task that runs
+/// a build cancels the build: its processes are killed and it ends `canceled`.
+public struct BuildRunner: Sendable {
     /// The config builds run under.
     public let config: GobayConfig
     /// The build history.
     public let database: AppDatabase
-    /// Set it to cancel the running build.
-    public let cancel: CancellationFlag
     private let echo: (@Sendable (String) -> Void)?
     private let locks: EnvironmentLocks
     private let secrets: SecretValues
     /// Called when the build has its locks and starts running (for commit statuses).
-    public var onRunning: (@Sendable (Int64, BuildPlan) -> Void)?
+    private let onRunning: (@Sendable (Int64, BuildPlan) -> Void)?
 
-    /// Creates a runner; `echo` receives every log line live.
-    public init(config: GobayConfig, database: AppDatabase, cancel: CancellationFlag, echo: (@Sendable (String) -> Void)?)
-    {
+    /// Creates a runner; `echo` receives every log line live, `onRunning` hears when a build has
+    /// its locks and starts running.
+    public init(
+        config: GobayConfig, database: AppDatabase, echo: (@Sendable (String) -> Void)?,
+        onRunning: (@Sendable (Int64, BuildPlan) -> Void)? = nil
+    ) {
         self.config = config
         self.database = database
-        self.cancel = cancel
         self.echo = echo
+        self.onRunning = onRunning
         self.locks = EnvironmentLocks(dataDir: config.dataDir)
         self.secrets = config.secretValues()
         Self.dropSharedWorkDir(dataDir: config.dataDir)
@@ -72,12 +75,16 @@ public final class BuildRunner: @unchecked Sendable {
     /// Plans and runs a build the server queued (with no commit or environment resolved yet).
     /// A request that cannot be planned ends the build `failed` with the reason in its log.
     @discardableResult
-    public func execute(id: Int64, request: BuildRequest) throws -> BuildRecord {
+    public func execute(id: Int64, request: BuildRequest) async throws -> BuildRecord {
         let dir = Self.buildDir(dataDir: config.dataDir, id: id)
         try FileManager.default.createDirectory(atPath: dir + "/artifacts", withIntermediateDirectories: true)
         let plan: BuildPlan
         do {
-            plan = try BuildPlan.make(request, config: config, store: ToolchainStore(dataDir: config.dataDir))
+            // Planning fetches the mirror: off the cooperative pool.
+            let config = self.config
+            plan = try await BlockingThread.run("gobay-plan-\(id)") {
+                try BuildPlan.make(request, config: config, store: ToolchainStore(dataDir: config.dataDir))
+            }
             try database.recordPlan(
                 id, environment: plan.environment.name, goVersion: plan.environment.toolchain.version,
                 commit: plan.commit, ref: plan.ref)
@@ -87,15 +94,16 @@ public final class BuildRunner: @unchecked Sendable {
             log.write("gobay", "error: \(message)")
             log.write("gobay", "build #\(id) failed")
             try database.finish(id, status: .failed, error: message)
+            log.close()
             guard let record = try database.build(id) else { throw GobayError.failure("build #\(id) vanished") }
             return record
         }
-        return try run(plan, id: id)
+        return try await run(plan, id: id)
     }
 
     /// Runs build `id` of `plan` to its end and returns the final record.
     @discardableResult
-    public func run(_ plan: BuildPlan, id: Int64) throws -> BuildRecord {
+    public func run(_ plan: BuildPlan, id: Int64) async throws -> BuildRecord {
         let dir = Self.buildDir(dataDir: config.dataDir, id: id)
         let log = try BuildLog(path: dir + "/log", secrets: secrets, echo: echo)
         let deadline = Date().addingTimeInterval(plan.project.timeout)
@@ -103,10 +111,10 @@ public final class BuildRunner: @unchecked Sendable {
         var message: String?
         // Locks are released only after the final status is recorded, so the next build of the
         // project never starts before this one has finished on record.
-        var held: [FileLock] = []
-        defer { held.reversed().forEach { $0.unlock() } }
+        let held = HeldLocks()
+        defer { held.releaseAll() }
         do {
-            status = try runLocked(plan, id: id, dir: dir, log: log, deadline: deadline, held: &held)
+            status = try await runLocked(plan, id: id, dir: dir, log: log, deadline: deadline, held: held)
         } catch let error as StepFailure {
             status = error.status
             message = error.message
@@ -126,6 +134,9 @@ public final class BuildRunner: @unchecked Sendable {
         if let message { log.write("gobay", "error: \(message)") }
         log.write("gobay", "build #\(id) \(status.rawValue)")
         try database.finish(id, status: status, error: message)
+        // Closing the log after the final status is on record is what wakes its followers (an
+        // inotify close-write event), in this process or another.
+        log.close()
         guard let record = try database.build(id) else {
             throw GobayError.failure("build #\(id) vanished from the history")
         }
@@ -133,54 +144,64 @@ public final class BuildRunner: @unchecked Sendable {
     }
 
     private func runLocked(
-        _ plan: BuildPlan, id: Int64, dir: String, log: BuildLog, deadline: Date, held: inout [FileLock]
-    ) throws -> BuildStatus {
+        _ plan: BuildPlan, id: Int64, dir: String, log: BuildLog, deadline: Date, held: HeldLocks
+    ) async throws -> BuildStatus {
         let env = plan.environment
-        let stop = { [cancel] in cancel.isCancelled }
         log.write("gobay", "build #\(id): \(plan.project.name) \(plan.ref) @ \(plan.commit) in \(env.name) (Go \(env.toolchain.version), \(plan.mode.rawValue) mode)")
 
         let projectLock = try locks.project(plan.project.name)
         if !projectLock.tryLockExclusive() {
             log.write("gobay", "waiting for the previous build of \(plan.project.name) to finish")
-            guard projectLock.lock(shared: false, deadline: deadline, shouldStop: stop) else { throw waitEnded(deadline) }
+            guard await projectLock.lock(shared: false, deadline: deadline) else { throw waitEnded() }
         }
         held.append(projectLock)
-        guard let slot = try locks.takeSlot(env.name, slots: env.config.concurrency, deadline: deadline, shouldStop: stop)
-        else { throw waitEnded(deadline) }
+        guard let slot = try await locks.takeSlot(env.name, slots: env.config.concurrency, deadline: deadline)
+        else { throw waitEnded() }
         held.append(slot)
         let executor = try env.makeExecutor(dataDir: config.dataDir)
-        try executor.prepare()
+        // Creating or starting a container runs docker: off the cooperative pool.
+        try await BlockingThread.run("gobay-prepare-\(id)") { try executor.prepare() }
+        if Task.isCancelled { throw StepFailure(status: .canceled, message: "canceled before the first step") }
         try database.markRunning(id)
         onRunning?(id, plan)
 
         let gopathLock = try locks.gopath(env.name)
         let owner = try ProcessOwner.current(dataDir: config.dataDir)
         let steps = BuildSteps(
-            plan: plan, id: id, dir: dir, log: log, deadline: deadline, cancel: cancel, database: database,
+            plan: plan, id: id, dir: dir, log: log, deadline: deadline, database: database,
             gopathLock: gopathLock, libraries: config.libraries, dataDir: config.dataDir,
             executor: executor, marker: Self.marker(owner: owner.token, id: id),
             projectEnv: try plan.project.resolvedEnv())
-        let workDir = try steps.fetch()
+        let workDir = try await steps.fetch()
         // Steps may run as another user: the checkout was handed to them, the out dir is made theirs.
         try? FileManager.default.removeItem(atPath: steps.outDir)
         try Ownership.makeDirectories(steps.outDir, owner: executor.stepUser)
         defer { try? FileManager.default.removeItem(atPath: steps.outDir) }
-        try steps.deps(workDir: workDir)
+        try await steps.deps(workDir: workDir)
         // Builds read the shared GOPATH: hold it shared so no dependency update swaps it underneath.
-        guard gopathLock.lock(shared: true, deadline: deadline, shouldStop: stop) else { throw waitEnded(deadline) }
+        guard await gopathLock.lock(shared: true, deadline: deadline) else { throw waitEnded() }
         held.append(gopathLock)
-        if plan.project.generate { try steps.generate(workDir: workDir) }
-        if plan.project.test { try steps.test(workDir: workDir) }
-        let built = try steps.build(workDir: workDir)
-        try steps.artifacts(built)
+        if plan.project.generate { try await steps.generate(workDir: workDir) }
+        if plan.project.test { try await steps.test(workDir: workDir) }
+        let built = try await steps.build(workDir: workDir)
+        try await steps.artifacts(built)
         return .succeeded
     }
 
-    private func waitEnded(_ deadline: Date) -> StepFailure {
-        cancel.isCancelled
+    private func waitEnded() -> StepFailure {
+        Task.isCancelled
             ? StepFailure(status: .canceled, message: "canceled while waiting for a lock")
             : StepFailure(status: .timedOut, message: "timed out while waiting for a lock")
     }
+}
+
+/// The locks a build holds, released in reverse order once its final status is recorded.
+final class HeldLocks: Sendable {
+    private let locks = Mutex<[FileLock]>([])
+
+    func append(_ lock: FileLock) { locks.withLock { $0.append(lock) } }
+
+    func releaseAll() { locks.withLock { $0 }.reversed().forEach { $0.unlock() } }
 }
 
 /// A step that ended the build, with the status the build ends in.

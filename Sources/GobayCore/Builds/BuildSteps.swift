@@ -1,15 +1,14 @@
 import Foundation
-import Synchronization
 
 /// The steps of one build. Each records itself in the history and the log, and every go and git
-/// call is an argument vector run through the environment's executor.
-struct BuildSteps {
+/// call is an argument vector run through the environment's executor. Cancelling the task ends
+/// the step running and the build with `canceled`.
+struct BuildSteps: Sendable {
     let plan: BuildPlan
     let id: Int64
     let dir: String
     let log: BuildLog
     let deadline: Date
-    let cancel: CancellationFlag
     let database: AppDatabase
     let gopathLock: FileLock
     let libraries: [LibraryConfig]
@@ -49,26 +48,31 @@ struct BuildSteps {
 
     /// Checks out the commit: a per-project work dir in module mode, GOPATH/src/<import_path>
     /// (under the GOPATH write lock) in GOPATH mode. Returns the directory to build in.
-    func fetch() throws -> String {
-        try step("fetch") {
+    func fetch() async throws -> String {
+        try await step("fetch") {
             log.write("fetch", "mirror \(plan.mirror.url) is up to date; checking out \(plan.commit)")
+            let (mirror, commit, owner) = (plan.mirror, plan.commit, executor.stepUser)
             if plan.mode == .gopath, let importPath = plan.project.importPath {
                 let target = env.gopath + "/src/" + importPath
-                try withGopathWriteLock {
-                    try plan.mirror.checkout(commit: plan.commit, into: target, owner: executor.stepUser)
+                try await withGopathWriteLock {
+                    try await BlockingThread.run("gobay-checkout-\(id)") {
+                        try mirror.checkout(commit: commit, into: target, owner: owner)
+                    }
                 }
                 return target
             }
             let target = env.workDir(project: plan.project.name)
-            try plan.mirror.checkout(commit: plan.commit, into: target, owner: executor.stepUser)
+            try await BlockingThread.run("gobay-checkout-\(id)") {
+                try mirror.checkout(commit: commit, into: target, owner: owner)
+            }
             return target
         }
     }
 
     /// Module mode: `go mod download`. GOPATH mode: places missing shared libraries and
     /// `go get -d`s other missing imports, under the GOPATH write lock.
-    func deps(workDir: String) throws {
-        try step("deps") {
+    func deps(workDir: String) async throws {
+        try await step("deps") {
             if plan.mode == .module {
                 let goMod = (try? String(contentsOfFile: workDir + "/go.mod", encoding: .utf8)).map(GoMod.init)
                 if goMod?.hasRequirements == false {
@@ -79,26 +83,28 @@ struct BuildSteps {
                     log.write("deps", "vendor/modules.txt present: building from vendor/ with -mod=vendor; no modules to download")
                     return
                 }
-                try go(["go", "mod", "download"], in: workDir, step: "deps")
+                try await go(["go", "mod", "download"], in: workDir, step: "deps")
                 return
             }
-            let missing = try missingImports(workDir)
+            let missing = try await missingImports(workDir)
             if missing.isEmpty {
                 log.write("deps", "all imports are in GOPATH")
                 return
             }
-            try withGopathWriteLock {
+            try await withGopathWriteLock {
                 var others: [String] = []
                 var placed = Set<String>()
                 for path in missing {
                     if let lib = libraries.first(where: { path == $0.importPath || path.hasPrefix($0.importPath + "/") }) {
-                        if placed.insert(lib.name).inserted { try place(lib) }
+                        if placed.insert(lib.name).inserted {
+                            try await BlockingThread.run("gobay-library-\(id)") { try place(lib) }
+                        }
                     } else {
                         others.append(path)
                     }
                 }
                 if !others.isEmpty {
-                    try go(["go", "get", "-d", "--"] + others, in: workDir, step: "deps")
+                    try await go(["go", "get", "-d", "--"] + others, in: workDir, step: "deps")
                 }
             }
         }
@@ -110,19 +116,19 @@ struct BuildSteps {
     }
 
     /// `go generate ./...`, when the project asks for it.
-    func generate(workDir: String) throws {
-        try step("generate") { try go(["go", "generate"] + tagsFlag + ["./..."], in: workDir, step: "generate") }
+    func generate(workDir: String) async throws {
+        try await step("generate") { try await go(["go", "generate"] + tagsFlag + ["./..."], in: workDir, step: "generate") }
     }
 
     /// `go test -json [test_flags] ./...`: the tests' output streams into the log as it comes;
     /// the counts go into the build's record and a JUnit report (`junit.xml`) into its artifacts,
     /// whether the tests pass or not.
-    func test(workDir: String) throws {
-        try step("test") {
+    func test(workDir: String) async throws {
+        try await step("test") {
             let report = GoTestReport { line in log.write("test", line) }
             var failure: Error?
             do {
-                try go(
+                try await go(
                     ["go", "test", "-json"] + tagsFlag + plan.project.testFlags + ["./..."], in: workDir, step: "test",
                     onLine: report.feed)
             } catch {
@@ -152,8 +158,8 @@ struct BuildSteps {
     /// `go build -trimpath` per target into the environment's out dir, up to the environment's
     /// concurrency at once. Placeholders in ldflags are expanded once, so every binary of the build
     /// carries the same `{date}`.
-    func build(workDir: String) throws -> [Built] {
-        try step("build") {
+    func build(workDir: String) async throws -> [Built] {
+        try await step("build") {
             let host = BuildTarget(goos: "linux", goarch: GoDevIndex.hostArch)
             let targets = plan.project.targets.isEmpty ? [host] : plan.project.targets
             let ldflags = plan.project.ldflags.map(expand)
@@ -168,38 +174,47 @@ struct BuildSteps {
                 vars["GOARCH"] = target.goarch
                 return (Built(name: name, path: outDir + "/" + name, target: target), args, vars)
             }
-            let failures = Mutex<[Int: Error]>([:])
+            var failures: [Int: Error] = [:]
             let width = max(1, min(env.config.concurrency, jobs.count))
-            // Batches of `width`: concurrentPerform waits for each batch, so at most `width` links run.
+            // Batches of `width`: each batch's child tasks end before the next starts, so at most `width` links run.
             for start in stride(from: 0, to: jobs.count, by: width) {
                 let batch = Array(jobs[start..<min(start + width, jobs.count)])
-                DispatchQueue.concurrentPerform(iterations: batch.count) { index in
-                    let (built, args, vars) = batch[index]
-                    log.write("build", "go build for \(built.target.goos)/\(built.target.goarch) -> \(built.name)")
-                    do {
-                        try go(args, in: workDir, step: "build", environment: vars)
-                    } catch {
-                        failures.withLock { $0[start + index] = error }
+                await withTaskGroup(of: (Int, Error?).self) { group in
+                    for (index, (built, args, vars)) in batch.enumerated() {
+                        group.addTask {
+                            log.write("build", "go build for \(built.target.goos)/\(built.target.goarch) -> \(built.name)")
+                            do {
+                                try await go(args, in: workDir, step: "build", environment: vars)
+                                return (start + index, nil)
+                            } catch {
+                                return (start + index, error)
+                            }
+                        }
                     }
+                    for await (index, error) in group { if let error { failures[index] = error } }
                 }
             }
             // The first failing target (in config order) ends the build.
-            if let first = failures.withLock({ $0.sorted { $0.key < $1.key }.first }) { throw first.value }
+            if let first = failures.sorted(by: { $0.key < $1.key }).first { throw first.value }
             return jobs.map(\.0)
         }
     }
 
     /// Copies each binary into the artifact store (no step can write there) and records its
     /// sha256 and size; the out dir is removed. A build whose output is not a regular file fails.
-    func artifacts(_ built: [Built]) throws {
-        try step("artifacts") {
-            let store = ArtifactStore(directory: dir + "/artifacts")
-            let records = try built.map { b -> ArtifactRecord in
-                let stored = try store.store("out/\(id)/\(b.name)", below: env.dir, as: b.name)
-                log.write("artifacts", "\(b.name) \(stored.size) bytes sha256 \(stored.sha256)")
-                return ArtifactRecord(
-                    name: b.name, path: stored.path, sha256: stored.sha256, size: stored.size, goos: b.target.goos,
-                    goarch: b.target.goarch)
+    func artifacts(_ built: [Built]) async throws {
+        try await step("artifacts") {
+            let (dir, id, envDir, log) = (dir, id, env.dir, log)
+            // Copying and hashing binaries of many megabytes: off the cooperative pool.
+            let records = try await BlockingThread.run("gobay-artifacts-\(id)") {
+                let store = ArtifactStore(directory: dir + "/artifacts")
+                return try built.map { b -> ArtifactRecord in
+                    let stored = try store.store("out/\(id)/\(b.name)", below: envDir, as: b.name)
+                    log.write("artifacts", "\(b.name) \(stored.size) bytes sha256 \(stored.sha256)")
+                    return ArtifactRecord(
+                        name: b.name, path: stored.path, sha256: stored.sha256, size: stored.size, goos: b.target.goos,
+                        goarch: b.target.goarch)
+                }
             }
             try database.addArtifacts(id, records)
         }
@@ -207,10 +222,11 @@ struct BuildSteps {
 
     // MARK: - helpers
 
-    private func step<T>(_ name: String, _ body: () throws -> T) throws -> T {
+    private func step<T>(_ name: String, _ body: () async throws -> T) async throws -> T {
+        if Task.isCancelled { throw StepFailure(status: .canceled, message: "\(name): canceled") }
         let stepID = try database.startStep(id, name: name)
         do {
-            let value = try body()
+            let value = try await body()
             try database.finishStep(stepID, status: "succeeded")
             return value
         } catch let failure as StepFailure {
@@ -228,12 +244,12 @@ struct BuildSteps {
     private func go(
         _ args: [String], in dir: String, step: String, environment: [String: String]? = nil,
         onLine: ((String) -> Void)? = nil
-    ) throws {
+    ) async throws {
         log.write(step, "$ " + args.joined(separator: " "))
-        let outcome = try executor.run(
+        let outcome = try await executor.run(
             StepCommand(
                 args, workingDirectory: dir, environment: environment ?? goEnv, writable: [dir, outDir]),
-            deadline: deadline, cancel: cancel
+            deadline: deadline
         ) { line in
             if let onLine { onLine(line) } else { log.write(step, line) }
         }
@@ -247,21 +263,21 @@ struct BuildSteps {
         }
     }
 
-    private func withGopathWriteLock<T>(_ body: () throws -> T) throws -> T {
-        guard gopathLock.lock(shared: false, deadline: deadline, shouldStop: { cancel.isCancelled }) else {
+    private func withGopathWriteLock<T>(_ body: () async throws -> T) async throws -> T {
+        guard await gopathLock.lock(shared: false, deadline: deadline) else {
             throw StepFailure(
-                status: cancel.isCancelled ? .canceled : .timedOut, message: "gave up waiting for the GOPATH lock")
+                status: Task.isCancelled ? .canceled : .timedOut, message: "gave up waiting for the GOPATH lock")
         }
         defer { gopathLock.unlock() }
-        return try body()
+        return try await body()
     }
 
-    private func missingImports(_ workDir: String) throws -> [String] {
+    private func missingImports(_ workDir: String) async throws -> [String] {
         var lines: [String] = []
-        let outcome = try executor.run(
+        let outcome = try await executor.run(
             StepCommand(
                 ["go", "list", "-e", "-deps"] + tagsFlag + ["-f", "{{if .Error}}{{.ImportPath}}{{end}}", "./..."],
-                workingDirectory: workDir, environment: goEnv, writable: [workDir]), deadline: deadline, cancel: cancel
+                workingDirectory: workDir, environment: goEnv, writable: [workDir]), deadline: deadline
         ) { lines.append($0) }
         guard outcome.succeeded else {
             throw StepFailure(status: .failed, message: "deps: go list failed: \(lines.suffix(5).joined(separator: "; "))")

@@ -22,19 +22,11 @@ public struct EnvironmentLocks: Sendable {
         try FileLock(path: "\(dir)/env-\(environment).gopath.lock")
     }
 
-    /// Waits for a free build slot of `environment`; nil when `shouldStop` or the deadline ends the wait.
-    public func takeSlot(_ environment: String, slots: Int, deadline: Date?, shouldStop: () -> Bool) throws
-        -> FileLock?
-    {
+    /// Waits for a free build slot of `environment`; nil when the deadline or cancellation ends the wait.
+    public func takeSlot(_ environment: String, slots: Int, deadline: Date?) async throws -> FileLock? {
         let locks = try (0..<slots).map { try FileLock(path: "\(dir)/env-\(environment).slot-\($0).lock") }
-        var wait: useconds_t = 2_000
-        while true {
-            if let free = locks.first(where: { $0.tryLockExclusive() }) { return free }
-            if shouldStop() { return nil }
-            if let deadline, Date() >= deadline { return nil }
-            usleep(wait)
-            wait = min(wait * 2, 50_000)
-        }
+        if let free = locks.first(where: { $0.tryLockExclusive() }) { return free }
+        return await LockWait.first(of: locks, shared: false, deadline: deadline).map { locks[$0] }
     }
 
     /// How many of the environment's slots are taken right now, by any process.

@@ -1,34 +1,46 @@
 import Foundation
+import Synchronization
 
-/// Runs the server's queue: claims waiting builds from the database and runs each on its own
-/// thread, within `max_builds`, one build per project at a time; environments' concurrency and
+/// Runs the server's queue: claims waiting builds from the database and runs each as a child
+/// task, within `max_builds`, one build per project at a time; environments' concurrency and
 /// the GOPATH locks are enforced by the cross-process locks every build takes, so builds started
-/// by hand with `gobay build` share the same limits.
-public final class Scheduler: @unchecked Sendable {
+/// by hand with `gobay build` share the same limits. It looks at the queue when woken (a build
+/// queued, canceled or finished, a config reload) and when a waiting build's quiet period ends,
+/// and costs nothing in between.
+public final class Scheduler: Sendable {
     /// What the scheduler tells the rest of the server.
     public struct Hooks: Sendable {
         /// A build got its locks and is running.
         public var running: @Sendable (Int64, BuildPlan) -> Void = { _, _ in }
         /// A build ended.
         public var finished: @Sendable (BuildRecord) -> Void = { _ in }
+        /// The scheduler looked at the queue, which may have changed (builds queued, claimed,
+        /// canceled or superseded).
+        public var queueChanged: @Sendable () -> Void = {}
 
         /// No-op hooks.
         public init() {}
     }
 
-    private var config: GobayConfig
+    private struct State {
+        var config: GobayConfig
+        var running: [Int64: (project: String, cancel: CancelSignal)] = [:]
+        var stopping = false
+    }
+
     private let database: AppDatabase
     private let owner: ProcessOwner
     private let hooks: Hooks
-    private let condition = NSCondition()
-    private var runningBuilds: [Int64: (project: String, cancel: CancellationFlag)] = [:]
-    private var stopping = false
-    private var loopDone = false
-    private var woken = false
+    private let state: Mutex<State>
+    /// Set when something may have changed in the queue; many signals before the next look at
+    /// the queue are one.
+    private let wakeSignal = WakeSignal()
+    /// Set when the last running build has ended.
+    private let drained = WakeSignal()
 
-    /// Creates a scheduler; call `start()` to begin claiming.
+    /// Creates a scheduler; `run(grace:)` claims and runs builds.
     public init(config: GobayConfig, database: AppDatabase, hooks: Hooks) throws {
-        self.config = config
+        state = Mutex(State(config: config))
         self.database = database
         self.hooks = hooks
         self.owner = try ProcessOwner.current(dataDir: config.dataDir)
@@ -36,128 +48,191 @@ public final class Scheduler: @unchecked Sendable {
 
     /// Puts a reloaded config in force for builds started from now on; running builds keep theirs.
     public func reload(config: GobayConfig) {
-        condition.lock()
-        self.config = config
-        woken = true
-        condition.broadcast()
-        condition.unlock()
+        state.withLock { $0.config = config }
+        wake()
     }
 
     /// Ids of the builds running in this process.
-    public var running: [Int64] {
-        condition.lock()
-        defer { condition.unlock() }
-        return Array(runningBuilds.keys).sorted()
-    }
+    public var running: [Int64] { state.withLock { Array($0.running.keys).sorted() } }
 
-    /// Starts the claiming loop on its own thread.
-    public func start() {
-        let thread = Thread { [self] in loop() }
-        thread.name = "gobay-scheduler"
-        thread.start()
-    }
+    /// Makes the scheduler look at the queue now.
+    public func wake() { wakeSignal.signal() }
 
-    /// Makes the loop look at the queue now.
-    public func wake() {
-        condition.lock()
-        woken = true
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    /// Cancels a build: a running one here is killed, a waiting one is marked canceled.
-    /// Returns false when the build is neither.
+    /// Cancels a build: a running one here is canceled (its task, and so its processes), a waiting
+    /// one is marked canceled. Returns false when the build is neither.
     public func cancel(_ id: Int64) throws -> Bool {
-        condition.lock()
-        let flag = runningBuilds[id]?.cancel
-        condition.unlock()
-        if let flag {
-            flag.cancel()
+        if let signal = state.withLock({ $0.running[id]?.cancel }) {
+            signal.signal()
             return true
         }
-        return try database.cancelQueued(id)
+        guard try database.cancelQueued(id) else { return false }
+        wake()
+        return true
     }
 
-    /// Stops claiming, lets running builds finish for `grace` seconds, then cancels them and
-    /// waits until every one has ended and been recorded.
-    public func shutdown(grace: TimeInterval) {
-        condition.lock()
-        stopping = true
-        condition.broadcast()
-        let deadline = Date().addingTimeInterval(grace)
-        while !runningBuilds.isEmpty && Date() < deadline {
-            _ = condition.wait(until: min(deadline, Date().addingTimeInterval(0.2)))
-        }
-        for (_, build) in runningBuilds { build.cancel.cancel() }
-        while !runningBuilds.isEmpty || !loopDone {
-            _ = condition.wait(until: Date().addingTimeInterval(0.2))
-        }
-        condition.unlock()
+    /// Stops claiming: `run` then lets running builds finish within its grace period.
+    public func beginShutdown() {
+        state.withLock { $0.stopping = true }
+        wakeSignal.signal()
     }
 
-    private func loop() {
-        while true {
-            condition.lock()
-            if stopping {
-                loopDone = true
-                condition.broadcast()
-                condition.unlock()
-                return
+    /// Claims and runs builds until `beginShutdown()` or cancellation; then lets running builds
+    /// finish for `grace` seconds, cancels the rest, and returns once every one has ended and
+    /// been recorded. Cancelling the task cancels every build at once.
+    public func run(grace: @escaping @Sendable () -> TimeInterval) async {
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled && !state.withLock({ $0.stopping }) {
+                let nextStart = claimPass { build, config, cancel in
+                    group.addTask { await self.runBuild(build, config: config, cancel: cancel) }
+                }
+                await wakeSignal.wait(until: nextStart)
+                // A burst of webhooks costs the queue one look per 20 ms, not one per hook.
+                try? await Task.sleep(for: .milliseconds(20))
             }
-            let free = config.server.maxBuilds - runningBuilds.count
-            let config = self.config
-            var busyProjects = Set(runningBuilds.values.map(\.project))
-            condition.unlock()
-            if free > 0 {
-                claimAndStart(free: free, busyProjects: &busyProjects, config: config)
+            drained.reset()
+            if state.withLock({ !$0.running.isEmpty }) {
+                await drained.wait(until: Date().addingTimeInterval(grace()))
             }
-            // At most one pass per 20 ms however many wakes arrive: a burst of webhooks costs
-            // the queue one look, not one per hook.
-            Thread.sleep(forTimeInterval: 0.02)
-            condition.lock()
-            if !stopping && !woken { _ = condition.wait(until: Date().addingTimeInterval(0.25)) }
-            woken = false
-            condition.unlock()
+            // Whatever is still running is canceled; the group waits until each has been recorded.
+            group.cancelAll()
         }
     }
 
-    private func claimAndStart(free: Int, busyProjects: inout Set<String>, config: GobayConfig) {
-        guard let candidates = try? database.claimable() else { return }
-        var started = 0
-        for build in candidates where started < free && !busyProjects.contains(build.project) {
-            guard (try? database.claim(build.id, owner: owner.token)) == true else { continue }
-            busyProjects.insert(build.project)
-            started += 1
-            launch(build, config: config)
+    /// One look at the queue: claims what may start now and hands each claimed build to `start`.
+    /// Returns when the earliest build still in its quiet period may start.
+    private func claimPass(_ start: (AppDatabase.QueuedBuild, GobayConfig, CancelSignal) -> Void) -> Date? {
+        let (free, config, busy) = state.withLock { state in
+            (state.config.server.maxBuilds - state.running.count, state.config, Set(state.running.values.map(\.project)))
         }
+        var busyProjects = busy
+        if free > 0, let candidates = try? database.claimable() {
+            var started = 0
+            for build in candidates where started < free && !busyProjects.contains(build.project) {
+                guard (try? database.claim(build.id, owner: owner.token)) == true else { continue }
+                busyProjects.insert(build.project)
+                started += 1
+                let cancel = CancelSignal()
+                state.withLock { $0.running[build.id] = (build.project, cancel) }
+                start(build, config, cancel)
+            }
+        }
+        hooks.queueChanged()
+        return try? database.nextQueuedStart(after: Date())
     }
 
-    /// Runs `build` with `config`, the config in force when it was claimed, to its end.
-    private func launch(_ build: AppDatabase.QueuedBuild, config: GobayConfig) {
-        let cancel = CancellationFlag()
-        condition.lock()
-        runningBuilds[build.id] = (build.project, cancel)
-        condition.unlock()
-        let thread = Thread { [self] in
-            let runner = BuildRunner(config: config, database: database, cancel: cancel, echo: nil)
-            runner.onRunning = hooks.running
-            let request = BuildRequest(
-                project: build.project, ref: build.ref, commit: build.commit,
-                environment: build.environment)
-            let record: BuildRecord?
-            do {
-                record = try runner.execute(id: build.id, request: request)
-            } catch {
-                try? database.finish(build.id, status: .failed, error: "\(error)")
-                record = try? database.build(build.id)
+    /// Runs `build` with `config`, the config in force when it was claimed, to its end; `cancel`
+    /// (or cancelling the task) cancels it.
+    private func runBuild(_ build: AppDatabase.QueuedBuild, config: GobayConfig, cancel: CancelSignal) async {
+        let record: BuildRecord? = await withTaskGroup(of: BuildRecord?.self) { group in
+            group.addTask {
+                let runner = BuildRunner(config: config, database: self.database, echo: nil, onRunning: self.hooks.running)
+                let request = BuildRequest(
+                    project: build.project, ref: build.ref, commit: build.commit, environment: build.environment)
+                do {
+                    return try await runner.execute(id: build.id, request: request)
+                } catch {
+                    try? self.database.finish(build.id, status: .failed, error: "\(error)")
+                    return try? self.database.build(build.id)
+                }
             }
-            condition.lock()
-            runningBuilds.removeValue(forKey: build.id)
-            condition.broadcast()
-            condition.unlock()
-            if let record { hooks.finished(record) }
+            group.addTask {
+                await cancel.wait(until: nil)
+                return nil
+            }
+            // The first to end is the build, or a cancel request that cancels it.
+            var record: BuildRecord?
+            if let first = await group.next() { record = first }
+            group.cancelAll()
+            for await rest in group where rest != nil { record = rest }
+            return record
         }
-        thread.name = "gobay-build-\(build.id)"
-        thread.start()
+        let empty = state.withLock { state in
+            state.running.removeValue(forKey: build.id)
+            return state.running.isEmpty
+        }
+        if let record { hooks.finished(record) }
+        if empty { drained.signal() }
+        wake()
     }
 }
+
+/// A one-bit signal a task can wait on: `signal()` sets it, `wait(until:)` returns once it is set
+/// (and clears it), at a deadline, or when the task is cancelled.
+final class WakeSignal: Sendable {
+    private struct State {
+        var set = false
+        /// A deadline or cancellation came before the waiter was in place.
+        var released = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    /// Sets the signal: the waiter (if any) wakes and takes it, else the next wait does.
+    func signal() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard let waiter = state.waiter else {
+                state.set = true
+                return nil
+            }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Clears a signal nobody has waited for yet.
+    func reset() {
+        state.withLock { state in
+            state.set = false
+            state.released = false
+        }
+    }
+
+    /// Waits for the signal (taking it), for `deadline` or for cancellation, whichever is first.
+    func wait(until deadline: Date?) async {
+        await withTaskGroup(of: Void.self) { group in
+            if let deadline {
+                group.addTask {
+                    do {
+                        try await Task.sleep(for: .milliseconds(Int64(max(0, deadline.timeIntervalSinceNow) * 1000)))
+                        self.release()
+                    } catch {}  // the wait ended first
+                }
+            }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { continuation in
+                    let ready = state.withLock { state -> Bool in
+                        if state.set || state.released {
+                            state.set = false
+                            state.released = false
+                            return true
+                        }
+                        state.waiter = continuation
+                        return false
+                    }
+                    if ready { continuation.resume() }
+                }
+            } onCancel: {
+                self.release()
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Wakes the waiter without setting the signal (its deadline passed, or it was cancelled).
+    private func release() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard let waiter = state.waiter else {
+                state.released = true
+                return nil
+            }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume()
+    }
+}
+
+/// Asks one running build to stop.
+typealias CancelSignal = WakeSignal

@@ -40,20 +40,20 @@ public struct DockerExecutor: Executor {
         try DockerContainer(executor: self).ensureRunning()
     }
 
-    public func run(
-        _ command: StepCommand, deadline: Date?, cancel: CancellationFlag?, onOutput: (String) -> Void
-    ) throws -> ProcessOutcome {
+    public func run(_ command: StepCommand, deadline: Date?, onOutput: (String) -> Void) async throws -> ProcessOutcome {
         let marker = StepMarker()
         let argv = execArguments(
             command.arguments, workingDirectory: command.workingDirectory, environment: marker.marking(command.environment),
             tty: false)
-        let outcome = try ProcessRunner.run(
-            ProcessSpec(argv, environment: Docker.clientEnvironment), deadline: deadline, cancel: cancel,
-            onOutput: onOutput)
+        let outcome = try await ProcessRunner.run(
+            ProcessSpec(argv, environment: Docker.clientEnvironment), deadline: deadline, onOutput: onOutput)
         // A killed client leaves its processes running in the container, and a step may leave a
         // daemon behind when it succeeds; they are host processes too, and carry the marker.
-        marker.killLeftovers()
-        killUnmarkedProcesses()
+        // `docker inspect` and the /proc sweeps block: off the cooperative pool.
+        try await BlockingThread.run("gobay-docker-sweep") {
+            marker.killLeftovers()
+            killUnmarkedProcesses()
+        }
         return outcome
     }
 
@@ -65,10 +65,10 @@ public struct DockerExecutor: Executor {
             let namespace = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(initPid)/ns/pid")
         else { return }
         let needle = Array((StepMarker.variable + "=").utf8)
-        for _ in 0..<50 {
-            var killed = 0
+        ProcessRunner.sweep {
+            var victims: [pid_t] = []
             for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-                guard let pid = pid_t(entry), pid != initPid,
+                guard let pid = pid_t(entry), pid != initPid, !ProcessRunner.isZombie(pid),
                     (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry)/ns/pid")) == namespace
                 else { continue }
                 if ProcessRunner.parent(of: pid) == initPid,
@@ -83,11 +83,9 @@ public struct DockerExecutor: Executor {
                 if entries.contains(where: { $0.starts(with: needle) || $0.starts(with: Array("_LIBCONTAINER_".utf8)) }) {
                     continue
                 }
-                kill(pid, SIGKILL)
-                killed += 1
+                victims.append(pid)
             }
-            if killed == 0 { return }
-            usleep(10_000)
+            return victims
         }
     }
 

@@ -36,11 +36,12 @@ public protocol Executor: Sendable {
     func variables(mode: BuildMode?) -> [String: String]
     /// A host path as steps see it (a sandbox or container mounts the environment at /go).
     func path(_ host: String) -> String
-    /// Makes the executor ready (e.g. creates or starts the container).
+    /// Makes the executor ready (e.g. creates or starts the container). Blocks: async callers run
+    /// it through `BlockingThread`.
     func prepare() throws
-    /// Runs `command`, streaming its output lines, until it ends, the deadline passes or `cancel` is set.
-    func run(_ command: StepCommand, deadline: Date?, cancel: CancellationFlag?, onOutput: (String) -> Void) throws
-        -> ProcessOutcome
+    /// Runs `command`, streaming its output lines, until it ends, the deadline passes or the task
+    /// is cancelled; then its whole process tree is gone.
+    func run(_ command: StepCommand, deadline: Date?, onOutput: (String) -> Void) async throws -> ProcessOutcome
     /// A process spec that runs `arguments` attached to the terminal (for `env exec` and `env shell`).
     func interactive(_ arguments: [String], mode: BuildMode?, workingDirectory: String?, tty: Bool) throws -> ProcessSpec
 }
@@ -74,13 +75,11 @@ public struct HostExecutor: Executor {
 
     public func prepare() throws { try prepareDirectories(environment) }
 
-    public func run(
-        _ command: StepCommand, deadline: Date?, cancel: CancellationFlag?, onOutput: (String) -> Void
-    ) throws -> ProcessOutcome {
+    public func run(_ command: StepCommand, deadline: Date?, onOutput: (String) -> Void) async throws -> ProcessOutcome {
         var spec = ProcessSpec(command.arguments, environment: command.environment, workingDirectory: command.workingDirectory)
         spec.user = stepUser
         spec.noNewPrivileges = stepUser != nil
-        return try StepMarker().run(spec, deadline: deadline, cancel: cancel, onOutput: onOutput)
+        return try await StepMarker().run(spec, deadline: deadline, onOutput: onOutput)
     }
 
     public func interactive(_ arguments: [String], mode: BuildMode?, workingDirectory: String?, tty: Bool) throws -> ProcessSpec {

@@ -27,9 +27,7 @@ public struct SandboxExecutor: Executor {
         }
     }
 
-    public func run(
-        _ command: StepCommand, deadline: Date?, cancel: CancellationFlag?, onOutput: (String) -> Void
-    ) throws -> ProcessOutcome {
+    public func run(_ command: StepCommand, deadline: Date?, onOutput: (String) -> Void) async throws -> ProcessOutcome {
         let filter = try SeccompFilter()
         var spec = ProcessSpec(
             wrap(command.arguments, workingDirectory: command.workingDirectory, writable: command.writable, seccompFD: 3),
@@ -37,7 +35,7 @@ public struct SandboxExecutor: Executor {
         spec.descriptors = [filter.descriptor]
         spec.user = stepUser
         spec.noNewPrivileges = true
-        return try StepMarker().run(spec, deadline: deadline, cancel: cancel, onOutput: onOutput)
+        return try await StepMarker().run(spec, deadline: deadline, onOutput: onOutput)
     }
 
     public func interactive(_ arguments: [String], mode: BuildMode?, workingDirectory: String?, tty: Bool) throws -> ProcessSpec {

@@ -26,14 +26,12 @@ struct StepMarker {
     /// cgroup v2 is writable, and makes sure none of its processes outlives it, whatever it
     /// ended by: the cgroup is killed whole; without one, the group is killed (by the runner)
     /// and then everything still carrying the marker.
-    func run(
-        _ spec: ProcessSpec, deadline: Date?, cancel: CancellationFlag?, onOutput: (String) -> Void
-    ) throws -> ProcessOutcome {
+    func run(_ spec: ProcessSpec, deadline: Date?, onOutput: (String) -> Void) async throws -> ProcessOutcome {
         var spec = spec
         spec.environment = marking(spec.environment)
         let cgroup = StepCgroup.make()
         spec.cgroup = cgroup
-        let outcome = try ProcessRunner.run(spec, deadline: deadline, cancel: cancel, onOutput: onOutput)
+        let outcome = try await ProcessRunner.run(spec, deadline: deadline, onOutput: onOutput)
         if let cgroup { cgroup.killAllAndRemove() } else { killLeftovers() }
         return outcome
     }

@@ -58,13 +58,27 @@ public final class StepCgroup: Sendable {
         close(fd)
     }
 
-    /// Kills every process in the cgroup, waits until it is empty, and removes it.
+    /// Kills every process in the cgroup, waits until it is empty, and removes it. The wait is on
+    /// `cgroup.events`, which the kernel marks changed (POLLPRI) when the last process has left.
     public func killAllAndRemove() {
-        for _ in 0..<500 {
+        let events = open(path + "/cgroup.events", O_RDONLY | O_CLOEXEC)
+        defer { if events >= 0 { close(events) } }
+        let giveUp = Date().addingTimeInterval(2)
+        var buffer = [UInt8](repeating: 0, count: 256)
+        var sawEmpty = false
+        while true {
             if rmdir(path) == 0 || errno == ENOENT { return }
             kill()
-            // Killed processes leave the cgroup once the kernel has reaped their exit.
-            usleep(2_000)
+            guard events >= 0, Date() < giveUp else { return }
+            // Reading the file arms the next change notification; "populated 0" means it is empty.
+            let n = buffer.withUnsafeMutableBytes { pread(events, $0.baseAddress, $0.count, 0) }
+            if n > 0, String(decoding: buffer[0..<n], as: UTF8.self).contains("populated 0") {
+                if sawEmpty { return }  // empty, yet rmdir refuses: nothing more to wait for
+                sawEmpty = true
+                continue
+            }
+            var entry = pollfd(fd: events, events: Int16(POLLPRI), revents: 0)
+            _ = poll(&entry, 1, Int32(max(1, min(giveUp.timeIntervalSinceNow * 1000, 100))))
         }
     }
 

@@ -1,4 +1,6 @@
+import CGobay
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -6,15 +8,16 @@ import Foundation
 
 /// A process started in the background in its own process group, its stdout and stderr going to
 /// files; for the server's helpers and for tests that must signal a running gobay.
-public final class ChildProcess: @unchecked Sendable {
+public final class ChildProcess: Sendable {
     /// The child's pid, which is also its process group id.
     public let pid: pid_t
     /// Where its stdout goes.
     public let stdoutPath: String
     /// Where its stderr goes.
     public let stderrPath: String
-    private var exitStatus: Int32?
-    private let lock = NSLock()
+    /// Readable once the child has exited.
+    private let pidfd: Int32
+    private let exitStatus = Mutex<Int32?>(nil)
 
     /// Starts `spec` with its output going to `stdoutPath` and `stderrPath`, and its input read
     /// from `stdinPath` (default: nothing).
@@ -28,8 +31,12 @@ public final class ChildProcess: @unchecked Sendable {
             if err >= 0 { close(err) }
         }
         guard out >= 0, err >= 0 else { throw GobayError.failure("cannot open \(stdoutPath) or \(stderrPath)") }
-        pid = try ProcessRunner.spawn(spec, stdoutFD: out, stderrFD: err, stdinPath: stdinPath ?? "/dev/null")
+        let process = try ProcessRunner.spawn(spec, stdoutFD: out, stderrFD: err, stdinPath: stdinPath ?? "/dev/null")
+        pid = process.pid
+        pidfd = process.pidfd
     }
+
+    deinit { close(pidfd) }
 
     /// Sends `signal` to the child alone.
     public func signal(_ sig: Int32) { kill(pid, sig) }
@@ -37,27 +44,24 @@ public final class ChildProcess: @unchecked Sendable {
     /// Sends `signal` to the child's whole process group.
     public func signalGroup(_ sig: Int32) { kill(-pid, sig) }
 
-    /// Waits for the child to exit (up to `timeout` seconds) and returns its status, or nil on timeout.
+    /// Waits for the child to exit (up to `timeout` seconds) and returns its status, or nil on
+    /// timeout. Blocks the calling thread in poll(2) on the child's pidfd.
     @discardableResult
     public func wait(timeout: TimeInterval = 600) -> Int32? {
         let deadline = Date().addingTimeInterval(timeout)
-        while true {
-            lock.lock()
-            if let exitStatus {
-                lock.unlock()
-                return exitStatus
+        return exitStatus.withLock { status in
+            while status == nil {
+                let rc = cgobay_pidfd_reap(pidfd)
+                if rc != -EAGAIN {
+                    status = rc >= 0 ? rc : -1
+                    break
+                }
+                var entry = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
+                let left = deadline.timeIntervalSinceNow
+                if left <= 0 { break }
+                _ = poll(&entry, 1, Int32(min(left * 1000 + 1, 60_000)))
             }
-            var raw: Int32 = 0
-            let r = waitpid(pid, &raw, WNOHANG)
-            if r == pid {
-                let sig = raw & 0x7f
-                exitStatus = sig == 0 ? (raw >> 8) & 0xff : 128 + sig
-                lock.unlock()
-                return exitStatus
-            }
-            lock.unlock()
-            if Date() >= deadline { return nil }
-            usleep(10_000)
+            return status
         }
     }
 

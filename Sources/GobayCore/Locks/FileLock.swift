@@ -43,17 +43,15 @@ public final class FileLock: Sendable {
     /// Releases the lock (the file stays).
     public func unlock() { _ = flock(fd, LOCK_UN) }
 
-    /// Takes the lock, giving up when `deadline` passes or `shouldStop` says so; returns whether it was taken.
-    public func lock(shared: Bool, deadline: Date?, shouldStop: () -> Bool) -> Bool {
-        var wait: useconds_t = 2_000
-        while true {
-            if shared ? tryLockShared() : tryLockExclusive() { return true }
-            if shouldStop() { return false }
-            if let deadline, Date() >= deadline { return false }
-            usleep(wait)
-            wait = min(wait * 2, 50_000)
-        }
+    /// Takes the lock, giving up when `deadline` passes or the task is cancelled; returns whether
+    /// it was taken. The wait blocks a thread of its own, never the caller's.
+    public func lock(shared: Bool, deadline: Date?) async -> Bool {
+        if shared ? tryLockShared() : tryLockExclusive() { return true }
+        return await LockWait.first(of: [self], shared: shared, deadline: deadline) != nil
     }
+
+    /// Takes the lock, blocking the calling thread as long as it takes.
+    func lockBlocking(shared: Bool) { flockRetrying(shared ? LOCK_SH : LOCK_EX) }
 
     private func flockRetrying(_ op: Int32) {
         while flock(fd, op) != 0 && errno == EINTR {}

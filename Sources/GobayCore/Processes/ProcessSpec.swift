@@ -1,0 +1,38 @@
+import Foundation
+
+/// A command to run: an argument vector, never a shell string.
+public struct ProcessSpec: Sendable {
+    /// argv[0] is resolved against the PATH in `environment` when it has no slash.
+    public var arguments: [String]
+    /// The complete environment of the child; nothing is inherited.
+    public var environment: [String: String]
+    /// The working directory of the child.
+    public var workingDirectory: String?
+    /// Descriptors the child gets as 3, 4, ... (every other one is closed in the child).
+    public var descriptors: [Int32] = []
+    /// The user the child runs as (supplementary groups dropped); nil keeps gobay's.
+    public var user: ProcessUser?
+    /// The cgroup the child starts in, so every process it makes can be found and killed.
+    public var cgroup: StepCgroup?
+    /// Sets no-new-privileges: setuid binaries and file capabilities grant nothing.
+    public var noNewPrivileges = false
+
+    /// Creates a spec.
+    public init(_ arguments: [String], environment: [String: String], workingDirectory: String? = nil) {
+        self.arguments = arguments
+        self.environment = environment
+        self.workingDirectory = workingDirectory
+    }
+}
+
+/// How a process ended.
+public struct ProcessOutcome: Sendable {
+    /// The exit status, or 128+signal when it was killed by a signal.
+    public var status: Int32
+    /// Whether the deadline passed and the process group was killed.
+    public var timedOut: Bool
+    /// Whether the task running it was cancelled and the process group was killed.
+    public var canceled: Bool
+    /// Whether it exited with status 0 on its own.
+    public var succeeded: Bool { status == 0 && !timedOut && !canceled }
+}
