@@ -4,7 +4,7 @@ import GobayCore
 
 extension GobayCLI {
     /// `gobay build PROJECT`: fetch, get dependencies, test, build and store artifacts.
-    struct Build: AsyncParsableCommand {
+    struct Build: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Build a project in its Go environment.")
         @OptionGroup var options: ConfigOptions
         @Argument(help: "The project to build.") var project: String
@@ -15,7 +15,7 @@ extension GobayCLI {
         @Option(help: "A gobay server to send the build to (default: $GOBAY_SERVER).") var server: String?
         @Flag(help: "With a server: stream the log until the build ends; exit with its result.") var follow = false
 
-        func run() async throws {
+        func run() throws {
             if let remote = RemoteClient.resolve(server) { return try runRemote(remote) }
             let config = try options.load()
             // Validate everything before writing anything: a bad request leaves no build behind.
@@ -31,7 +31,7 @@ extension GobayCLI {
             let id = try runner.enqueue(plan)
             // Ctrl-C, SIGTERM or SIGHUP cancel the build's task: its processes are killed and the
             // build ends `canceled`.
-            let record = try await SignalCancellation.run { try await runner.run(plan, id: id) }
+            let record = try SignalCancellation.runBlocking { try await runner.run(plan, id: id) }
             if json { try Terminal.printJSON(record) }
             if record.status != .succeeded { throw ExitCode(1) }
         }

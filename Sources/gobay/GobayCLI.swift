@@ -16,8 +16,10 @@ struct GobayCLI: ParsableCommand {
             Artifacts.self, Cancel.self, Prune.self, Serve.self,
         ])
 
-    /// Runs the command (`build` is async); errors become exit code 2 (usage) or 1 (failure) with a message.
-    static func main() async { await CommandMain.runAsync(GobayCLI.self) }
+    /// Runs the command; errors become exit code 2 (usage) or 1 (failure) with a message. Synchronous:
+    /// `env exec` closes every descriptor before it execs, which the concurrency runtime's threads
+    /// must not be there to see; `build` starts its async work itself (`SignalCancellation`).
+    static func main() { CommandMain.run(GobayCLI.self) }
 }
 
 /// Options every command that reads gobay.yml takes.

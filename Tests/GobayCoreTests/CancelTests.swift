@@ -91,4 +91,29 @@ struct CancelTests {
         #expect(again.status == 0, "\(again.stderr)")
         #expect(try world.decodeBuild(again.stdout).status == .succeeded)
     }
+
+    @Test func cancellingTheBuildsTaskCancelsItAndKillsTheTree() async throws {
+        let world = try hangingWorld("task-cancel")
+        let config = try ConfigLoader.load(path: world.configPath)
+        let plan = try BuildPlan.make(
+            BuildRequest(project: "modern-svc"), config: config, store: ToolchainStore(dataDir: config.dataDir))
+        let database = try AppDatabase(dataDir: config.dataDir)
+        let runner = BuildRunner(config: config, database: database, echo: nil)
+        let id = try runner.enqueue(plan)
+        let build = Task { try await runner.run(plan, id: id) }
+        let log = BuildRunner.buildDir(dataDir: config.dataDir, id: id) + "/log"
+        for _ in 0..<3000 {
+            if (try? String(contentsOfFile: log, encoding: .utf8))?.contains("$ go test") == true { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(!world.leftoverProcesses().isEmpty, "the test should be running now")
+        let started = Date()
+        build.cancel()
+        let record = try await build.value
+        #expect(Date().timeIntervalSince(started) < 15)
+        #expect(record.status == .canceled)
+        #expect(record.steps.last?.name == "test" && record.steps.last?.status == "canceled")
+        #expect(world.leftoverProcesses() == [])
+    }
 }

@@ -43,7 +43,6 @@ struct ProcessRunnerTests {
 
     @Test func cancellingTheTaskKillsTheGroup() async throws {
         let env = self.env
-        let started = Date()
         // The process runs in a child task that the parent cancels once the process is up.
         let task = Task {
             var pgid: pid_t = 0
@@ -57,7 +56,6 @@ struct ProcessRunnerTests {
         }
         let (outcome, pgid) = try await task.value
         #expect(outcome.canceled)
-        #expect(Date().timeIntervalSince(started) < 10)
         #expect(pgid > 0)
         #expect(ProcessRunner.livingMembers(ofGroup: pgid).isEmpty)
     }

@@ -19,6 +19,7 @@ final class ProcessMonitor: Sendable {
         var nextToken: UInt64 = 1
         var descriptors: [UInt64: ProcessWatch] = [:]
         var timers: [ObjectIdentifier: (at: Date, watch: ProcessWatch)] = [:]
+        var jobs: [@Sendable () -> Void] = []
     }
 
     private let epoll: Int32
@@ -72,6 +73,16 @@ final class ProcessMonitor: Sendable {
         _ = state.withLock { $0.descriptors.removeValue(forKey: token) }
     }
 
+    /// Runs `job` on the monitor's thread, which lives as long as gobay. Children are spawned
+    /// there: the kernel counts a child's parent as the thread that made it, and bwrap's
+    /// `--die-with-parent` (PR_SET_PDEATHSIG) would kill a sandbox whose spawning thread ended, as
+    /// a pool thread may while the step runs.
+    func perform(_ job: @escaping @Sendable () -> Void) {
+        state.withLock { $0.jobs.append(job) }
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
+    }
+
     /// Posts `.timer` to `watch` at `date` (replacing its earlier timer); nil clears it.
     func setTimer(_ date: Date?, for watch: ProcessWatch) {
         state.withLock { state in
@@ -86,6 +97,7 @@ final class ProcessMonitor: Sendable {
     private func loop() {
         var events = [epoll_event](repeating: epoll_event(), count: 64)
         while true {
+            for job in state.withLock({ state in defer { state.jobs = [] }; return state.jobs }) { job() }
             let due = dueTimers()
             for watch in due.fired { watch.post(.timer) }
             let timeout = due.next.map { Int32(max(0, min($0.timeIntervalSinceNow * 1000 + 1, 60_000))) } ?? -1

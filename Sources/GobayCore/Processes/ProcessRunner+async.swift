@@ -14,7 +14,7 @@ extension ProcessRunner {
         let pipe = try makePipe(spec)
         let process: SpawnedProcess
         do {
-            process = try spawn(spec, stdoutFD: pipe.write, stderrFD: pipe.write)
+            process = try await onMonitorThread { try spawn(spec, stdoutFD: pipe.write, stderrFD: pipe.write) }
         } catch {
             close(pipe.read)
             close(pipe.write)
@@ -39,7 +39,7 @@ extension ProcessRunner {
     public static func capture(_ spec: ProcessSpec, deadline: Date? = nil) async throws
         -> (outcome: ProcessOutcome, stdout: String, stderr: String)
     {
-        let (process, out, err) = try spawnCapturing(spec)
+        let (process, out, err) = try await onMonitorThread { try spawnCapturing(spec) }
         defer {
             close(out)
             close(err)
@@ -54,6 +54,16 @@ extension ProcessRunner {
         return (
             supervision.outcome, String(decoding: stdoutBytes, as: UTF8.self), String(decoding: stderrBytes, as: UTF8.self)
         )
+    }
+
+    /// Runs `spawn` on the monitor's long-lived thread (see `ProcessMonitor.perform`).
+    private static func onMonitorThread<T: Sendable>(_ spawn: @escaping @Sendable () throws -> T) async throws -> T {
+        guard let monitor = ProcessMonitor.shared else {
+            throw GobayError.failure("cannot watch processes: epoll or eventfd is unavailable")
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            monitor.perform { continuation.resume(with: Result { try spawn() }) }
+        }
     }
 
     /// Waits for the monitor's events until the child has exited and its output is closed, then
