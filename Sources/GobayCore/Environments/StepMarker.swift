@@ -4,7 +4,7 @@ import Foundation
 /// group misses what left it (setsid, a double fork, or anything inside a container that a killed
 /// `docker exec` client leaves behind), but not what carries the marker: every executor ends each
 /// command with `killLeftovers()` (or, where cgroups exist, kills its cgroup whole).
-struct StepMarker {
+struct StepMarker: Sendable {
     /// The variable's name.
     static let variable = "GOBAY_STEP"
     /// This command's value.
@@ -32,7 +32,11 @@ struct StepMarker {
         let cgroup = StepCgroup.make()
         spec.cgroup = cgroup
         let outcome = try await ProcessRunner.run(spec, deadline: deadline, onOutput: onOutput)
-        if let cgroup { cgroup.killAllAndRemove() } else { killLeftovers() }
+        // Usually instant, but a process stuck in the kernel can hold the sweep for seconds: off the pool.
+        let marker = self
+        try await BlockingThread.run("gobay-step-sweep") {
+            if let cgroup { cgroup.killAllAndRemove() } else { marker.killLeftovers() }
+        }
         return outcome
     }
 }
