@@ -2,7 +2,7 @@ import Foundation
 import GobayCore
 
 /// A real `gobay serve` on a loopback port, started from the built binary with a test's config.
-public final class ServerHarness: @unchecked Sendable {
+public final class ServerHarness: Sendable {
     /// The server process.
     public let process: ChildProcess
     /// Its port on 127.0.0.1.
@@ -55,7 +55,7 @@ public final class ServerHarness: @unchecked Sendable {
 
 /// A loopback HTTP server that records every request (a stand-in for GitLab's and GitHub's
 /// commit-status APIs, which are on the public internet). The first `failFirst` requests get 500.
-public final class RecordingServer: @unchecked Sendable {
+public final class RecordingServer: Sendable {
     /// The server process.
     public let process: ChildProcess
     /// Its port.

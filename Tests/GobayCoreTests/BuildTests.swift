@@ -163,8 +163,8 @@ struct BuildTests {
         let (sa, fa) = (Timestamp.date(ra.startedAt!)!, Timestamp.date(ra.finishedAt!)!)
         let (sb, fb) = (Timestamp.date(rb.startedAt!)!, Timestamp.date(rb.finishedAt!)!)
         #expect(sa < fb && sb < fa, "builds did not overlap: \(ra.startedAt!)–\(ra.finishedAt!) vs \(rb.startedAt!)–\(rb.finishedAt!)")
-        #expect(try world.runBinary(ra.artifacts[0].path).hasPrefix("go" + world.versions.legacy))
-        #expect(try world.runBinary(rb.artifacts[0].path).hasPrefix("go" + world.versions.modern))
+        #expect(try world.runBinary(try #require(ra.artifacts.first).path).hasPrefix("go" + world.versions.legacy))
+        #expect(try world.runBinary(try #require(rb.artifacts.first).path).hasPrefix("go" + world.versions.modern))
     }
 
     @Test func buildsOfOneProjectRunOneAtATime() throws {

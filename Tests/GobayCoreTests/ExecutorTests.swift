@@ -17,11 +17,10 @@ private func docker(_ args: [String]) throws -> String {
     return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 }
 
-/// Removes the containers the tests made (every world's, and any of the old `gobay-<env>` names).
-private func removeContainers() {
-    let names = (try? docker(["ps", "-aq", "--filter", "name=^gobay-"]))?.split(separator: "\n").map(String.init) ?? []
-    guard !names.isEmpty else { return }
-    _ = try? docker(["rm", "-f"] + names)
+/// Removes the containers of `world`'s environments, and `extra` names; never another test run's
+/// (suites of other checkouts may share this docker daemon).
+private func removeContainers(of world: BuildWorld, extra: [String] = []) {
+    _ = try? docker(["rm", "-f"] + ["legacy", "modern", "newest"].map(world.container) + extra)
 }
 
 /// One serialized suite: each test removes every gobay container when it ends.
@@ -29,8 +28,8 @@ private func removeContainers() {
 struct ExecutorTests {
     @Test(arguments: ["sandbox", "docker"])
     func matrixBuildsReportTheirGoAndArtifactsBelongToTheHostUser(kind: String) throws {
-        defer { removeContainers() }
         let world = try BuildWorld(label: "exec-\(kind)", environmentSettings: BuildWorld.executorSettings(kind))
+        defer { removeContainers(of: world) }
         for (project, version) in [
             ("legacy-svc", world.versions.legacy), ("modern-svc", world.versions.modern), ("newest-svc", world.versions.newest),
         ] {
@@ -57,13 +56,13 @@ struct ExecutorTests {
     /// other projects, in its environment and in another, print their own output.
     @Test(arguments: ["host", "sandbox", "docker"])
     func hostileBuildIsContained(kind: String) throws {
-        defer { removeContainers() }
         let token = "dtok-\(UUID().uuidString)"
         let executor = BuildWorld.executorSettings(kind)
         let world = try BuildWorld(
             label: "hostile-\(kind)",
             extraProjects: "  hostile-svc:\n    repo: repos/hostile-svc\n    branch: main\n    test: true\n",
             environmentSettings: (executor.isEmpty ? "" : executor + "\n") + "    env: { DEPLOY_TOKEN: \"\(token)\" }")
+        defer { removeContainers(of: world) }
         // The operator keeps gobay.yml readable by gobay alone (see the README's security model).
         chmod(world.configPath, 0o600)
         let first = try world.gobay.run(["build", "legacy-svc", "--json"])
@@ -125,8 +124,8 @@ struct ExecutorTests {
 
     @Test(arguments: ["host", "sandbox", "docker"])
     func shellRunsInsideTheEnvironment(kind: String) throws {
-        defer { removeContainers() }
         let world = try BuildWorld(label: "shell-\(kind)", environmentSettings: BuildWorld.executorSettings(kind))
+        defer { removeContainers(of: world) }
         let script = world.sandbox.path + "/script"
         try "go env GOVERSION GOPATH\nexit 7\n".write(toFile: script, atomically: true, encoding: .utf8)
         // stdin is a file, not a terminal: the shell reads its commands from it.
@@ -140,22 +139,22 @@ struct ExecutorTests {
 
     @Test(arguments: ["sandbox", "docker"])
     func twoEnvironmentsBuildAtOnce(kind: String) throws {
-        defer { removeContainers() }
         let world = try BuildWorld(label: "conc-\(kind)", environmentSettings: BuildWorld.executorSettings(kind))
+        defer { removeContainers(of: world) }
         let a = try ChildProcess(world.gobay.spec(["build", "legacy-svc", "--json"]), stdoutPath: world.sandbox.path + "/a", stderrPath: world.sandbox.path + "/ae")
         let b = try ChildProcess(world.gobay.spec(["build", "modern-svc", "--json"]), stdoutPath: world.sandbox.path + "/b", stderrPath: world.sandbox.path + "/be")
         #expect(a.wait() == 0, "\(a.stderr)")
         #expect(b.wait() == 0, "\(b.stderr)")
         let ra = try world.decodeBuild(a.stdout)
         let rb = try world.decodeBuild(b.stdout)
-        #expect(try world.runBinary(ra.artifacts[0].path).hasPrefix("go" + world.versions.legacy))
-        #expect(try world.runBinary(rb.artifacts[0].path).hasPrefix("go" + world.versions.modern))
+        #expect(try world.runBinary(try #require(ra.artifacts.first).path).hasPrefix("go" + world.versions.legacy))
+        #expect(try world.runBinary(try #require(rb.artifacts.first).path).hasPrefix("go" + world.versions.modern))
     }
 
     @Test(arguments: ["sandbox", "docker"])
     func cancelLeavesNoProcessBehind(kind: String) throws {
-        defer { removeContainers() }
         let world = try BuildWorld(label: "cancel-\(kind)", environmentSettings: BuildWorld.executorSettings(kind))
+        defer { removeContainers(of: world) }
         try world.modern.commit(
             ["hang_test.go": GoSources.sleepingTest(seconds: 300)],
             message: "hang")
@@ -206,8 +205,8 @@ struct ExecutorTests {
     }
 
     @Test func containerIsRecreatedOnConfigChangeAndRestartedWhenKilled() throws {
-        defer { removeContainers() }
         let world = try BuildWorld(label: "recreate", environmentSettings: BuildWorld.executorSettings("docker"))
+        defer { removeContainers(of: world) }
         #expect(try world.gobay.run(["build", "modern-svc"]).status == 0)
         let first = try docker(["inspect", "--format", "{{.Id}}", world.container("modern")])
         // Killed by hand: the next build starts it again.
@@ -234,9 +233,10 @@ struct ExecutorTests {
     /// Container names carry the data dir; a container of this data dir under the old name
     /// (`gobay-<env>`) is retired once, and another data dir's under that name is left alone.
     @Test func containersAreNamedByDataDirAndTheOldNameIsRetired() throws {
-        defer { removeContainers() }
         let world = try BuildWorld(label: "names", environmentSettings: BuildWorld.executorSettings("docker"))
+        defer { removeContainers(of: world, extra: ["gobay-modern"]) }
         let other = try BuildWorld(label: "names-other", environmentSettings: BuildWorld.executorSettings("docker"))
+        defer { removeContainers(of: other) }
         #expect(world.container("modern") != other.container("modern"))
         #expect(world.container("modern").hasPrefix("gobay-") && world.container("modern").hasSuffix("-modern"))
         // Both data dirs build in their own container at once.
@@ -271,7 +271,6 @@ struct ExecutorTests {
     }
 
     @Test func imageToolchainUsesTheImagesOwnGo() throws {
-        defer { removeContainers() }
         let image = "gobay-test-go\(try TestToolchains.version(TestToolchains.go122))"
         if (try? docker(["image", "inspect", "--format", "{{.Id}}", image]))?.isEmpty ?? true {
             // A golang-style image made offline: the base image with a Go copied to /usr/local/go.
@@ -284,6 +283,7 @@ struct ExecutorTests {
             _ = try docker(["rm", "-f", maker])
         }
         let world = try BuildWorld(label: "imagego")
+        defer { removeContainers(of: world) }
         try world.editConfig(
             "  modern:\n    go: \"1.22\"\n    goroot: \(TestToolchains.go122)\n",
             "  modern:\n    go: \"1.22\"\n    executor: docker\n    image: \(image)\n    toolchain: image\n")
@@ -291,7 +291,7 @@ struct ExecutorTests {
         #expect(result.status == 0, "\(result.stderr)")
         let record = try world.decodeBuild(result.stdout)
         #expect(record.goVersion == world.versions.modern)
-        #expect(try world.runBinary(record.artifacts[0].path) == "go" + world.versions.modern)
+        #expect(try world.runBinary(try #require(record.artifacts.first).path) == "go" + world.versions.modern)
         let mounts = try docker(["inspect", "--format", "{{range .Mounts}}{{.Destination}} {{end}}", world.container("modern")])
         #expect(!mounts.contains("/usr/local/go"), "the image's own Go is used, nothing is mounted over it: \(mounts)")
         let info = try world.gobay.run(["env", "info", "modern", "--json"])
@@ -299,8 +299,8 @@ struct ExecutorTests {
     }
 
     @Test func dockerStepsRunAsTheConfiguredUserAndTheHostKeepsControl() throws {
-        defer { removeContainers() }
         let world = try BuildWorld(label: "user", environmentSettings: BuildWorld.executorSettings("docker") + "\n    user: \"4242:4243\"")
+        defer { removeContainers(of: world) }
         // A build cache of its own: handing the shared one to 4242 would pull it from under the
         // other suites' builds.
         let shared = try TestToolchains.sharedGocache(TestToolchains.go122)

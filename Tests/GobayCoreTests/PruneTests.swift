@@ -38,7 +38,7 @@ struct PruneTests {
         for gone in [first, second, third] {
             #expect(!FileManager.default.fileExists(atPath: world.dataDir + "/builds/\(gone.id)"))
         }
-        #expect(FileManager.default.fileExists(atPath: fifth.artifacts[0].path))
+        #expect(FileManager.default.fileExists(atPath: try #require(fifth.artifacts.first).path))
 
         // The server prunes on its own, every interval, with the config in force.
         try world.editConfig("retention: { keep_builds: 3, keep_failed: 1 }", "retention: { keep_builds: 1, interval: 1s }")
