@@ -40,15 +40,47 @@ public enum WebhookVerifier {
     /// `X-Hub-Signature-256: sha256=<hex>`, as GitHub (and Gitea, alongside its own header) sends it.
     static func githubSignatureMatches(headers: [String: String], body: Data, secret: String) -> Bool {
         guard let header = headers["x-hub-signature-256"] else { return false }
-        let expected = "sha256=" + hexHMACSHA256(secret: secret, body: body)
-        return constantTimeEqual(Array(asciiLowercased(trimmed(header)).utf8), Array(expected.utf8))
+        let value = trimmed(header)
+        guard asciiLowercased(String(value.prefix(7))) == "sha256=" else { return false }
+        return hmacMatches(hex: String(value.dropFirst(7)), body: body, secret: secret)
     }
 
     /// A header holding the bare hex HMAC-SHA256 of the body.
     static func hexSignatureMatches(_ header: String?, body: Data, secret: String) -> Bool {
         guard let header else { return false }
-        let expected = hexHMACSHA256(secret: secret, body: body)
-        return constantTimeEqual(Array(asciiLowercased(trimmed(header)).utf8), Array(expected.utf8))
+        return hmacMatches(hex: trimmed(header), body: body, secret: secret)
+    }
+
+    /// Whether `hex` is the HMAC-SHA256 of `body` under `secret`, checked by swift-crypto in
+    /// constant time. Text that is not hex (or not 32 bytes of it) never matches.
+    static func hmacMatches(hex: String, body: Data, secret: String) -> Bool {
+        guard let code = bytes(fromHex: hex) else { return false }
+        let key = SymmetricKey(data: Data(secret.utf8))
+        return HMAC<SHA256>.isValidAuthenticationCode(code, authenticating: body, using: key)
+    }
+
+    /// The bytes that `hex` spells (either case), or nil when it is not an even run of hex digits.
+    static func bytes(fromHex hex: String) -> [UInt8]? {
+        let digits = Array(hex.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        var index = 0
+        while index < digits.count {
+            guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+            index += 2
+        }
+        return bytes
+    }
+
+    private static func nibble(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return digit - UInt8(ascii: "A") + 10
+        default: return nil
+        }
     }
 
     /// The lowercase hex HMAC-SHA256 of `body` keyed with the UTF-8 bytes of `secret`.
