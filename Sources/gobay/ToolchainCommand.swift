@@ -50,7 +50,10 @@ extension GobayCLI {
                 if let bar { installer.progress = { bar.update($0, $1) } }
                 let toolchain: Toolchain
                 do {
-                    toolchain = try installer.install(version, source: source, mirror: mirror)
+                    let (installer, version, mirror) = (installer, self.version, mirror)
+                    toolchain = try AsyncBridge.runBlocking {
+                        try await installer.install(version, source: source, mirror: mirror)
+                    }
                 } catch {
                     bar?.finish()
                     throw error

@@ -47,11 +47,16 @@ public struct GoDevIndex: Sendable {
     }
 
     /// Reads the index from `mirror`.
-    public static func load(mirror: String) throws -> GoDevIndex {
+    public static func load(mirror: String) async throws -> GoDevIndex {
         guard let url = URL(string: mirror + "?mode=json&include=all") else {
             throw GobayError("bad mirror URL \(mirror)", hint: "set toolchains.mirror to e.g. https://go.dev/dl/")
         }
-        let data = try HTTPDownloader.fetch(url)
+        let data: Data
+        do {
+            data = try await HTTPDownloader.fetch(url)
+        } catch let error as DownloadError {
+            throw GobayError(error)
+        }
         do {
             return GoDevIndex(releases: try JSONDecoder().decode([Release].self, from: data))
         } catch {

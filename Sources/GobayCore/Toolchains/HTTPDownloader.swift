@@ -1,95 +1,99 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
+import NIOFileSystem
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
-
-/// Downloads a URL to a file, with an optional progress callback; fails on anything but a
-/// complete 200 response.
-final class HTTPDownloader: NSObject, URLSessionDataDelegate, @unchecked Sendable {
-    private let destination: FileHandle
-    private let progress: ((Int64, Int64?) -> Void)?
-    private let done = DispatchSemaphore(value: 0)
-    private var received: Int64 = 0
-    private var expected: Int64?
-    private var status = 0
-    private var failure: Error?
-
-    private init(destination: FileHandle, progress: ((Int64, Int64?) -> Void)?) {
-        self.destination = destination
-        self.progress = progress
+/// Downloads a URL to a file or into memory with AsyncHTTPClient; fails with a `DownloadError`
+/// on anything but a complete 200 response.
+enum HTTPDownloader {
+    /// Redirects are followed (go.dev/dl sends the files from another host). A refused connection
+    /// fails at once rather than being retried until the connect timeout; a stalled body fails
+    /// after a minute without bytes.
+    static var configuration: HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .follow(max: 10, allowCycles: false),
+            timeout: .init(connect: .seconds(30), read: .seconds(60)))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return configuration
     }
+
+    /// The most `fetch` reads into memory (the JSON index is a few megabytes).
+    static let fetchLimit = 64 << 20
 
     /// Fetches `url` into memory (for small documents such as the JSON index).
-    static func fetch(_ url: URL) throws -> Data {
-        let tmp = NSTemporaryDirectory() + "gobay-fetch-\(UUID().uuidString)"
-        defer { unlink(tmp) }
-        try download(url, to: tmp, progress: nil)
-        return FileManager.default.contents(atPath: tmp) ?? Data()
-    }
-
-    /// Downloads `url` to `path`, which must not exist yet.
-    static func download(_ url: URL, to path: String, progress: ((Int64, Int64?) -> Void)?) throws {
-        guard FileManager.default.createFile(atPath: path, contents: nil),
-            let handle = FileHandle(forWritingAtPath: path)
-        else {
-            throw GobayError.failure("cannot create \(path)", hint: "check free disk space and permissions")
-        }
-        defer { try? handle.close() }
-        let downloader = HTTPDownloader(destination: handle, progress: progress)
-        let session = URLSession(configuration: .ephemeral, delegate: downloader, delegateQueue: nil)
-        defer { session.finishTasksAndInvalidate() }
-        var request = URLRequest(url: url)
-        request.timeoutInterval = 60
-        session.dataTask(with: request).resume()
-        downloader.done.wait()
-        if let failure = downloader.failure {
-            if (failure as NSError).code == Int(ENOSPC) || "\(failure)".contains("No space left") {
-                throw GobayError.failure(
-                    "download of \(url.absoluteString) failed: no space left on device for \(path)",
-                    hint: "free some space there (or move data_dir); nothing was installed")
+    static func fetch(_ url: URL) async throws -> Data {
+        try await HTTPClient.withHTTPClient(configuration: configuration) { client in
+            let response = try await start(url, client: client)
+            do {
+                let body = try await response.body.collect(upTo: fetchLimit)
+                return Data(body.readableBytesView)
+            } catch {
+                throw DownloadError.cutShort(
+                    url: url.absoluteString, received: nil, expected: nil, reason: NetworkFailure.reason(error))
             }
-            throw GobayError.failure(
-                "download of \(url.absoluteString) failed: \(failure.localizedDescription)",
-                hint: "check the mirror URL and the network, then retry")
-        }
-        guard downloader.status == 200 else {
-            throw GobayError.failure(
-                "download of \(url.absoluteString) failed: HTTP \(downloader.status)",
-                hint: "check that the mirror has this file")
-        }
-        if let expected = downloader.expected, expected != downloader.received {
-            throw GobayError.failure(
-                "download of \(url.absoluteString) was cut short: \(downloader.received) of \(expected) bytes",
-                hint: "retry the install")
         }
     }
 
-    func urlSession(
-        _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-        completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
-    ) {
-        status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        expected = response.expectedContentLength > 0 ? response.expectedContentLength : nil
-        completionHandler(status == 200 ? .allow : .cancel)
+    /// Streams `url` into a new file at `path`, calling `progress` with the bytes written so far and
+    /// the announced length after each chunk.
+    static func download(_ url: URL, to path: String, progress: (@Sendable (Int64, Int64?) -> Void)?) async throws {
+        try await HTTPClient.withHTTPClient(configuration: configuration) { client in
+            let response = try await start(url, client: client)
+            let expected = response.headers.first(name: "content-length").flatMap { Int64($0) }
+            let received = try await write(response.body, to: path, url: url, expected: expected, progress: progress)
+            if let expected, expected != received {
+                throw DownloadError.cutShort(
+                    url: url.absoluteString, received: received, expected: expected, reason: nil)
+            }
+        }
     }
 
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+    /// Sends the request; no answer at all is `unreachable`, an answer other than 200 is `status`.
+    private static func start(_ url: URL, client: HTTPClient) async throws -> HTTPClientResponse {
+        let request = HTTPClientRequest(url: url.absoluteString)
+        let response: HTTPClientResponse
         do {
-            try destination.write(contentsOf: data)
+            response = try await client.execute(request, deadline: .distantFuture)
         } catch {
-            failure = error
-            dataTask.cancel()
-            return
+            throw DownloadError.unreachable(url: url.absoluteString, reason: NetworkFailure.reason(error))
         }
-        received += Int64(data.count)
-        progress?(received, expected)
+        guard response.status == .ok else {
+            throw DownloadError.status(url: url.absoluteString, code: Int(response.status.code))
+        }
+        return response
     }
 
-    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
-        // No response at all (status 0: refused, unreachable, timed out) is a network failure to
-        // name, not "HTTP 0"; after a 200, an error means the body was cut.
-        if let error, failure == nil, status == 200 || status == 0 { failure = error }
-        done.signal()
+    /// Writes the body chunk by chunk; a failure to read is a cut, a failure to write is the disk's.
+    private static func write(
+        _ body: HTTPClientResponse.Body, to path: String, url: URL, expected: Int64?,
+        progress: (@Sendable (Int64, Int64?) -> Void)?
+    ) async throws -> Int64 {
+        do {
+            return try await FileSystem.shared.withFileHandle(
+                forWritingAt: FilePath(path), options: .newFile(replaceExisting: false)
+            ) { file in
+                var writer = file.bufferedWriter()
+                var received: Int64 = 0
+                var chunks = body.makeAsyncIterator()
+                while true {
+                    let chunk: ByteBuffer?
+                    do {
+                        chunk = try await chunks.next()
+                    } catch {
+                        throw DownloadError.cutShort(
+                            url: url.absoluteString, received: received, expected: expected,
+                            reason: NetworkFailure.reason(error))
+                    }
+                    guard let chunk else { break }
+                    try await writer.write(contentsOf: chunk)
+                    received += Int64(chunk.readableBytes)
+                    progress?(received, expected)
+                }
+                try await writer.flush()
+                return received
+            }
+        } catch let error as FileSystemError {
+            throw DownloadError(writing: path, url: url.absoluteString, error)
+        }
     }
 }

