@@ -31,7 +31,12 @@ public func buildApplication(state: ServerState) throws -> some ApplicationProto
         configuration: .init(
             address: .hostname(address.host, port: address.port), serverName: "gobay",
             availableConnectionsDelegate: ConnectionCap(limit: cap, logger: state.logger)),
-        services: [SchedulerService(state: state), ConfigReloadService(state: state), RetentionService(state: state)],
+        // Services stop in reverse order: the reporter last, so it still sends the statuses of the
+        // builds the scheduler finishes or cancels while it stops.
+        services: [
+            state.reporter, SchedulerService(state: state), ConfigReloadService(state: state),
+            RetentionService(state: state),
+        ],
         logger: state.logger)
 }
 

@@ -20,7 +20,6 @@ struct SchedulerService: Service {
             logger.info("shutting down: waiting for running builds", metadata: ["builds": "\(scheduler.running)"])
             scheduler.beginShutdown()
         }
-        state.reporter.drain()
         logger.info("scheduler stopped")
     }
 }

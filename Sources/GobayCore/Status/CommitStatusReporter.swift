@@ -1,29 +1,14 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
+import ServiceLifecycle
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
-
-/// The states gobay reports on a commit.
-public enum CommitState: String, Sendable {
-    case pending, running, success, failed, canceled
-
-    /// The state for a finished build.
-    public init(_ status: BuildStatus) {
-        switch status {
-        case .succeeded: self = .success
-        case .canceled, .superseded: self = .canceled
-        case .queued: self = .pending
-        case .running: self = .running
-        case .failed, .timedOut, .interrupted: self = .failed
-        }
-    }
-}
-
-/// Posts build states to GitLab's or GitHub's commit status API, in the background and in order
-/// per reporter. A failure is logged and retried a few times; it never fails a build. Tokens are
+/// Posts build states to GitLab's or GitHub's commit status API, in order, as a `Service`:
+/// `report` only queues, and `run()` sends. A failure is logged and retried with a growing
+/// pause; it never fails a build. At a graceful shutdown the reports already queued are still
+/// sent (so list this service before the ones that report, which then stop first). Tokens are
 /// read from the environment when sending and never logged.
-public final class CommitStatusReporter: @unchecked Sendable {
+public final class CommitStatusReporter: Service, Sendable {
     /// What a status's `target_url` links to.
     public enum Target: Sendable {
         /// The build record, `/api/v1/builds/{id}` (JSON; needs a token unless `public_read`).
@@ -37,105 +22,88 @@ public final class CommitStatusReporter: @unchecked Sendable {
     private let logTarget: Target
     private let environment: [String: String]
     private let log: @Sendable (String) -> Void
-    private let queue = DispatchQueue(label: "gobay.commit-status")
     private let attempts: Int
-    private let backoff: TimeInterval
+    private let backoff: Duration
+    private let queue: AsyncStream<CommitStatusPost>
+    private let queueInput: AsyncStream<CommitStatusPost>.Continuation
 
     /// Creates a reporter; `publicURL` is the server's URL for target links, `logTarget` what they
-    /// point at.
+    /// point at. A post that fails is tried `attempts` times in all, the nth pause being n × `backoff`.
     public init(
-        publicURL: String, logTarget: Target = .build, environment: [String: String] = ProcessInfo.processInfo.environment, attempts: Int = 4,
-        backoff: TimeInterval = 0.5, log: @escaping @Sendable (String) -> Void
+        publicURL: String, logTarget: Target = .build,
+        environment: [String: String] = ProcessInfo.processInfo.environment, attempts: Int = 4,
+        backoff: Duration = .milliseconds(500), log: @escaping @Sendable (String) -> Void
     ) {
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         self.logTarget = logTarget
         self.environment = environment
-        self.attempts = attempts
+        self.attempts = max(1, attempts)
         self.backoff = backoff
         self.log = log
+        (queue, queueInput) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
 
     /// Queues a report of `state` for `sha` of `project`, if the project reports statuses.
     public func report(project: ProjectConfig, sha: String, state: CommitState, buildID: Int64, description: String) {
-        guard sha.count == 40, project.status.gitlab != nil || project.status.github != nil else { return }
+        guard sha.count == 40 else { return }
         let target = "\(publicURL)/api/v1/builds/\(buildID)" + (logTarget == .plainLog ? "/log" : "")
-        queue.async { [self] in
-            if let gitlab = project.status.gitlab {
-                // GitLab takes a numeric id or the URL-encoded path ("group%2Fproject").
-                let unreserved = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
-                let id = gitlab.projectID.addingPercentEncoding(withAllowedCharacters: unreserved) ?? gitlab.projectID
-                let body: [String: String] = [
-                    "state": state.rawValue, "target_url": target, "description": description, "name": "gobay",
-                ]
-                send(
-                    "gitlab", url: "\(trimmed(gitlab.url))/api/v4/projects/\(id)/statuses/\(sha)", body: body,
-                    tokenEnv: gitlab.tokenEnv, header: "PRIVATE-TOKEN", prefix: "", buildID: buildID, state: state)
-            }
-            if let github = project.status.github {
-                let body: [String: String] = [
-                    "state": Self.githubState(state), "target_url": target, "description": description,
-                    "context": "gobay",
-                ]
-                send(
-                    "github", url: "\(trimmed(github.url))/repos/\(github.repo)/statuses/\(sha)", body: body,
-                    tokenEnv: github.tokenEnv, header: "Authorization", prefix: "Bearer ", buildID: buildID,
-                    state: state)
+        let posts = CommitStatusPost.posts(
+            for: project.status, sha: sha, state: state, buildID: buildID, target: target, description: description)
+        for post in posts {
+            if case .terminated = queueInput.yield(post) {
+                log("commit status: the server is stopping; not reporting build #\(buildID) \(state.rawValue)")
             }
         }
     }
 
-    /// Waits until every queued report has been sent or given up.
-    public func drain() { queue.sync {} }
-
-    static func githubState(_ state: CommitState) -> String {
-        switch state {
-        case .pending, .running: return "pending"
-        case .success: return "success"
-        case .failed: return "failure"
-        case .canceled: return "error"
+    /// Sends queued reports until a graceful shutdown, then sends those still queued and returns.
+    /// Cancellation stops at once.
+    public func run() async throws {
+        var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(10), read: .seconds(10)))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        let (queue, queueInput) = (self.queue, self.queueInput)
+        try await HTTPClient.withHTTPClient(configuration: configuration) { client in
+            await withGracefulShutdownHandler {
+                for await post in queue {
+                    await self.send(post, client: client)
+                }
+            } onGracefulShutdown: {
+                queueInput.finish()
+            }
         }
     }
 
-    private func trimmed(_ url: String) -> String { url.hasSuffix("/") ? String(url.dropLast()) : url }
-
-    private func send(
-        _ api: String, url: String, body: [String: String], tokenEnv: String, header: String, prefix: String,
-        buildID: Int64, state: CommitState
-    ) {
-        guard let token = environment[tokenEnv], !token.isEmpty else {
-            log("commit status: \(api) token variable \(tokenEnv) is not set; not reporting build #\(buildID)")
+    /// Posts one report, retrying with a growing pause until it is accepted or the attempts run out.
+    private func send(_ post: CommitStatusPost, client: HTTPClient) async {
+        guard let token = environment[post.tokenVariable], !token.isEmpty else {
+            let variable = post.tokenVariable
+            log("commit status: \(post.api) token variable \(variable) is not set; not reporting build #\(post.buildID)")
             return
         }
-        guard let endpoint = URL(string: url), let data = try? JSONSerialization.data(withJSONObject: body) else {
-            log("commit status: bad \(api) URL \(url)")
-            return
-        }
-        var request = URLRequest(url: endpoint)
-        request.httpMethod = "POST"
-        request.httpBody = data
-        request.timeoutInterval = 10
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue(prefix + token, forHTTPHeaderField: header)
+        var request = HTTPClientRequest(url: post.url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: post.tokenHeader, value: post.tokenPrefix + token)
+        request.body = .bytes(ByteBuffer(bytes: post.body))
         for attempt in 1...attempts {
-            let status = Self.post(request)
-            if (200..<300).contains(status) { return }
-            log("commit status: \(api) answered \(status == 0 ? "nothing" : "HTTP \(status)") for build #\(buildID) \(state.rawValue) (attempt \(attempt) of \(attempts))")
-            if attempt < attempts { Thread.sleep(forTimeInterval: backoff * Double(attempt)) }
+            let answer: String
+            do {
+                let response = try await client.execute(request, timeout: .seconds(10))
+                // Read the (small) answer so the connection can be kept for the next report.
+                _ = try? await response.body.collect(upTo: 1 << 20)
+                if (200..<300).contains(response.status.code) { return }
+                answer = "HTTP \(response.status.code)"
+            } catch {
+                answer = "nothing"
+            }
+            let what = "build #\(post.buildID) \(post.state.rawValue)"
+            log("commit status: \(post.api) answered \(answer) for \(what) (attempt \(attempt) of \(attempts))")
+            guard attempt < attempts else { return }
+            do {
+                try await Task.sleep(for: backoff * attempt)
+            } catch {
+                return
+            }
         }
     }
-
-    private static func post(_ request: URLRequest) -> Int {
-        let done = DispatchSemaphore(value: 0)
-        let status = StatusBox()
-        URLSession.shared.dataTask(with: request) { _, response, _ in
-            status.value = (response as? HTTPURLResponse)?.statusCode ?? 0
-            done.signal()
-        }.resume()
-        done.wait()
-        return status.value
-    }
-}
-
-private final class StatusBox: @unchecked Sendable {
-    var value = 0
 }
