@@ -4,7 +4,7 @@ import GobayCore
 
 extension GobayCLI {
     /// `gobay build PROJECT`: fetch, get dependencies, test, build and store artifacts.
-    struct Build: ParsableCommand {
+    struct Build: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Build a project in its Go environment.")
         @OptionGroup var options: ConfigOptions
         @Argument(help: "The project to build.") var project: String
@@ -15,8 +15,10 @@ extension GobayCLI {
         @Option(help: "A gobay server to send the build to (default: $GOBAY_SERVER).") var server: String?
         @Flag(help: "With a server: stream the log until the build ends; exit with its result.") var follow = false
 
-        func run() throws {
-            if let remote = RemoteClient.resolve(server) { return try runRemote(remote) }
+        func run() async throws {
+            if let server = RemoteClient.server(server) {
+                return try await RemoteClient.with(server: server) { try await runRemote($0) }
+            }
             let config = try options.load()
             // Validate everything before writing anything: a bad request leaves no build behind.
             let plan = try BuildPlan.make(
@@ -36,24 +38,24 @@ extension GobayCLI {
             if record.status != .succeeded { throw ExitCode(1) }
         }
 
-        private func runRemote(_ remote: RemoteClient) throws {
+        private func runRemote(_ remote: RemoteClient) async throws {
             var body: [String: String] = [:]
             if let ref { body["ref"] = ref }
             if let commit { body["commit"] = commit }
             if let environment { body["environment"] = environment }
             let name = project.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? project
-            let data = try remote.request("POST", "/api/v1/projects/\(name)/builds", json: body)
+            let data = try await remote.request(.POST, "/api/v1/projects/\(name)/builds", json: body)
             let record = try JSONDecoder().decode(BuildRecord.self, from: data)
             Terminal.error("queued build #\(record.id) of \(record.project) (\(record.ref)) on \(remote.base)")
             guard follow else {
                 if json { try Terminal.printJSON(record) } else { Terminal.out("\(record.id)") }
                 return
             }
-            let status = try remote.follow(record.id) { line in
+            let status = try await remote.follow(record.id) { line in
                 if json { Terminal.error(line) } else { Terminal.out(line) }
             }
             if json {
-                let final = try remote.request("GET", "/api/v1/builds/\(record.id)")
+                let final = try await remote.request(.GET, "/api/v1/builds/\(record.id)")
                 FileHandle.standardOutput.write(final + Data("\n".utf8))
             }
             if status != BuildStatus.succeeded.rawValue { throw ExitCode(1) }
@@ -61,7 +63,7 @@ extension GobayCLI {
     }
 
     /// `gobay builds`: the build history.
-    struct Builds: ParsableCommand {
+    struct Builds: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List builds, newest first.")
         @OptionGroup var options: ConfigOptions
         @Option(help: "Only this project's builds.") var project: String?
@@ -69,12 +71,13 @@ extension GobayCLI {
         @Flag(help: "Print JSON.") var json = false
         @Option(help: "A gobay server to ask (default: $GOBAY_SERVER).") var server: String?
 
-        func run() throws {
+        func run() async throws {
             let builds: [BuildRecord]
-            if let remote = RemoteClient.resolve(server) {
+            if let server = RemoteClient.server(server) {
                 var path = "/api/v1/builds?limit=\(limit)"
                 if let project { path += "&project=" + (project.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? project) }
-                builds = try JSONDecoder().decode([BuildRecord].self, from: try remote.request("GET", path))
+                let data = try await RemoteClient.with(server: server) { try await $0.request(.GET, path) }
+                builds = try JSONDecoder().decode([BuildRecord].self, from: data)
             } else {
                 builds = try localBuilds()
             }
@@ -98,21 +101,23 @@ extension GobayCLI {
     }
 
     /// `gobay log BUILD`: a build's log.
-    struct Log: ParsableCommand {
+    struct Log: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print a build's log.")
         @OptionGroup var options: ConfigOptions
         @Argument(help: "The build id.") var build: Int64
         @Flag(name: [.customShort("f"), .long], help: "With a server: follow the log until the build ends.") var follow = false
         @Option(help: "A gobay server to ask (default: $GOBAY_SERVER).") var server: String?
 
-        func run() throws {
-            if let remote = RemoteClient.resolve(server) {
-                if follow {
-                    let status = try remote.follow(build) { Terminal.out($0) }
+        func run() async throws {
+            if let server = RemoteClient.server(server) {
+                let (build, follow) = (self.build, self.follow)
+                try await RemoteClient.with(server: server) { remote in
+                    guard follow else {
+                        return try await remote.stream("/api/v1/builds/\(build)/log", to: FileHandle.standardOutput)
+                    }
+                    let status = try await remote.follow(build) { Terminal.out($0) }
                     Terminal.error("build #\(build) \(status)")
                     if status != BuildStatus.succeeded.rawValue { throw ExitCode(1) }
-                } else {
-                    FileHandle.standardOutput.write(try remote.request("GET", "/api/v1/builds/\(build)/log"))
                 }
                 return
             }
@@ -145,15 +150,16 @@ extension GobayCLI {
 
 extension GobayCLI {
     /// `gobay cancel BUILD`: stop a build.
-    struct Cancel: ParsableCommand {
+    struct Cancel: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Cancel a queued or running build.")
         @OptionGroup var options: ConfigOptions
         @Argument(help: "The build id.") var build: Int64
         @Option(help: "A gobay server to ask (default: $GOBAY_SERVER).") var server: String?
 
-        func run() throws {
-            if let remote = RemoteClient.resolve(server) {
-                _ = try remote.request("POST", "/api/v1/builds/\(build)/cancel")
+        func run() async throws {
+            if let server = RemoteClient.server(server) {
+                let build = self.build
+                _ = try await RemoteClient.with(server: server) { try await $0.request(.POST, "/api/v1/builds/\(build)/cancel") }
                 Terminal.out("cancel requested for build #\(build)")
                 return
             }

@@ -1,133 +1,118 @@
+import AsyncHTTPClient
 import Foundation
 import GobayCore
-
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
+import NIOCore
+import NIOHTTP1
 
 /// Where the CLI sends commands when it talks to a server: `--server URL` or GOBAY_SERVER,
 /// with the token from GOBAY_TOKEN.
-struct RemoteClient {
+struct RemoteClient: Sendable {
     let base: String
     let token: String?
+    let http: HTTPClient
 
-    init(server: String) {
-        base = server.hasSuffix("/") ? String(server.dropLast()) : server
-        token = ProcessInfo.processInfo.environment["GOBAY_TOKEN"]
-    }
-
-    /// The server to use, or nil for local mode.
-    static func resolve(_ flag: String?) -> RemoteClient? {
+    /// The server to use (`--server`, else GOBAY_SERVER), or nil for local mode.
+    static func server(_ flag: String?) -> String? {
         let server = flag ?? ProcessInfo.processInfo.environment["GOBAY_SERVER"]
         guard let server, !server.isEmpty else { return nil }
-        return RemoteClient(server: server)
+        return server
+    }
+
+    /// Runs `body` with a client for `server`, shut down when it returns. A refused connection
+    /// fails at once; a followed log may stay quiet for as long as a build step runs.
+    static func with<Result>(
+        server: String, _ body: (RemoteClient) async throws -> Result
+    ) async throws -> Result {
+        var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(10)))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return try await HTTPClient.withHTTPClient(configuration: configuration) { http in
+            let token = ProcessInfo.processInfo.environment["GOBAY_TOKEN"]
+            let base = server.hasSuffix("/") ? String(server.dropLast()) : server
+            return try await body(RemoteClient(base: base, token: token, http: http))
+        }
     }
 
     /// Sends a request and returns the body; a non-2xx answer becomes a GobayError with the
     /// server's error and hint (exit 2 for 4xx, 1 otherwise).
-    func request(_ method: String, _ path: String, json: [String: String]? = nil) throws -> Data {
-        guard let url = URL(string: base + path) else { throw GobayError("bad server URL \(base)") }
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        request.timeoutInterval = 30
-        if let token { request.setValue("Bearer " + token, forHTTPHeaderField: "Authorization") }
+    func request(_ method: HTTPMethod, _ path: String, json: [String: String]? = nil) async throws -> Data {
+        var request = HTTPClientRequest(url: base + path)
+        request.method = method
         if let json {
-            request.httpBody = try JSONSerialization.data(withJSONObject: json)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)))
+            request.headers.add(name: "Content-Type", value: "application/json")
         }
-        let box = ResultBox()
-        let done = DispatchSemaphore(value: 0)
-        URLSession.shared.dataTask(with: request) { data, response, error in
-            box.data = data ?? Data()
-            box.status = (response as? HTTPURLResponse)?.statusCode ?? 0
-            box.error = error
-            done.signal()
-        }.resume()
-        done.wait()
-        if let error = box.error {
+        let response = try await send(request, deadline: .now() + .seconds(30))
+        do {
+            return Data(try await response.body.collect(upTo: Self.bodyLimit).readableBytesView)
+        } catch {
             throw GobayError.failure(
-                "cannot reach the gobay server at \(base): \(error.localizedDescription)",
-                hint: "check --server / GOBAY_SERVER and that `gobay serve` is running")
+                "the answer of the gobay server at \(base) broke off: \(NetworkFailure.reason(error))")
         }
-        guard (200..<300).contains(box.status) else {
-            let object = (try? JSONSerialization.jsonObject(with: box.data)) as? [String: Any]
-            let message = object?["error"] as? String ?? "HTTP \(box.status)"
-            let hint = object?["hint"] as? String
-            throw GobayError("server: \(message)", hint: hint, kind: box.status < 500 ? .usage : .failure)
+    }
+
+    /// Writes the body of a GET of `path` to `output` as it arrives.
+    func stream(_ path: String, to output: FileHandle) async throws {
+        let response = try await send(HTTPClientRequest(url: base + path), deadline: .now() + .minutes(10))
+        do {
+            for try await chunk in response.body { output.write(Data(chunk.readableBytesView)) }
+        } catch {
+            throw GobayError.failure(
+                "the answer of the gobay server at \(base) broke off: \(NetworkFailure.reason(error))")
         }
-        return box.data
     }
 
     /// Follows a build's log as Server-Sent Events, calling `onLine` for each line; returns the
-    /// final status from the end event.
-    func follow(_ id: Int64, onLine: @escaping (String) -> Void) throws -> String {
-        guard let url = URL(string: base + "/api/v1/builds/\(id)/log?follow=1") else {
-            throw GobayError("bad server URL \(base)")
+    /// final status from the end event. Waiting for the next line costs no CPU: the body is read
+    /// as it arrives.
+    func follow(_ id: Int64, onLine: (String) -> Void) async throws -> String {
+        let response = try await send(
+            HTTPClientRequest(url: base + "/api/v1/builds/\(id)/log?follow=1"), deadline: .distantFuture)
+        var events = ServerSentEvents()
+        var finalStatus: String?
+        var failure: String?
+        do {
+            for try await chunk in response.body {
+                for event in events.feed(chunk.readableBytesView) {
+                    if event.name == "end" {
+                        let object = (try? JSONSerialization.jsonObject(with: Data(event.data.utf8))) as? [String: Any]
+                        finalStatus = object?["status"] as? String ?? "unknown"
+                    } else {
+                        onLine(event.data)
+                    }
+                }
+            }
+        } catch {
+            failure = NetworkFailure.reason(error)
         }
-        var request = URLRequest(url: url)
-        request.timeoutInterval = 24 * 3600
-        if let token { request.setValue("Bearer " + token, forHTTPHeaderField: "Authorization") }
-        let stream = EventStream(onLine: onLine)
-        let session = URLSession(configuration: .default, delegate: stream, delegateQueue: nil)
-        defer { session.finishTasksAndInvalidate() }
-        session.dataTask(with: request).resume()
-        stream.done.wait()
-        if let status = stream.finalStatus { return status }
+        if let finalStatus { return finalStatus }
         throw GobayError.failure(
-            "the log stream of build #\(id) ended early: \(stream.failure ?? "HTTP \(stream.httpStatus)")",
+            "the log stream of build #\(id) ended early: \(failure ?? "the server closed it")",
             hint: "run `gobay log -f \(id)` again")
     }
-}
 
-private final class ResultBox: @unchecked Sendable {
-    var data = Data()
-    var status = 0
-    var error: Error?
-}
+    /// The most a plain answer may hold (a build's log through `request`).
+    static let bodyLimit = 256 << 20
 
-/// Parses a `text/event-stream` as it arrives.
-private final class EventStream: NSObject, URLSessionDataDelegate, @unchecked Sendable {
-    let onLine: (String) -> Void
-    let done = DispatchSemaphore(value: 0)
-    var buffer = Data()
-    var event = "message"
-    var finalStatus: String?
-    var failure: String?
-    var httpStatus = 0
-
-    init(onLine: @escaping (String) -> Void) { self.onLine = onLine }
-
-    func urlSession(
-        _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-        completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
-    ) {
-        httpStatus = (response as? HTTPURLResponse)?.statusCode ?? 0
-        completionHandler(httpStatus == 200 ? .allow : .cancel)
-    }
-
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-        buffer.append(data)
-        while let newline = buffer.firstIndex(of: 0x0A) {
-            let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
-            buffer.removeSubrange(buffer.startIndex...newline)
-            if line.hasPrefix("event: ") {
-                event = String(line.dropFirst(7))
-            } else if line.hasPrefix("data: ") {
-                let payload = String(line.dropFirst(6))
-                if event == "end" {
-                    let object = (try? JSONSerialization.jsonObject(with: Data(payload.utf8))) as? [String: Any]
-                    finalStatus = object?["status"] as? String ?? "unknown"
-                } else {
-                    onLine(payload)
-                }
-            } else if line.isEmpty {
-                event = "message"
-            }
+    /// Executes `request` with the token; no answer is "cannot reach", a non-2xx answer the
+    /// server's own error.
+    private func send(_ request: HTTPClientRequest, deadline: NIODeadline) async throws -> HTTPClientResponse {
+        var request = request
+        if let token { request.headers.add(name: "Authorization", value: "Bearer " + token) }
+        let response: HTTPClientResponse
+        do {
+            response = try await http.execute(request, deadline: deadline)
+        } catch {
+            throw GobayError.failure(
+                "cannot reach the gobay server at \(base): \(NetworkFailure.reason(error))",
+                hint: "check --server / GOBAY_SERVER and that `gobay serve` is running")
         }
-    }
-
-    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
-        if let error { failure = error.localizedDescription }
-        done.signal()
+        guard (200..<300).contains(response.status.code) else {
+            let body = (try? await response.body.collect(upTo: 1 << 20)).map { Data($0.readableBytesView) } ?? Data()
+            let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any]
+            let message = object?["error"] as? String ?? "HTTP \(response.status.code)"
+            let hint = object?["hint"] as? String
+            throw GobayError("server: \(message)", hint: hint, kind: response.status.code < 500 ? .usage : .failure)
+        }
+        return response
     }
 }
