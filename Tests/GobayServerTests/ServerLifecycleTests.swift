@@ -75,6 +75,9 @@ struct ServerLifecycleTests {
         #expect(server.process.wait(timeout: 90) == 0)
         let database = try AppDatabase(dataDir: sw.world.dataDir)
         #expect(try database.build(id)?.status == .succeeded)
+        // The status reporter stops after the scheduler: the final state was posted before the exit.
+        let states = sw.statusServer.requests.compactMap { $0.json?["state"] as? String }
+        #expect(states == ["running", "success"], "\(states)")
     }
 
     @Test func sigtermCancelsBuildsThatOutlastTheGracePeriod() throws {
@@ -89,6 +92,7 @@ struct ServerLifecycleTests {
         #expect(Date().timeIntervalSince(start) < 20)
         let database = try AppDatabase(dataDir: sw.world.dataDir)
         #expect(try database.build(id)?.status == .canceled)
+        #expect(sw.statusServer.requests.compactMap { $0.json?["state"] as? String } == ["running", "canceled"])
         #expect(sw.leftovers().isEmpty, "\(sw.leftovers())")
     }
 }
