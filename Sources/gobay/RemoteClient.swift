@@ -19,11 +19,11 @@ struct RemoteClient: Sendable {
     }
 
     /// Runs `body` with a client for `server`, shut down when it returns. A refused connection
-    /// fails at once; a followed log may stay quiet for as long as a build step runs.
+    /// fails at once; a followed log may stay quiet for as long as a build step runs (up to a day).
     static func with<Result>(
         server: String, _ body: (RemoteClient) async throws -> Result
     ) async throws -> Result {
-        var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(10)))
+        var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(10), read: .hours(24)))
         configuration.connectionPool.retryConnectionEstablishment = false
         return try await HTTPClient.withHTTPClient(configuration: configuration) { http in
             let token = ProcessInfo.processInfo.environment["GOBAY_TOKEN"]
