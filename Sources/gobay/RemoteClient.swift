@@ -45,8 +45,8 @@ struct RemoteClient: Sendable {
         do {
             return Data(try await response.body.collect(upTo: Self.bodyLimit).readableBytesView)
         } catch {
-            throw GobayError.failure(
-                "the answer of the gobay server at \(base) broke off: \(NetworkFailure.reason(error))")
+            throw GobayError(
+                "the answer of the gobay server at \(base) broke off: \(NetworkFailure.reason(error))", kind: .upstream)
         }
     }
 
@@ -56,8 +56,8 @@ struct RemoteClient: Sendable {
         do {
             for try await chunk in response.body { output.write(Data(chunk.readableBytesView)) }
         } catch {
-            throw GobayError.failure(
-                "the answer of the gobay server at \(base) broke off: \(NetworkFailure.reason(error))")
+            throw GobayError(
+                "the answer of the gobay server at \(base) broke off: \(NetworkFailure.reason(error))", kind: .upstream)
         }
     }
 
@@ -85,9 +85,9 @@ struct RemoteClient: Sendable {
             failure = NetworkFailure.reason(error)
         }
         if let finalStatus { return finalStatus }
-        throw GobayError.failure(
+        throw GobayError(
             "the log stream of build #\(id) ended early: \(failure ?? "the server closed it")",
-            hint: "run `gobay log -f \(id)` again")
+            hint: "run `gobay log -f \(id)` again", kind: .upstream)
     }
 
     /// The most a plain answer may hold (a build's log through `request`).
@@ -102,17 +102,31 @@ struct RemoteClient: Sendable {
         do {
             response = try await http.execute(request, deadline: deadline)
         } catch {
-            throw GobayError.failure(
+            throw GobayError(
                 "cannot reach the gobay server at \(base): \(NetworkFailure.reason(error))",
-                hint: "check --server / GOBAY_SERVER and that `gobay serve` is running")
+                hint: "check --server / GOBAY_SERVER and that `gobay serve` is running", kind: .upstream)
         }
         guard (200..<300).contains(response.status.code) else {
             let body = (try? await response.body.collect(upTo: 1 << 20)).map { Data($0.readableBytesView) } ?? Data()
             let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any]
             let message = object?["error"] as? String ?? "HTTP \(response.status.code)"
             let hint = object?["hint"] as? String
-            throw GobayError("server: \(message)", hint: hint, kind: response.status.code < 500 ? .usage : .failure)
+            throw GobayError("server: \(message)", hint: hint, kind: Self.kind(ofStatus: Int(response.status.code)))
         }
         return response
+    }
+
+    /// The kind the server's status stands for, so the CLI exits as the server's error deserves
+    /// (2 for the caller's mistakes, 1 for failures).
+    static func kind(ofStatus status: Int) -> FailureKind {
+        switch status {
+        case 404: .notFound
+        case 409: .conflict
+        case 422: .unprocessable
+        case 502: .upstream
+        case 503: .unavailable
+        case 400..<500: .usage
+        default: .failure
+        }
     }
 }

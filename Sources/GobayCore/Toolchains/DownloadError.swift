@@ -1,7 +1,7 @@
 import NIOFileSystem
 
 /// Why a download did not complete; each case names what failed and how to go on.
-public enum DownloadError: Error, Sendable, CustomStringConvertible {
+public enum DownloadError: UserFacingError {
     /// No answer at all: the connection was refused, the host unreachable, or it timed out.
     case unreachable(url: String, reason: String)
     /// The server answered with a status other than 200.
@@ -42,7 +42,7 @@ public enum DownloadError: Error, Sendable, CustomStringConvertible {
     }
 
     /// How to go on.
-    public var hint: String {
+    public var hint: String? {
         switch self {
         case .unreachable: return "check the mirror URL and the network, then retry"
         case .status: return "check that the mirror has this file"
@@ -52,12 +52,12 @@ public enum DownloadError: Error, Sendable, CustomStringConvertible {
         }
     }
 
-    public var description: String { "error: \(message)\nhint: \(hint)" }
-}
-
-extension GobayError {
-    /// The failure to report for a download that did not complete.
-    public init(_ error: DownloadError) {
-        self.init(error.message, hint: error.hint, kind: .failure)
+    /// A server that failed or could not be reached is upstream; a full disk may pass.
+    public var kind: FailureKind {
+        switch self {
+        case .unreachable, .status, .cutShort: .upstream
+        case .noSpace: .unavailable
+        case .cannotWrite: .failure
+        }
     }
 }

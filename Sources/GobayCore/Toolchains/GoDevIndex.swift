@@ -51,12 +51,7 @@ public struct GoDevIndex: Sendable {
         guard let url = URL(string: mirror + "?mode=json&include=all") else {
             throw GobayError("bad mirror URL \(mirror)", hint: "set toolchains.mirror to e.g. https://go.dev/dl/")
         }
-        let data: Data
-        do {
-            data = try await HTTPDownloader.fetch(url)
-        } catch let error as DownloadError {
-            throw GobayError(error)
-        }
+        let data = try await HTTPDownloader.fetch(url)
         do {
             return GoDevIndex(releases: try JSONDecoder().decode([Release].self, from: data))
         } catch {

@@ -51,11 +51,7 @@ public struct ToolchainInstaller: Sendable {
             }
             log("downloading \(url.absoluteString)")
             let archive = tmp + "/" + file.filename
-            do {
-                try await HTTPDownloader.download(url, to: archive, progress: progress)
-            } catch let error as DownloadError {
-                throw GobayError(error)
-            }
+            try await HTTPDownloader.download(url, to: archive, progress: progress)
             let digest = try FileDigest.sha256(path: archive)
             guard digest == file.sha256.lowercased() else {
                 throw GobayError.failure(
