@@ -87,7 +87,12 @@ let package = Package(
         ),
         .target(
             name: "GobayTesting",
-            dependencies: ["GobayCore"],
+            dependencies: [
+                "GobayCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .testTarget(

@@ -1,9 +1,8 @@
+import AsyncHTTPClient
 import Foundation
 import GobayCore
-
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
+import NIOCore
+import NIOHTTP1
 
 /// A plain HTTP client for tests: one request, wait for the whole answer.
 public enum HTTPTestClient {
@@ -23,34 +22,30 @@ public enum HTTPTestClient {
         public var jsonArray: [[String: Any]]? { (try? JSONSerialization.jsonObject(with: body)) as? [[String: Any]] }
     }
 
-    /// Sends a request and waits for the reply.
+    /// The client every test request goes through: a refused connection fails at once (status 0),
+    /// and it lives as long as the test process.
+    static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
+    /// Sends a request and waits for the reply (tests are synchronous; this never runs on an event loop).
     public static func send(
         _ method: String, _ url: String, headers: [String: String] = [:], body: Data? = nil, timeout: TimeInterval = 30
     ) -> Reply {
-        guard let endpoint = URL(string: url) else { return Reply(status: 0, headers: [:], body: Data()) }
-        var request = URLRequest(url: endpoint)
-        request.httpMethod = method
-        request.httpBody = body
-        request.timeoutInterval = timeout
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        let box = ReplyBox()
-        let done = DispatchSemaphore(value: 0)
-        let session = URLSession(configuration: .ephemeral)
-        session.dataTask(with: request) { data, response, _ in
-            let http = response as? HTTPURLResponse
-            var fields: [String: String] = [:]
-            for (key, value) in http?.allHeaderFields ?? [:] {
-                if let key = key as? String, let value = value as? String { fields[key.lowercased()] = value }
-            }
-            box.reply = Reply(status: http?.statusCode ?? 0, headers: fields, body: data ?? Data())
-            done.signal()
-        }.resume()
-        done.wait()
-        session.finishTasksAndInvalidate()
-        return box.reply
+        guard var request = try? HTTPClient.Request(url: url, method: HTTPMethod(rawValue: method)) else {
+            return Reply(status: 0, headers: [:], body: Data())
+        }
+        for (name, value) in headers { request.headers.replaceOrAdd(name: name, value: value) }
+        if let body { request.body = .bytes(body) }
+        let deadline = NIODeadline.now() + .milliseconds(Int64(timeout * 1000))
+        guard let response = try? client.execute(request: request, deadline: deadline).wait() else {
+            return Reply(status: 0, headers: [:], body: Data())
+        }
+        var fields: [String: String] = [:]
+        for (name, value) in response.headers { fields[name.lowercased()] = value }
+        let data = response.body.map { Data($0.readableBytesView) } ?? Data()
+        return Reply(status: Int(response.status.code), headers: fields, body: data)
     }
-}
-
-private final class ReplyBox: @unchecked Sendable {
-    var reply = HTTPTestClient.Reply(status: 0, headers: [:], body: Data())
 }

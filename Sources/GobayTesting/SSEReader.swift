@@ -1,58 +1,54 @@
+import AsyncHTTPClient
 import Foundation
-
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
+import NIOCore
+import NIOHTTP1
+import Synchronization
 
 /// Reads a Server-Sent Events stream in the background, keeping everything received.
-public final class SSEReader: NSObject, URLSessionDataDelegate, @unchecked Sendable {
-    private let lock = NSLock()
-    private var received = Data()
-    private var ended = false
-    private var session: URLSession?
+public final class SSEReader: Sendable {
+    private let received: Received
+    private let task: HTTPClient.Task<Void>?
 
     /// Starts reading `url` with a bearer token.
     public init(url: String, token: String?) {
-        super.init()
-        let session = URLSession(configuration: .default, delegate: self, delegateQueue: nil)
-        self.session = session
-        guard let endpoint = URL(string: url) else { return }
-        var request = URLRequest(url: endpoint)
-        request.timeoutInterval = 600
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        session.dataTask(with: request).resume()
+        received = Received()
+        guard var request = try? HTTPClient.Request(url: url) else {
+            task = nil
+            return
+        }
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        task = HTTPTestClient.client.execute(
+            request: request, delegate: received, deadline: .now() + .seconds(600))
     }
+
+    deinit { task?.cancel() }
 
     /// Everything received so far.
-    public var text: String {
-        lock.lock()
-        defer { lock.unlock() }
-        return String(decoding: received, as: UTF8.self)
-    }
+    public var text: String { received.text }
 
-    /// Waits until the server closes the stream.
+    /// Waits until the server closes the stream, or `timeout` passes; true when it closed.
     public func waitForEnd(timeout: TimeInterval) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            lock.lock()
-            let done = ended
-            lock.unlock()
-            if done { return true }
-            usleep(20_000)
-        }
-        return false
+        guard let task else { return true }
+        let ended = task.eventLoop.makePromise(of: Bool.self)
+        task.futureResult.whenComplete { _ in ended.succeed(true) }
+        let timer = task.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) { ended.succeed(false) }
+        defer { timer.cancel() }
+        return (try? ended.futureResult.wait()) ?? false
+    }
+}
+
+/// Collects the body parts as they arrive, on the client's event loop.
+private final class Received: HTTPClientResponseDelegate {
+    typealias Response = Void
+
+    private let data = Mutex(Data())
+
+    var text: String { data.withLock { String(decoding: $0, as: UTF8.self) } }
+
+    func didReceiveBodyPart(task: HTTPClient.Task<Void>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
+        data.withLock { $0.append(contentsOf: buffer.readableBytesView) }
+        return task.eventLoop.makeSucceededVoidFuture()
     }
 
-    public func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-        lock.lock()
-        received.append(data)
-        lock.unlock()
-    }
-
-    public func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
-        lock.lock()
-        ended = true
-        lock.unlock()
-        session.finishTasksAndInvalidate()
-    }
+    func didFinishRequest(task: HTTPClient.Task<Void>) throws {}
 }
