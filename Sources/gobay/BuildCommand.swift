@@ -4,7 +4,7 @@ import GobayCore
 
 extension GobayCLI {
     /// `gobay build PROJECT`: fetch, get dependencies, test, build and store artifacts.
-    struct Build: AsyncParsableCommand {
+    struct Build: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Build a project in its Go environment.")
         @OptionGroup var options: ConfigOptions
         @Argument(help: "The project to build.") var project: String
@@ -15,10 +15,8 @@ extension GobayCLI {
         @Option(help: "A gobay server to send the build to (default: $GOBAY_SERVER).") var server: String?
         @Flag(help: "With a server: stream the log until the build ends; exit with its result.") var follow = false
 
-        func run() async throws {
-            if let server = RemoteClient.server(server) {
-                return try await RemoteClient.with(server: server) { try await runRemote($0) }
-            }
+        func run() throws {
+            if let server = RemoteClient.server(server) { return try runRemote(server) }
             let config = try options.load()
             // Validate everything before writing anything: a bad request leaves no build behind.
             let plan = try BuildPlan.make(
@@ -38,32 +36,36 @@ extension GobayCLI {
             if record.status != .succeeded { throw ExitCode(1) }
         }
 
-        private func runRemote(_ remote: RemoteClient) async throws {
+        /// Queues the build on `server`, then prints its id or, with `--follow`, streams its log.
+        private func runRemote(_ server: String) throws {
             var body: [String: String] = [:]
             if let ref { body["ref"] = ref }
             if let commit { body["commit"] = commit }
             if let environment { body["environment"] = environment }
             let name = project.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? project
-            let data = try await remote.request(.POST, "/api/v1/projects/\(name)/builds", json: body)
-            let record = try JSONDecoder().decode(BuildRecord.self, from: data)
-            Terminal.error("queued build #\(record.id) of \(record.project) (\(record.ref)) on \(remote.base)")
-            guard follow else {
-                if json { try Terminal.printJSON(record) } else { Terminal.out("\(record.id)") }
-                return
+            let (json, follow) = (self.json, self.follow)
+            try RemoteClient.run(server: server) { [body] remote in
+                let data = try await remote.request(.POST, "/api/v1/projects/\(name)/builds", json: body)
+                let record = try JSONDecoder().decode(BuildRecord.self, from: data)
+                Terminal.error("queued build #\(record.id) of \(record.project) (\(record.ref)) on \(remote.base)")
+                guard follow else {
+                    if json { try Terminal.printJSON(record) } else { Terminal.out("\(record.id)") }
+                    return
+                }
+                let status = try await remote.follow(record.id) { line in
+                    if json { Terminal.error(line) } else { Terminal.out(line) }
+                }
+                if json {
+                    let final = try await remote.request(.GET, "/api/v1/builds/\(record.id)")
+                    FileHandle.standardOutput.write(final + Data("\n".utf8))
+                }
+                if status != BuildStatus.succeeded.rawValue { throw ExitCode(1) }
             }
-            let status = try await remote.follow(record.id) { line in
-                if json { Terminal.error(line) } else { Terminal.out(line) }
-            }
-            if json {
-                let final = try await remote.request(.GET, "/api/v1/builds/\(record.id)")
-                FileHandle.standardOutput.write(final + Data("\n".utf8))
-            }
-            if status != BuildStatus.succeeded.rawValue { throw ExitCode(1) }
         }
     }
 
     /// `gobay builds`: the build history.
-    struct Builds: AsyncParsableCommand {
+    struct Builds: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List builds, newest first.")
         @OptionGroup var options: ConfigOptions
         @Option(help: "Only this project's builds.") var project: String?
@@ -71,12 +73,12 @@ extension GobayCLI {
         @Flag(help: "Print JSON.") var json = false
         @Option(help: "A gobay server to ask (default: $GOBAY_SERVER).") var server: String?
 
-        func run() async throws {
+        func run() throws {
             let builds: [BuildRecord]
             if let server = RemoteClient.server(server) {
                 var path = "/api/v1/builds?limit=\(limit)"
                 if let project { path += "&project=" + (project.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? project) }
-                let data = try await RemoteClient.with(server: server) { try await $0.request(.GET, path) }
+                let data = try RemoteClient.run(server: server) { [path] in try await $0.request(.GET, path) }
                 builds = try JSONDecoder().decode([BuildRecord].self, from: data)
             } else {
                 builds = try localBuilds()
@@ -101,17 +103,17 @@ extension GobayCLI {
     }
 
     /// `gobay log BUILD`: a build's log.
-    struct Log: AsyncParsableCommand {
+    struct Log: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print a build's log.")
         @OptionGroup var options: ConfigOptions
         @Argument(help: "The build id.") var build: Int64
         @Flag(name: [.customShort("f"), .long], help: "With a server: follow the log until the build ends.") var follow = false
         @Option(help: "A gobay server to ask (default: $GOBAY_SERVER).") var server: String?
 
-        func run() async throws {
+        func run() throws {
             if let server = RemoteClient.server(server) {
                 let (build, follow) = (self.build, self.follow)
-                try await RemoteClient.with(server: server) { remote in
+                try RemoteClient.run(server: server) { remote in
                     guard follow else {
                         return try await remote.stream("/api/v1/builds/\(build)/log", to: FileHandle.standardOutput)
                     }
@@ -150,16 +152,16 @@ extension GobayCLI {
 
 extension GobayCLI {
     /// `gobay cancel BUILD`: stop a build.
-    struct Cancel: AsyncParsableCommand {
+    struct Cancel: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Cancel a queued or running build.")
         @OptionGroup var options: ConfigOptions
         @Argument(help: "The build id.") var build: Int64
         @Option(help: "A gobay server to ask (default: $GOBAY_SERVER).") var server: String?
 
-        func run() async throws {
+        func run() throws {
             if let server = RemoteClient.server(server) {
                 let build = self.build
-                _ = try await RemoteClient.with(server: server) { try await $0.request(.POST, "/api/v1/builds/\(build)/cancel") }
+                _ = try RemoteClient.run(server: server) { try await $0.request(.POST, "/api/v1/builds/\(build)/cancel") }
                 Terminal.out("cancel requested for build #\(build)")
                 return
             }

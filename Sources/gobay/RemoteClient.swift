@@ -18,6 +18,15 @@ struct RemoteClient: Sendable {
         return server
     }
 
+    /// Runs `body` with a client for `server` from the CLI's synchronous main, through
+    /// `AsyncBridge`; returns or throws what `body` did.
+    @discardableResult
+    static func run<Result: Sendable>(
+        server: String, _ body: @escaping @Sendable (RemoteClient) async throws -> Result
+    ) throws -> Result {
+        try AsyncBridge.runBlocking { try await with(server: server, body) }
+    }
+
     /// Runs `body` with a client for `server`, shut down when it returns. A refused connection
     /// fails at once; a followed log may stay quiet for as long as a build step runs (up to a day).
     static func with<Result>(
