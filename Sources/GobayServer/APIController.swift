@@ -94,7 +94,7 @@ struct APIController: Sendable {
         api.get("builds/:id/log") { request, context in
             try authorize(request, write: false)
             let record = try build(context)
-            let path = BuildRunner.buildDir(dataDir: state.config.dataDir, id: record.id) + "/log"
+            let path = state.config.data.build(record.id).log
             if request.uri.queryParameters["follow"].map({ $0 == "1" || $0 == "true" }) == true {
                 return LogFollower(state: state, buildID: record.id, path: path).response()
             }

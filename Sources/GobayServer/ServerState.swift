@@ -70,7 +70,7 @@ public final class ServerState: @unchecked Sendable {
             reporter.report(project: plan.project, sha: plan.commit, state: .running, buildID: id, description: "building")
         }
         hooks.finished = { record in
-            watcher?.notify(BuildRunner.buildDir(dataDir: dataDir, id: record.id))
+            watcher?.notify(DataDirectory(dataDir).build(record.id).path)
             metrics.buildFinished(record)
             log.info("build finished", metadata: ["build.id": "\(record.id)", "build.status": "\(record.status.rawValue)"])
             if let project = holder.current.config.projects.first(where: { $0.name == record.project }) {

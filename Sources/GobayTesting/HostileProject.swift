@@ -126,9 +126,9 @@ public struct HostileProject {
         \t_, err = os.ReadFile(\(config.debugDescription))
         \treport("read config", err != nil, errText(err))
 
-        \terr = os.WriteFile(\((otherEnvironment + "/gopath/src/poison.go").debugDescription), []byte("package poison\\n"), 0o644)
+        \terr = os.WriteFile(\((EnvironmentDirectory(path: otherEnvironment).gopath + "/src/poison.go").debugDescription), []byte("package poison\\n"), 0o644)
         \treport("write other environment", err != nil, errText(err))
-        \t_, err = os.ReadDir(\((otherEnvironment + "/gopath/src").debugDescription))
+        \t_, err = os.ReadDir(\((EnvironmentDirectory(path: otherEnvironment).gopath + "/src").debugDescription))
         \treport("read other environment", err != nil, errText(err))
         \terr = os.WriteFile(\((otherArtifacts + "/poison").debugDescription), []byte("poison"), 0o755)
         \treport("write other artifacts", err != nil, errText(err))

@@ -125,7 +125,7 @@ extension GobayCLI {
             }
             let config = try options.load()
             _ = try BuildLookup.find(build, config: config)
-            let path = BuildRunner.buildDir(dataDir: config.dataDir, id: build) + "/log"
+            let path = config.data.build(build).log
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw GobayError.failure("build #\(build) has no log at \(path)")
             }

@@ -101,7 +101,7 @@ struct CancelTests {
         let runner = BuildRunner(config: config, database: database, echo: nil)
         let id = try runner.enqueue(plan)
         let build = Task { try await runner.run(plan, id: id) }
-        let log = BuildRunner.buildDir(dataDir: config.dataDir, id: id) + "/log"
+        let log = config.data.build(id).log
         for _ in 0..<3000 {
             if (try? String(contentsOfFile: log, encoding: .utf8))?.contains("$ go test") == true { break }
             try await Task.sleep(for: .milliseconds(10))

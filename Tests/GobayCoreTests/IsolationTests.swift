@@ -45,7 +45,7 @@ struct IsolationTests {
 
         func store(_ name: String) -> String {
             do {
-                _ = try ArtifactStore(directory: BuildRunner.buildDir(dataDir: dataDir, id: 7) + "/artifacts")
+                _ = try ArtifactStore(directory: DataDirectory(dataDir).build(7).artifacts)
                     .store("out/7/\(name)", below: base, as: name)
                 return "stored"
             } catch {
@@ -70,7 +70,7 @@ struct IsolationTests {
         }
         #expect(behindLink.contains("symbolic link"))
         #expect(store("good") == "stored")
-        let stored = BuildRunner.buildDir(dataDir: dataDir, id: 7) + "/artifacts/good"
+        let stored = DataDirectory(dataDir).build(7).artifacts + "/good"
         #expect(FileManager.default.contents(atPath: stored) == Data("binary".utf8))
         #expect(ArtifactStore.contents(dataDir: dataDir, buildID: 7, path: stored) == Data("binary".utf8))
         // The API serves nothing outside the build's store, whatever a record says.

@@ -92,7 +92,7 @@ public struct ArtifactStore {
     /// The bytes of a stored artifact, or nil when `path` is not a regular file inside build
     /// `id`'s store (the API serves nothing else, whatever a record says).
     public static func contents(dataDir: String, buildID id: Int64, path: String) -> Data? {
-        let store = BuildRunner.buildDir(dataDir: dataDir, id: id) + "/artifacts/"
+        let store = DataDirectory(dataDir).build(id).artifacts + "/"
         guard path.hasPrefix(store) else { return nil }
         let name = String(path.dropFirst(store.count))
         guard !name.isEmpty, !name.contains("/"), !name.hasPrefix(".") else { return nil }

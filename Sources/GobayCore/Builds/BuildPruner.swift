@@ -72,7 +72,7 @@ public struct BuildPruner: Sendable {
             let batch = doomed[start..<min(start + 2_000, doomed.count)].map(\.id)
             try database.deleteBuilds(batch)
             for id in batch {
-                let dir = BuildRunner.buildDir(dataDir: config.dataDir, id: id)
+                let dir = config.data.build(id).path
                 var info = stat()
                 guard lstat(dir, &info) == 0 else { continue }
                 bytes += Self.size(of: dir)

@@ -36,13 +36,11 @@ public struct BuildRunner: Sendable {
     /// environment (and mounted into every container). They now live in their environment; the
     /// old checkouts are only caches and are removed.
     static func dropSharedWorkDir(dataDir: String) {
-        let old = dataDir + "/work"
+        let old = DataDirectory(dataDir).legacyWork
         guard FileManager.default.fileExists(atPath: old) else { return }
         try? FileManager.default.removeItem(atPath: old)
     }
 
-    /// The directory of build `id`.
-    public static func buildDir(dataDir: String, id: Int64) -> String { "\(dataDir)/builds/\(id)" }
 
     /// The variable set in every step's environment to `<owner>:<build id>`.
     public static let markerVariable = "GOBAY_BUILD"
@@ -68,7 +66,7 @@ public struct BuildRunner: Sendable {
             project: plan.project.name, environment: plan.environment.name,
             goVersion: plan.environment.toolchain.version, commit: plan.commit, ref: plan.ref, owner: owner.token)
         try FileManager.default.createDirectory(
-            atPath: Self.buildDir(dataDir: config.dataDir, id: id) + "/artifacts", withIntermediateDirectories: true)
+            atPath: config.data.build(id).artifacts, withIntermediateDirectories: true)
         return id
     }
 
@@ -76,8 +74,8 @@ public struct BuildRunner: Sendable {
     /// A request that cannot be planned ends the build `failed` with the reason in its log.
     @discardableResult
     public func execute(id: Int64, request: BuildRequest) async throws -> BuildRecord {
-        let dir = Self.buildDir(dataDir: config.dataDir, id: id)
-        try FileManager.default.createDirectory(atPath: dir + "/artifacts", withIntermediateDirectories: true)
+        let dir = config.data.build(id)
+        try FileManager.default.createDirectory(atPath: dir.artifacts, withIntermediateDirectories: true)
         let plan: BuildPlan
         do {
             // Planning fetches the mirror: off the cooperative pool.
@@ -90,7 +88,7 @@ public struct BuildRunner: Sendable {
                 commit: plan.commit, ref: plan.ref)
         } catch {
             let message = secrets.mask(SecretMask.urlPasswords((error as? GobayError)?.message ?? "\(error)"))
-            let log = try BuildLog(path: dir + "/log", secrets: secrets, echo: echo)
+            let log = try BuildLog(path: dir.log, secrets: secrets, echo: echo)
             log.write("gobay", "error: \(message)")
             log.write("gobay", "build #\(id) failed")
             try database.finish(id, status: .failed, error: message)
@@ -104,8 +102,8 @@ public struct BuildRunner: Sendable {
     /// Runs build `id` of `plan` to its end and returns the final record.
     @discardableResult
     public func run(_ plan: BuildPlan, id: Int64) async throws -> BuildRecord {
-        let dir = Self.buildDir(dataDir: config.dataDir, id: id)
-        let log = try BuildLog(path: dir + "/log", secrets: secrets, echo: echo)
+        let dir = config.data.build(id)
+        let log = try BuildLog(path: dir.log, secrets: secrets, echo: echo)
         let deadline = Date().addingTimeInterval(plan.project.timeout)
         var status: BuildStatus
         var message: String?
@@ -144,7 +142,7 @@ public struct BuildRunner: Sendable {
     }
 
     private func runLocked(
-        _ plan: BuildPlan, id: Int64, dir: String, log: BuildLog, deadline: Date, held: HeldLocks
+        _ plan: BuildPlan, id: Int64, dir: BuildDirectory, log: BuildLog, deadline: Date, held: HeldLocks
     ) async throws -> BuildStatus {
         let env = plan.environment
         log.write("gobay", "build #\(id): \(plan.project.name) \(plan.ref) @ \(plan.commit) in \(env.name) (Go \(env.toolchain.version), \(plan.mode.rawValue) mode)")

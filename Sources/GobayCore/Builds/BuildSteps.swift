@@ -6,7 +6,7 @@ import Foundation
 struct BuildSteps: Sendable {
     let plan: BuildPlan
     let id: Int64
-    let dir: String
+    let dir: BuildDirectory
     let log: BuildLog
     let deadline: Date
     let database: AppDatabase
@@ -140,7 +140,7 @@ struct BuildSteps: Sendable {
                     "test", "\(summary.passed) passed, \(summary.failed) failed, \(summary.skipped) skipped"
                         + (summary.failedTests.isEmpty ? "" : ": " + summary.failedTests.joined(separator: ", ")))
                 try database.setTestSummary(id, summary)
-                let junit = dir + "/artifacts/junit.xml"
+                let junit = dir.junit
                 let data = Data(report.junitXML(mask: log.mask).utf8)
                 try AtomicFile.write(data, to: junit)
                 try database.addArtifacts(
@@ -207,7 +207,7 @@ struct BuildSteps: Sendable {
             let (dir, id, envDir, log) = (dir, id, env.dir, log)
             // Copying and hashing binaries of many megabytes: off the cooperative pool.
             let records = try await BlockingThread.run("gobay-artifacts-\(id)") {
-                let store = ArtifactStore(directory: dir + "/artifacts")
+                let store = ArtifactStore(directory: dir.artifacts)
                 return try built.map { b -> ArtifactRecord in
                     let stored = try store.store("out/\(id)/\(b.name)", below: envDir, as: b.name)
                     log.write("artifacts", "\(b.name) \(stored.size) bytes sha256 \(stored.sha256)")

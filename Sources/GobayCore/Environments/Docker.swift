@@ -74,7 +74,7 @@ public struct DockerContainer: Sendable {
     @discardableResult
     public func ensureRunning() throws -> Action {
         let hash = executor.configHash()
-        let lock = try FileLock(path: "\(executor.dataDir)/locks/docker-\(executor.environment.name).lock")
+        let lock = try FileLock(path: DataDirectory(executor.dataDir).dockerLock(executor.environment.name))
         lock.lockExclusive()
         defer { lock.unlock() }
         let state = try inspect()
@@ -142,7 +142,7 @@ public struct DockerContainer: Sendable {
         guard let image = executor.environment.config.image else {
             throw GobayError("environment \"\(executor.environment.name)\" has no image")
         }
-        try FileManager.default.createDirectory(atPath: executor.dataDir + "/git", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: DataDirectory(executor.dataDir).git, withIntermediateDirectories: true)
         // The environment (GOPATH, caches, HOME) belongs to the user steps run as.
         if let user = executor.stepUser {
             try Ownership.hand([executor.environment.dir] + (executor.environment.config.gocache.map { [$0] } ?? []), to: user)

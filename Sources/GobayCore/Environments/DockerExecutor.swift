@@ -130,7 +130,8 @@ public struct DockerExecutor: Executor {
         }
         // Only this environment's own directory (its checkouts and out dirs are inside it) and the
         // mirrors, read-only: never another environment's, the artifact store or the logs.
-        argv += ["-v", "\(dataDir)/git:\(dataDir)/git:ro"]
+        let git = DataDirectory(dataDir).git
+        argv += ["-v", "\(git):\(git):ro"]
         return argv
     }
 

@@ -19,19 +19,21 @@ public struct Environment: Sendable {
 
     /// The environment's name.
     public var name: String { config.name }
+    /// The directory's layout.
+    public var layout: EnvironmentDirectory { EnvironmentDirectory(path: dir) }
     /// GOPATH, whose src every project on this version shares.
-    public var gopath: String { dir + "/gopath" }
+    public var gopath: String { layout.gopath }
     /// GOMODCACHE.
-    public var gomodcache: String { dir + "/gomodcache" }
+    public var gomodcache: String { layout.gomodcache }
     /// GOCACHE: the environment's own unless the config names another.
-    public var gocache: String { config.gocache ?? dir + "/gocache" }
+    public var gocache: String { config.gocache ?? layout.gocache }
     /// HOME for go processes.
-    public var home: String { dir + "/home" }
+    public var home: String { layout.home }
     /// Module-mode checkouts, one per project: inside the environment, so a step of another
     /// environment can never reach them.
-    public var workRoot: String { dir + "/work" }
+    public var workRoot: String { layout.work }
     /// Where steps write binaries (`out/<build id>/`); gobay copies them into the artifact store.
-    public var outRoot: String { dir + "/out" }
+    public var outRoot: String { layout.out }
 
     /// The checkout of a module-mode project.
     public func workDir(project: String) -> String { workRoot + "/" + project }

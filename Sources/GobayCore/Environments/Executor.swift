@@ -119,7 +119,7 @@ extension Environment {
             return user
         }
         guard getuid() == 0, !config.allowRootBuilds else { return nil }
-        return try ProcessUser.dedicated(Self.buildUserName(name), lockPath: dataDir + "/locks/useradd.lock")
+        return try ProcessUser.dedicated(Self.buildUserName(name), lockPath: DataDirectory(dataDir).useraddLock)
     }
 
     /// The dedicated build user of environment `name`: `gobay-<name>`, or a hash when the name is
@@ -140,13 +140,13 @@ extension Environment {
     /// mounted at /go and the toolchain at /usr/local/go (or the image's own Go).
     public func isolatedVariables(mode: BuildMode?) -> [String: String] {
         var vars = variables(mode: mode)
-        let root = Self.isolatedRoot
+        let inside = EnvironmentDirectory(path: Self.isolatedRoot)
         vars["GOROOT"] = Self.isolatedGoroot
-        vars["GOPATH"] = root + "/gopath"
-        vars["GOMODCACHE"] = root + "/gomodcache"
-        vars["GOCACHE"] = root + "/gocache"
-        vars["HOME"] = root + "/home"
-        vars["PATH"] = "\(Self.isolatedGoroot)/bin:\(root)/gopath/bin:/usr/local/bin:/usr/bin:/bin"
+        vars["GOPATH"] = inside.gopath
+        vars["GOMODCACHE"] = inside.gomodcache
+        vars["GOCACHE"] = inside.gocache
+        vars["HOME"] = inside.home
+        vars["PATH"] = "\(Self.isolatedGoroot)/bin:\(inside.gopath)/bin:/usr/local/bin:/usr/bin:/bin"
         vars["TMPDIR"] = "/tmp"
         return vars
     }
@@ -156,7 +156,7 @@ extension Environment {
     public func isolatedPath(_ host: String) -> String {
         if host == dir || host.hasPrefix(dir + "/") { return Self.isolatedRoot + host.dropFirst(dir.count) }
         if let cache = config.gocache, host == cache || host.hasPrefix(cache + "/") {
-            return Self.isolatedRoot + "/gocache" + host.dropFirst(cache.count)
+            return EnvironmentDirectory(path: Self.isolatedRoot).gocache + host.dropFirst(cache.count)
         }
         return host
     }

@@ -80,13 +80,14 @@ public struct SandboxExecutor: Executor {
             argv += ["--ro-bind", host, target]
         }
         argv += ["--bind", environment.dir, Environment.isolatedRoot]
-        if let cache = environment.config.gocache { argv += ["--bind", cache, Environment.isolatedRoot + "/gocache"] }
+        if let cache = environment.config.gocache { argv += ["--bind", cache, EnvironmentDirectory(path: Environment.isolatedRoot).gocache] }
         // Only this build's own directories are writable, at their host paths.
         for path in writable where environment.isolatedPath(path) == path {
             argv += ["--bind", path, path]
         }
         // Mirrors, read-only: checkouts borrow their objects, and go stamps builds with VCS data.
-        if FileManager.default.fileExists(atPath: dataDir + "/git") { argv += ["--ro-bind", dataDir + "/git", dataDir + "/git"] }
+        let git = DataDirectory(dataDir).git
+        if FileManager.default.fileExists(atPath: git) { argv += ["--ro-bind", git, git] }
         argv += ["--chdir", environment.isolatedPath(workingDirectory), "--"]
         return argv + arguments
     }

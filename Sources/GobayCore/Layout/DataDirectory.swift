@@ -29,14 +29,14 @@ public struct DataDirectory: Sendable, Hashable {
     public var environments: String { root + "/envs" }
     /// One environment's directory.
     public func environment(_ name: String) -> String { environments + "/" + name }
+    /// One environment's layout.
+    public func environmentLayout(_ name: String) -> EnvironmentDirectory {
+        EnvironmentDirectory(path: environment(name))
+    }
     /// Every build's directory.
     public var builds: String { root + "/builds" }
-    /// One build's directory: its log and artifacts.
-    public func build(_ id: Int64) -> String { builds + "/\(id)" }
-    /// One build's log.
-    public func buildLog(_ id: Int64) -> String { build(id) + "/log" }
-    /// One build's artifact store.
-    public func artifacts(_ id: Int64) -> String { build(id) + "/artifacts" }
+        /// One build's directory: its log and artifacts.
+    public func build(_ id: Int64) -> BuildDirectory { BuildDirectory(path: builds + "/\(id)") }
     /// Cross-process locks.
     public var locks: String { root + "/locks" }
     /// The lock file of a process owner token.
@@ -49,6 +49,36 @@ public struct DataDirectory: Sendable, Hashable {
     public func dockerLock(_ environment: String) -> String { locks + "/docker-\(environment).lock" }
     /// The shared checkout dir of gobay before 0.1 (removed on sight; checkouts now live in their environment).
     public var legacyWork: String { root + "/work" }
+}
+
+/// One environment's directory, `envs/<env>/`: everything its go processes may write.
+public struct EnvironmentDirectory: Sendable, Hashable {
+    /// The directory.
+    public let path: String
+    /// GOPATH, whose src every project on this version shares.
+    public var gopath: String { path + "/gopath" }
+    /// GOMODCACHE.
+    public var gomodcache: String { path + "/gomodcache" }
+    /// GOCACHE, unless the config names another.
+    public var gocache: String { path + "/gocache" }
+    /// HOME for go processes.
+    public var home: String { path + "/home" }
+    /// Module-mode checkouts, one per project.
+    public var work: String { path + "/work" }
+    /// Where steps write binaries, `out/<build id>/`.
+    public var out: String { path + "/out" }
+}
+
+/// One build's directory, `builds/<id>/`: reachable by gobay alone.
+public struct BuildDirectory: Sendable, Hashable {
+    /// The directory.
+    public let path: String
+    /// The build's log, one timestamped line per output line.
+    public var log: String { path + "/log" }
+    /// The artifact store: regular files gobay copied out of the environment.
+    public var artifacts: String { path + "/artifacts" }
+    /// The JUnit report of the build's tests, stored as an artifact.
+    public var junit: String { artifacts + "/junit.xml" }
 }
 
 extension GobayConfig {

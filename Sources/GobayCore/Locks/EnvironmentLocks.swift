@@ -10,7 +10,7 @@ public struct EnvironmentLocks: Sendable {
     public let dir: String
 
     /// Creates the lock set of a data dir.
-    public init(dataDir: String) { dir = dataDir + "/locks" }
+    public init(dataDir: String) { dir = DataDirectory(dataDir).locks }
 
     /// The lock that lets one build of `project` run at a time.
     public func project(_ project: String) throws -> FileLock {

@@ -41,6 +41,6 @@ public final class ProcessOwner: Sendable {
     }
 
     private static func path(_ dataDir: String, _ token: String) -> String {
-        "\(dataDir)/locks/owners/\(token).lock"
+        DataDirectory(dataDir).ownerLock(token)
     }
 }

@@ -43,7 +43,7 @@ public struct AppDatabase: Sendable {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
             (attributes[.size] as? NSNumber)?.intValue == 0
         else { return }
-        let buildsDir = (path as NSString).deletingLastPathComponent + "/builds"
+        let buildsDir = DataDirectory((path as NSString).deletingLastPathComponent).builds
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: buildsDir)) ?? []
         let builds = entries.filter { name in
             var isDirectory: ObjCBool = false
@@ -58,7 +58,7 @@ public struct AppDatabase: Sendable {
     }
 
     /// Opens the database of a data dir.
-    public init(dataDir: String) throws { try self.init(path: dataDir + "/gobay.sqlite") }
+    public init(dataDir: String) throws { try self.init(path: DataDirectory(dataDir).database) }
 
     private static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
