@@ -1,4 +1,5 @@
 import Foundation
+import GobayCore
 
 /// A Go project whose `go test` attacks the build host the way a compromised repository would,
 /// printing one `ATTACK <name>: blocked (...)` or `ATTACK <name>: SUCCEEDED (...)` line per attack.

@@ -35,7 +35,7 @@ public struct DataDirectory: Sendable, Hashable {
     }
     /// Every build's directory.
     public var builds: String { root + "/builds" }
-        /// One build's directory: its log and artifacts.
+    /// One build's directory: its log and artifacts.
     public func build(_ id: Int64) -> BuildDirectory { BuildDirectory(path: builds + "/\(id)") }
     /// Cross-process locks.
     public var locks: String { root + "/locks" }
@@ -55,6 +55,9 @@ public struct DataDirectory: Sendable, Hashable {
 public struct EnvironmentDirectory: Sendable, Hashable {
     /// The directory.
     public let path: String
+
+    /// The layout of the environment directory at `path` (on the host, or as mounted at /go).
+    public init(path: String) { self.path = path }
     /// GOPATH, whose src every project on this version shares.
     public var gopath: String { path + "/gopath" }
     /// GOMODCACHE.
@@ -73,6 +76,9 @@ public struct EnvironmentDirectory: Sendable, Hashable {
 public struct BuildDirectory: Sendable, Hashable {
     /// The directory.
     public let path: String
+
+    /// The layout of the build directory at `path`.
+    public init(path: String) { self.path = path }
     /// The build's log, one timestamped line per output line.
     public var log: String { path + "/log" }
     /// The artifact store: regular files gobay copied out of the environment.
