@@ -39,3 +39,21 @@ struct StoredArtifact: Codable, Sendable, FetchableRecord, MutablePersistableRec
         ArtifactRecord(name: name, path: path, sha256: sha256, size: size, goos: goos, goarch: goarch)
     }
 }
+
+extension StoredArtifact {
+    /// The columns every request selects, in the order `init(row:)` reads them.
+    static var databaseSelection: [any SQLSelectable] { [Columns.id, Columns.buildId, Columns.name, Columns.path, Columns.sha256, Columns.size, Columns.goos, Columns.goarch] }
+
+    /// Decodes a row by position, not through `Decodable` or by column name: a listing of
+    /// 25,000 builds spends most of its time here.
+    init(row: Row) throws {
+        id = try row.decode(atIndex: 0)
+        buildId = try row.decode(atIndex: 1)
+        name = try row.decode(atIndex: 2)
+        path = try row.decode(atIndex: 3)
+        sha256 = try row.decode(atIndex: 4)
+        size = try row.decode(atIndex: 5)
+        goos = try row.decode(atIndex: 6)
+        goarch = try row.decode(atIndex: 7)
+    }
+}
