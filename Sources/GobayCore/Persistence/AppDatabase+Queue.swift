@@ -102,7 +102,8 @@ extension AppDatabase {
             let body = answer(queued)
             if let id {
                 try db.execute(
-                    sql: "INSERT INTO delivery (sender, delivery_id, status, body, created_at) VALUES (?, ?, 202, ?, ?)",
+                    sql:
+                        "INSERT INTO delivery (sender, delivery_id, status, body, created_at) VALUES (?, ?, 202, ?, ?)",
                     arguments: [sender, id, body, Date()])
             }
             return (body, false, queued)
@@ -114,7 +115,8 @@ extension AppDatabase {
         let now = Date()
         var superseded: [Int64] = []
         if request.coalesce {
-            let older = StoredBuild.all().waiting().filter(Columns.project == request.project && Columns.ref == request.ref)
+            let older = StoredBuild.all().waiting().filter(
+                Columns.project == request.project && Columns.ref == request.ref)
             superseded = try Int64.fetchAll(db, older.select(Columns.id))
             if !superseded.isEmpty {
                 try older.updateAll(
@@ -142,7 +144,8 @@ extension AppDatabase {
                 .compactMap { build in
                     guard let id = build.id else { return nil }
                     return QueuedBuild(
-                        id: id, project: build.project, ref: build.ref, commit: build.commit.isEmpty ? nil : build.commit,
+                        id: id, project: build.project, ref: build.ref,
+                        commit: build.commit.isEmpty ? nil : build.commit,
                         environment: build.requestedEnv)
                 }
         }
@@ -157,7 +160,9 @@ extension AppDatabase {
 
     /// How many builds wait in the queue.
     public func queueDepth() async throws -> Int {
-        try await writer.read { db in try StoredBuild.filter(StoredBuild.Columns.status == BuildStatus.queued).fetchCount(db) }
+        try await writer.read { db in
+            try StoredBuild.filter(StoredBuild.Columns.status == BuildStatus.queued).fetchCount(db)
+        }
     }
 
     /// Build counts by status and environment; nil for builds not planned yet.

@@ -42,7 +42,12 @@ struct StoredArtifact: Codable, Sendable, FetchableRecord, MutablePersistableRec
 
 extension StoredArtifact {
     /// The columns every request selects, in the order `init(row:)` reads them.
-    static var databaseSelection: [any SQLSelectable] { [Columns.id, Columns.buildId, Columns.name, Columns.path, Columns.sha256, Columns.size, Columns.goos, Columns.goarch] }
+    static var databaseSelection: [any SQLSelectable] {
+        [
+            Columns.id, Columns.buildId, Columns.name, Columns.path, Columns.sha256, Columns.size, Columns.goos,
+            Columns.goarch,
+        ]
+    }
 
     /// Decodes a row by position, not through `Decodable` or by column name: a listing of
     /// 25,000 builds spends most of its time here.

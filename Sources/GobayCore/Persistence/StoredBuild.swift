@@ -82,7 +82,14 @@ extension DerivableRequest<StoredBuild> {
 
 extension StoredBuild {
     /// The columns every request selects, in the order `init(row:)` reads them.
-    static var databaseSelection: [any SQLSelectable] { [Columns.id, Columns.project, Columns.environment, Columns.goVersion, Columns.commit, Columns.ref, Columns.status, Columns.createdAt, Columns.startedAt, Columns.finishedAt, Columns.error, Columns.owner, Columns.trigger, Columns.retryOf, Columns.retried, Columns.requestedEnv, Columns.notBefore, Columns.testSummary] }
+    static var databaseSelection: [any SQLSelectable] {
+        [
+            Columns.id, Columns.project, Columns.environment, Columns.goVersion, Columns.commit, Columns.ref,
+            Columns.status, Columns.createdAt, Columns.startedAt, Columns.finishedAt, Columns.error, Columns.owner,
+            Columns.trigger, Columns.retryOf, Columns.retried, Columns.requestedEnv, Columns.notBefore,
+            Columns.testSummary,
+        ]
+    }
 
     /// Decodes a row by position, not through `Decodable` or by column name: a listing of
     /// 25,000 builds spends most of its time here.

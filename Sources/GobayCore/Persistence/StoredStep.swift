@@ -30,7 +30,9 @@ struct StoredStep: Codable, Sendable, FetchableRecord, MutablePersistableRecord 
 
 extension StoredStep {
     /// The columns every request selects, in the order `init(row:)` reads them.
-    static var databaseSelection: [any SQLSelectable] { [Columns.id, Columns.buildId, Columns.name, Columns.status, Columns.startedAt, Columns.finishedAt] }
+    static var databaseSelection: [any SQLSelectable] {
+        [Columns.id, Columns.buildId, Columns.name, Columns.status, Columns.startedAt, Columns.finishedAt]
+    }
 
     /// Decodes a row by position, not through `Decodable` or by column name: a listing of
     /// 25,000 builds spends most of its time here.

@@ -18,7 +18,9 @@ public enum Timestamp {
         // read of a long listing.
         return String(unsafeUninitializedCapacity: 24) { text in
             guard let base = text.baseAddress else { return 0 }
-            let written = base.withMemoryRebound(to: CChar.self, capacity: 24) { strftime($0, 24, "%Y-%m-%dT%H:%M:%S.", &parts) }
+            let written = base.withMemoryRebound(to: CChar.self, capacity: 24) {
+                strftime($0, 24, "%Y-%m-%dT%H:%M:%S.", &parts)
+            }
             guard written == 20 else { return 0 }
             text[20] = UInt8(truncatingIfNeeded: 48 + fraction / 100)
             text[21] = UInt8(truncatingIfNeeded: 48 + fraction / 10 % 10)
