@@ -78,6 +78,22 @@ struct AppDatabaseTests {
         #expect(try database.claimable().isEmpty)
     }
 
+    @Test func aCanceledBuildTaskStillRecordsItsEnd() async throws {
+        let database = try AppDatabase(DatabaseQueue())
+        let id = try await database.enqueue(request()).id
+        let record = try await withThrowingTaskGroup(of: BuildRecord?.self) { group in
+            group.cancelAll()
+            group.addTask {
+                #expect(Task.isCancelled)
+                try await database.markRunning(id)
+                try await database.finish(id, status: .canceled, error: "canceled")
+                return try await database.build(id)
+            }
+            return try await group.next() ?? nil
+        }
+        #expect(record?.status == .canceled && record?.startedAt != nil)
+    }
+
     @Test func coalescingSupersedesOlderWaitingBuilds() async throws {
         let database = try AppDatabase(DatabaseQueue())
         let old = try await database.enqueue(request(coalesce: true)).id

@@ -21,9 +21,9 @@ extension AppDatabase {
         try writer.write { db in try Self.markRunning(id, db) }
     }
 
-    /// Marks a queued build running.
+    /// Marks a queued build running; completes even when the task is cancelled.
     public func markRunning(_ id: Int64) async throws {
-        try await writer.write { db in try Self.markRunning(id, db) }
+        try await writeToCompletion { db in try Self.markRunning(id, db) }
     }
 
     private static func markRunning(_ id: Int64, _ db: Database) throws {
@@ -36,9 +36,10 @@ extension AppDatabase {
         try writer.write { db in try Self.finish(id, status: status, error: error, db) }
     }
 
-    /// Ends a build with a final status, and ends any step still running with it.
+    /// Ends a build with a final status, and ends any step still running with it; completes even
+    /// when the task is cancelled (a canceled build records that it was).
     public func finish(_ id: Int64, status: BuildStatus, error: String?) async throws {
-        try await writer.write { db in try Self.finish(id, status: status, error: error, db) }
+        try await writeToCompletion { db in try Self.finish(id, status: status, error: error, db) }
     }
 
     private static func finish(_ id: Int64, status: BuildStatus, error: String?, _ db: Database) throws {
@@ -132,9 +133,9 @@ extension AppDatabase {
         try writer.read { db in try Self.build(id, db) }
     }
 
-    /// The build with `id`, or nil.
+    /// The build with `id`, or nil; completes even when the task is cancelled.
     public func build(_ id: Int64) async throws -> BuildRecord? {
-        try await writer.read { db in try Self.build(id, db) }
+        try await readToCompletion { db in try Self.build(id, db) }
     }
 
     private static func build(_ id: Int64, _ db: Database) throws -> BuildRecord? {

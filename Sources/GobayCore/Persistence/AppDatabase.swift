@@ -68,7 +68,27 @@ public struct AppDatabase: Sendable {
         guard !builds.isEmpty else { return }
         throw GobayError.failure(
             "the build history \(path) is empty (0 bytes) but \(buildsDir) holds \(builds.count) builds: the history is damaged",
-            hint: "restore \(path) from a backup; to start a new history instead, move both \(path) and \(buildsDir) aside")
+            hint:
+                "restore \(path) from a backup; to start a new history instead, move both \(path) and \(buildsDir) aside"
+        )
+    }
+
+    /// Runs `updates` in a write transaction off the caller's thread, and to its end even when the
+    /// task is cancelled (GRDB's async `write` throws `CancellationError` instead): a canceled
+    /// build's final status is still recorded.
+    func writeToCompletion<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            writer.asyncWrite(updates) { _, result in continuation.resume(with: result) }
+        }
+    }
+
+    /// Runs `value` in a read off the caller's thread, to its end even when the task is cancelled.
+    func readToCompletion<T: Sendable>(_ value: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            writer.asyncRead { database in
+                continuation.resume(with: database.flatMap { db in Result { try value(db) } })
+            }
+        }
     }
 
     /// Opens the database of a data dir.
