@@ -64,15 +64,15 @@ struct APIController: Sendable {
         }
         api.get("environments") { request, _ in
             try authorize(request, write: false)
-            return JSONResponse.make(try environments())
+            return JSONResponse.make(try await environments())
         }
         api.get("builds") { request, _ in
             try authorize(request, write: false)
-            return try listBuilds(request)
+            return try await listBuilds(request)
         }
         api.get("builds/:id") { request, context in
             try authorize(request, write: false)
-            return JSONResponse.make(try build(context))
+            return JSONResponse.make(try await build(context))
         }
         api.post("projects/:name/builds") { request, context in
             try authorize(request, write: true)
@@ -80,11 +80,15 @@ struct APIController: Sendable {
         }
         api.post("builds/:id/cancel") { request, context in
             try authorize(request, write: true)
-            let record = try build(context)
+            let record = try await build(context)
             guard !record.status.isFinal else {
                 throw APIError(.conflict, "build #\(record.id) already ended \(record.status.rawValue)")
             }
-            guard try state.scheduler.cancel(record.id) else {
+            // Canceling a waiting build writes to the database, which may wait out a lock another
+            // process holds: never on an event loop thread.
+            let scheduler = state.scheduler
+            let id = record.id
+            guard try await BlockingWork.run("gobay-cancel", { try scheduler.cancel(id) }) else {
                 throw APIError(
                     .conflict, "build #\(record.id) is not run by this server",
                     hint: "it was started by `gobay build`; stop that process instead")
@@ -93,7 +97,7 @@ struct APIController: Sendable {
         }
         api.get("builds/:id/log") { request, context in
             try authorize(request, write: false)
-            let record = try build(context)
+            let record = try await build(context)
             let path = state.config.data.build(record.id).log
             if request.uri.queryParameters["follow"].map({ $0 == "1" || $0 == "true" }) == true {
                 return LogFollower(state: state, buildID: record.id, path: path).response()
@@ -105,7 +109,7 @@ struct APIController: Sendable {
         }
         api.get("builds/:id/artifacts/:name") { request, context in
             try authorize(request, write: false)
-            let record = try build(context)
+            let record = try await build(context)
             let name = context.parameters.get("name") ?? ""
             guard let artifact = record.artifacts.first(where: { $0.name == name }),
                 let data = ArtifactStore.contents(dataDir: state.config.dataDir, buildID: record.id, path: artifact.path)
@@ -134,16 +138,16 @@ struct APIController: Sendable {
         }
     }
 
-    private func build(_ context: BasicRequestContext) throws -> BuildRecord {
+    private func build(_ context: BasicRequestContext) async throws -> BuildRecord {
         let raw = context.parameters.get("id") ?? ""
         guard let id = Int64(raw) else { throw APIError(.badRequest, "\"\(raw)\" is not a build id") }
-        guard let record = try state.database.build(id) else {
+        guard let record = try await state.database.build(id) else {
             throw APIError(.notFound, "no build #\(id)", hint: "GET /api/v1/builds lists them")
         }
         return record
     }
 
-    private func listBuilds(_ request: Request) throws -> Response {
+    private func listBuilds(_ request: Request) async throws -> Response {
         let query = request.uri.queryParameters
         let project = query["project"].map(String.init)
         if let project { _ = try mapped { try state.config.project(project) } }
@@ -164,7 +168,7 @@ struct APIController: Sendable {
             guard let n = Int64(raw) else { throw APIError(.badRequest, "before must be a build id") }
             before = n
         }
-        let builds = try state.database.builds(project: project, status: status, before: before, limit: limit)
+        let builds = try await state.database.builds(project: project, status: status, before: before, limit: limit)
         return JSONResponse.make(builds)
     }
 
@@ -195,11 +199,12 @@ struct APIController: Sendable {
         let mirror = GitMirror(url: project.repo, dataDir: config.dataDir)
         let ref = body.ref ?? project.branch ?? mirror.headFileBranch() ?? "HEAD"
         try await resolve(mirror: mirror, ref: ref, commit: body.commit)
-        let queued = try state.database.enqueueRequest(
-            project: project.name, ref: ref, commit: body.commit, environment: body.environment, trigger: "api",
-            coalesce: false, notBefore: Date())
+        let queued = try await state.database.enqueue(
+            AppDatabase.Enqueue(
+                project: project.name, ref: ref, commit: body.commit, environment: body.environment, trigger: .api,
+                coalesce: false, notBefore: nil))
         state.scheduler.wake()
-        guard let record = try state.database.build(queued.id) else { throw APIError(.internalServerError, "build vanished") }
+        guard let record = try await state.database.build(queued.id) else { throw APIError(.internalServerError, "build vanished") }
         return JSONResponse.make(record, status: .accepted)
     }
 
@@ -224,13 +229,14 @@ struct APIController: Sendable {
         }
     }
 
-    private func environments() throws -> [EnvironmentStatus] {
-        let builds = try state.database.builds(limit: 500).filter { !$0.status.isFinal }
-        return state.config.environments.map { env in
-            var status = EnvironmentStatus(env, in: state.config)
+    private func environments() async throws -> [EnvironmentStatus] {
+        let counts = try await state.database.activeCounts()
+        let config = state.config
+        return config.environments.map { env in
+            var status = EnvironmentStatus(env, in: config)
             status.env = nil
-            status.queued = builds.filter { $0.environment == env.name && $0.status == .queued }.count
-            status.running = builds.filter { $0.environment == env.name && $0.status == .running }.count
+            status.queued = counts[env.name]?.queued ?? 0
+            status.running = counts[env.name]?.running ?? 0
             return status
         }
     }

@@ -52,7 +52,7 @@ public func buildRouter(state: ServerState) -> Router<BasicRequestContext> {
     // Metrics name projects and environments: readable like the API (public_read or a token).
     router.get("/metrics") { request, _ in
         try api.authorize(request, write: false)
-        let text = state.metrics.render(database: state.database, running: state.scheduler.running.count)
+        let text = await state.metrics.render(database: state.database, running: state.scheduler.running.count)
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))

@@ -30,7 +30,7 @@ struct LogFollower: Sendable {
                     // after this look is missed.
                     let seen = subscription?.changes ?? 0
                     // Read the status before the file, so no line written before the end is missed.
-                    let record = try? state.database.build(buildID)
+                    let record = try? await state.database.build(buildID)
                     let (chunk, next) = Self.read(path, from: offset)
                     offset = next
                     pending.append(chunk)

@@ -19,7 +19,10 @@ struct RetentionService: Service {
             let config = state.config
             if config.retention.isActive || config.projects.contains(where: { $0.retention?.isActive == true }) {
                 do {
-                    let (removed, bytes) = try BuildPruner(config: config, database: state.database).prune()
+                    // Deleting rows may wait out a lock another process holds, and removing build dirs
+                    // blocks: neither on the cooperative pool.
+                    let pruner = BuildPruner(config: config, database: state.database)
+                    let (removed, bytes) = try await BlockingWork.run("gobay-prune") { try pruner.prune() }
                     if !removed.isEmpty {
                         state.logger.info(
                             "pruned builds", metadata: ["prune.builds": "\(removed.count)", "prune.bytes": "\(bytes)"])

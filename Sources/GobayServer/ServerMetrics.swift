@@ -26,10 +26,10 @@ public final class ServerMetrics: Sendable {
 
     /// Records the duration of a build that ended.
     func buildFinished(_ record: BuildRecord) {
-        guard let seconds = record.duration, !record.environment.isEmpty else { return }
+        guard let seconds = record.duration, let environment = record.environment else { return }
         let histogram = registry.makeDurationHistogram(
             descriptor: Self.name("build_duration", unit: "seconds", help: "Time from start to end of builds."),
-            labels: [("environment", record.environment)],
+            labels: [("environment", environment)],
             buckets: [
                 .seconds(1), .seconds(5), .seconds(15), .seconds(30), .seconds(60), .seconds(120), .seconds(300),
                 .seconds(900),
@@ -46,13 +46,23 @@ public final class ServerMetrics: Sendable {
     }
 
     /// Refreshes the gauges that come from the database, then renders everything.
-    func render(database: AppDatabase, running count: Int) -> String {
-        if let depth = try? database.queueDepth() { queueDepth.set(to: Double(depth)) }
+    func render(database: AppDatabase, running count: Int) async -> String {
+        let depth = try? await database.queueDepth()
+        let counts = try? await database.countsByStatus()
+        return render(queueDepth: depth, counts: counts, running: count)
+    }
+
+    private func render(
+        queueDepth depth: Int?, counts: [(status: BuildStatus, environment: String?, count: Int)]?, running count: Int
+    ) -> String {
+        if let depth { queueDepth.set(to: Double(depth)) }
         running.set(to: Double(count))
-        if let counts = try? database.countsByStatus() {
+        if let counts {
             statusGauges.withLock { gauges in
                 for gauge in gauges.values { gauge.set(to: 0) }
-                for (status, environment, n) in counts {
+                for (buildStatus, planned, n) in counts {
+                    // Builds not planned yet have no environment: the label is empty.
+                    let (status, environment) = (buildStatus.rawValue, planned ?? "")
                     let gauge = registry.makeGauge(
                         descriptor: Self.name("builds", help: "Builds in the history by status and environment."),
                         labels: [("status", status), ("environment", environment)])

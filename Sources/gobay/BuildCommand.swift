@@ -86,8 +86,8 @@ extension GobayCLI {
             if json { return try Terminal.printJSON(builds) }
             let rows = builds.map { b in
                 [
-                    "#\(b.id)", b.project, b.environment, b.goVersion, b.status.rawValue, String(b.commit.prefix(12)), b.ref,
-                    b.duration.map { String(format: "%.1fs", $0) } ?? "-", b.createdAt,
+                    "#\(b.id)", b.project, b.environment ?? "", b.goVersion ?? "", b.status.rawValue, String(b.commit.prefix(12)), b.ref,
+                    b.duration.map { String(format: "%.1fs", $0) } ?? "-", Timestamp.string(b.createdAt),
                 ]
             }
             print(Terminal.table([["ID", "PROJECT", "ENV", "GO", "STATUS", "COMMIT", "REF", "TIME", "CREATED"]] + rows))

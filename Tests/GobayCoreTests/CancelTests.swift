@@ -53,7 +53,7 @@ struct CancelTests {
         #expect(child.wait(timeout: 30) == 1)
         let record = try world.decodeBuild(child.stdout)
         #expect(record.status == .canceled)
-        #expect(record.steps.last?.name == "test" && record.steps.last?.status == "canceled")
+        #expect(record.steps.last?.name == "test" && record.steps.last?.status == .canceled)
         #expect(world.leftoverProcesses() == [])
     }
 
@@ -113,7 +113,7 @@ struct CancelTests {
         let record = try await build.value
         #expect(Date().timeIntervalSince(started) < 15)
         #expect(record.status == .canceled)
-        #expect(record.steps.last?.name == "test" && record.steps.last?.status == "canceled")
+        #expect(record.steps.last?.name == "test" && record.steps.last?.status == .canceled)
         #expect(world.leftoverProcesses() == [])
     }
 }

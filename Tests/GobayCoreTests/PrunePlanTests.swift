@@ -80,7 +80,7 @@ struct PrunePlanTests {
                         """,
                     arguments: [
                         row.id, row.project, String(repeating: "a", count: 40), row.ref, row.status.rawValue,
-                        Timestamp.string(row.finished), Timestamp.string(row.finished),
+                        row.finished, row.finished,
                     ])
             }
         }

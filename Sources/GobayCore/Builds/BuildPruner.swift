@@ -120,8 +120,9 @@ extension AppDatabase {
     /// newest successful build of a ref, and only those beyond a limit or older than `cutoff`.
     func pruneCandidates(policy: RetentionConfig, cutoff: Date?, scope: PruneScope) throws -> [PruneCandidate] {
         let succeeded = BuildStatus.succeeded.rawValue
-        // A limit that is not set never removes anything: rank beyond any count, date before any build.
-        let before = cutoff.map(Timestamp.string) ?? ""
+        // A limit that is not set never removes anything: rank beyond any count, date before any build
+        // (a Date argument is stored text, so it compares with finished_at as a time).
+        let before = cutoff?.databaseValue ?? "".databaseValue
         var arguments: StatementArguments = [
             before, succeeded, succeeded, BuildStatus.queued.rawValue, BuildStatus.running.rawValue,
         ]
@@ -157,17 +158,15 @@ extension AppDatabase {
             }
         }
     }
+
     /// Deletes builds (their steps and artifacts go with them) in one transaction; a build that is
     /// queued or running again by now is left alone.
     func deleteBuilds(_ ids: [Int64]) throws {
         guard !ids.isEmpty else { return }
         try writer.write { db in
-            let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
-            let arguments = StatementArguments(ids)
-            try db.execute(sql: "DELETE FROM step WHERE build_id IN (\(marks))", arguments: arguments)
-            try db.execute(sql: "DELETE FROM artifact WHERE build_id IN (\(marks))", arguments: arguments)
-            try db.execute(
-                sql: "DELETE FROM build WHERE id IN (\(marks)) AND status NOT IN ('queued', 'running')", arguments: arguments)
+            try StoredStep.filter(ids.contains(StoredStep.Columns.buildId)).deleteAll(db)
+            try StoredArtifact.filter(ids.contains(StoredArtifact.Columns.buildId)).deleteAll(db)
+            try StoredBuild.filter(ids.contains(StoredBuild.Columns.id)).ended().deleteAll(db)
         }
     }
 }

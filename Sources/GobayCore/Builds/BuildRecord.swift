@@ -32,12 +32,12 @@ public struct ArtifactRecord: Sendable, Codable, Equatable {
 public struct StepRecord: Sendable, Codable, Equatable {
     /// fetch, deps, test, build or artifacts.
     public var name: String
-    /// running, succeeded, failed, canceled or timed_out.
-    public var status: String
-    /// RFC 3339 start time.
-    public var startedAt: String
-    /// RFC 3339 end time, nil while running.
-    public var finishedAt: String?
+    /// Where it stands.
+    public var status: StepStatus
+    /// When it started.
+    public var startedAt: Date
+    /// When it ended, nil while running.
+    public var finishedAt: Date?
 
     enum CodingKeys: String, CodingKey {
         case name, status
@@ -52,30 +52,30 @@ public struct BuildRecord: Sendable, Codable, Equatable {
     public var id: Int64
     /// The project's name.
     public var project: String
-    /// The environment it ran in.
-    public var environment: String
-    /// The exact Go version used.
-    public var goVersion: String
+    /// The environment it runs in; nil until the build is planned.
+    public var environment: String?
+    /// The exact Go version used; nil until the build is planned.
+    public var goVersion: String?
     /// The full commit id.
     public var commit: String
     /// The ref asked for (branch, tag or full ref), or the commit when built by id.
     public var ref: String
     /// Where it stands.
     public var status: BuildStatus
-    /// RFC 3339 creation time.
-    public var createdAt: String
-    /// RFC 3339 start time, nil while queued.
-    public var startedAt: String?
-    /// RFC 3339 end time, nil until it ends.
-    public var finishedAt: String?
+    /// When it was queued.
+    public var createdAt: Date
+    /// When it started, nil while queued.
+    public var startedAt: Date?
+    /// When it ended, nil until it ends.
+    public var finishedAt: Date?
     /// Why it failed, when it did.
     public var error: String?
     /// Its artifacts.
     public var artifacts: [ArtifactRecord]
     /// Its steps.
     public var steps: [StepRecord]
-    /// What started it: cli, api, webhook or retry.
-    public var trigger: String = "cli"
+    /// What started it.
+    public var trigger: Trigger = .cli
     /// The build this one re-runs after an interruption.
     public var retryOf: Int64?
     /// What its tests did, when it ran them.
@@ -92,8 +92,7 @@ public struct BuildRecord: Sendable, Codable, Equatable {
 
     /// The build's duration in seconds, once started.
     public var duration: TimeInterval? {
-        guard let s = startedAt.flatMap(Timestamp.date) else { return nil }
-        let end = finishedAt.flatMap(Timestamp.date) ?? Date()
-        return end.timeIntervalSince(s)
+        guard let startedAt else { return nil }
+        return (finishedAt ?? Date()).timeIntervalSince(startedAt)
     }
 }

@@ -91,9 +91,9 @@ public struct BuildRunner: Sendable {
             let log = try BuildLog(path: dir.log, secrets: secrets, echo: echo)
             log.write("gobay", "error: \(message)")
             log.write("gobay", "build #\(id) failed")
-            try database.finish(id, status: .failed, error: message)
+            try await database.finish(id, status: .failed, error: message)
             log.close()
-            guard let record = try database.build(id) else { throw GobayError.failure("build #\(id) vanished") }
+            guard let record = try await database.build(id) else { throw GobayError.failure("build #\(id) vanished") }
             return record
         }
         return try await run(plan, id: id)
@@ -131,11 +131,11 @@ public struct BuildRunner: Sendable {
         message = message.map { secrets.mask(SecretMask.urlPasswords($0)) }
         if let message { log.write("gobay", "error: \(message)") }
         log.write("gobay", "build #\(id) \(status.rawValue)")
-        try database.finish(id, status: status, error: message)
+        try await database.finish(id, status: status, error: message)
         // Closing the log after the final status is on record is what wakes its followers (an
         // inotify close-write event), in this process or another.
         log.close()
-        guard let record = try database.build(id) else {
+        guard let record = try await database.build(id) else {
             throw GobayError.failure("build #\(id) vanished from the history")
         }
         return record
@@ -160,7 +160,7 @@ public struct BuildRunner: Sendable {
         // Creating or starting a container runs docker: off the cooperative pool.
         try await BlockingThread.run("gobay-prepare-\(id)") { try executor.prepare() }
         if Task.isCancelled { throw StepFailure(status: .canceled, message: "canceled before the first step") }
-        try database.markRunning(id)
+        try await database.markRunning(id)
         onRunning?(id, plan)
 
         let gopathLock = try locks.gopath(env.name)

@@ -227,16 +227,16 @@ struct BuildSteps: Sendable {
         let stepID = try database.startStep(id, name: name)
         do {
             let value = try await body()
-            try database.finishStep(stepID, status: "succeeded")
+            try database.finishStep(stepID, status: .succeeded)
             return value
         } catch let failure as StepFailure {
-            try? database.finishStep(stepID, status: failure.status.rawValue)
+            try? database.finishStep(stepID, status: StepStatus(endingWith: failure.status))
             throw failure
         } catch let error as GobayError {
-            try? database.finishStep(stepID, status: "failed")
+            try? database.finishStep(stepID, status: .failed)
             throw StepFailure(status: .failed, message: "\(name): \(error.message)")
         } catch {
-            try? database.finishStep(stepID, status: "failed")
+            try? database.finishStep(stepID, status: .failed)
             throw StepFailure(status: .failed, message: "\(name): \(error)")
         }
     }

@@ -131,8 +131,8 @@ public final class Scheduler: Sendable {
                 do {
                     return try await runner.execute(id: build.id, request: request)
                 } catch {
-                    try? self.database.finish(build.id, status: .failed, error: "\(error)")
-                    return try? self.database.build(build.id)
+                    try? await self.database.finish(build.id, status: .failed, error: "\(error)")
+                    return try? await self.database.build(build.id)
                 }
             }
             group.addTask {

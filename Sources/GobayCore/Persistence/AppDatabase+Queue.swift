@@ -17,6 +17,20 @@ extension AppDatabase {
         public var environment: String?
     }
 
+    /// What planning resolved for a build: where it runs.
+    public struct Planned: Sendable, Equatable {
+        /// The environment.
+        public var environment: String
+        /// The exact Go version.
+        public var goVersion: String
+
+        /// Creates a plan.
+        public init(environment: String, goVersion: String) {
+            self.environment = environment
+            self.goVersion = goVersion
+        }
+    }
+
     /// A build to put in the queue.
     public struct Enqueue: Sendable {
         /// The project.
@@ -27,19 +41,23 @@ extension AppDatabase {
         public var commit: String?
         /// An environment the trigger asked for.
         public var environment: String?
-        /// cli, api, webhook or retry.
-        public var trigger: String
+        /// What started it.
+        public var trigger: Trigger
         /// Whether older waiting builds of the same project and ref become `superseded`.
         public var coalesce: Bool
-        /// When it may start at the earliest.
-        public var notBefore: Date
+        /// When it may start at the earliest; nil: at once.
+        public var notBefore: Date?
         /// The interrupted build this one runs again.
         public var retryOf: Int64?
+        /// Where it runs, when it is planned already (`gobay build`); nil until then.
+        public var planned: Planned?
+        /// The process running it, when one does already; nil: it waits to be claimed.
+        public var owner: String?
 
         /// Creates a request.
         public init(
-            project: String, ref: String, commit: String?, environment: String?, trigger: String, coalesce: Bool,
-            notBefore: Date, retryOf: Int64? = nil
+            project: String, ref: String, commit: String?, environment: String?, trigger: Trigger, coalesce: Bool,
+            notBefore: Date?, retryOf: Int64? = nil, planned: Planned? = nil, owner: String? = nil
         ) {
             self.project = project
             self.ref = ref
@@ -49,24 +67,26 @@ extension AppDatabase {
             self.coalesce = coalesce
             self.notBefore = notBefore
             self.retryOf = retryOf
+            self.planned = planned
+            self.owner = owner
         }
     }
 
-    /// Queues a build for the server; when `coalesce`, older waiting builds of the same project
-    /// and ref become `superseded`. Returns the new id and the ids it superseded.
-    public func enqueueRequest(
-        project: String, ref: String, commit: String?, environment: String?, trigger: String, coalesce: Bool,
-        notBefore: Date, retryOf: Int64? = nil
-    ) throws -> (id: Int64, superseded: [Int64]) {
-        let request = Enqueue(
-            project: project, ref: ref, commit: commit, environment: environment, trigger: trigger, coalesce: coalesce,
-            notBefore: notBefore, retryOf: retryOf)
-        return try writer.write { db in try Self.insert(request, db) }
+    /// Queues a build; when `coalesce`, older waiting builds of the same project and ref become
+    /// `superseded`. Returns the new id and the ids it superseded.
+    public func enqueue(_ request: Enqueue) throws -> (id: Int64, superseded: [Int64]) {
+        try writer.write { db in try Self.insert(request, db) }
+    }
+
+    /// Queues a build; when `coalesce`, older waiting builds of the same project and ref become
+    /// `superseded`. Returns the new id and the ids it superseded.
+    public func enqueue(_ request: Enqueue) async throws -> (id: Int64, superseded: [Int64]) {
+        try await writer.write { db in try Self.insert(request, db) }
     }
 
     /// Handles a webhook delivery in one transaction: a delivery id seen before returns its
     /// stored answer and queues nothing; otherwise the builds are queued and the answer that
-    /// `answer` makes of them is stored with the id. Runs off the caller's thread.
+    /// `answer` makes of them is stored with the id. Waits for SQLite off the caller's thread.
     public func acceptDelivery(
         sender: String, id: String?, builds: [Enqueue],
         answer: @escaping @Sendable ([(id: Int64, superseded: [Int64])]) -> String
@@ -82,131 +102,141 @@ extension AppDatabase {
             let body = answer(queued)
             if let id {
                 try db.execute(
-                    sql: "INSERT INTO delivery (sender, delivery_id, status, body, created_at) VALUES (?, ?, 202, ?, ?)",
-                    arguments: [sender, id, body, Timestamp.string(Date())])
+                    sql:
+                        "INSERT INTO delivery (sender, delivery_id, status, body, created_at) VALUES (?, ?, 202, ?, ?)",
+                    arguments: [sender, id, body, Date()])
             }
             return (body, false, queued)
         }
     }
 
     private static func insert(_ request: Enqueue, _ db: Database) throws -> (id: Int64, superseded: [Int64]) {
+        typealias Columns = StoredBuild.Columns
+        let now = Date()
         var superseded: [Int64] = []
         if request.coalesce {
-            superseded = try Int64.fetchAll(
-                db, sql: "SELECT id FROM build WHERE status = 'queued' AND owner IS NULL AND project = ? AND ref = ?",
-                arguments: [request.project, request.ref])
+            let older = StoredBuild.all().waiting().filter(
+                Columns.project == request.project && Columns.ref == request.ref)
+            superseded = try Int64.fetchAll(db, older.select(Columns.id))
             if !superseded.isEmpty {
-                try db.execute(
-                    sql: """
-                        UPDATE build SET status = 'superseded', finished_at = ?,
-                          error = 'a newer push to the same ref replaced it'
-                        WHERE status = 'queued' AND owner IS NULL AND project = ? AND ref = ?
-                        """,
-                    arguments: [Timestamp.string(Date()), request.project, request.ref])
+                try older.updateAll(
+                    db, Columns.status.set(to: BuildStatus.superseded), Columns.finishedAt.set(to: now),
+                    Columns.error.set(to: "a newer push to the same ref replaced it"))
             }
         }
-        try db.execute(
-            sql: """
-                INSERT INTO build (project, environment, go_version, commit_sha, ref, status, created_at, trigger,
-                  requested_env, not_before, retry_of)
-                VALUES (?, ?, '', ?, ?, 'queued', ?, ?, ?, ?, ?)
-                """,
-            arguments: [
-                request.project, request.environment ?? "", request.commit ?? "", request.ref, Timestamp.string(Date()),
-                request.trigger, request.environment, Timestamp.string(request.notBefore), request.retryOf,
-            ])
-        return (db.lastInsertedRowID, superseded)
+        var build = StoredBuild(
+            project: request.project, environment: request.planned?.environment, goVersion: request.planned?.goVersion,
+            commit: request.commit ?? "", ref: request.ref, status: .queued, createdAt: now, owner: request.owner,
+            trigger: request.trigger, retryOf: request.retryOf, retried: false, requestedEnv: request.environment,
+            notBefore: request.notBefore)
+        try build.insert(db)
+        return (build.id ?? db.lastInsertedRowID, superseded)
     }
 
     /// Waiting builds that may start now, oldest first.
     public func claimable(now: Date = Date()) throws -> [QueuedBuild] {
         try writer.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT id, project, ref, commit_sha, requested_env FROM build
-                    WHERE status = 'queued' AND owner IS NULL AND (not_before IS NULL OR not_before <= ?)
-                    ORDER BY id
-                    """,
-                arguments: [Timestamp.string(now)]
-            ).map { row in
-                let commit: String = row["commit_sha"]
-                return QueuedBuild(
-                    id: row["id"], project: row["project"], ref: row["ref"], commit: commit.isEmpty ? nil : commit,
-                    environment: row["requested_env"])
-            }
+            typealias Columns = StoredBuild.Columns
+            return try StoredBuild.all().waiting()
+                .filter(Columns.notBefore == nil || Columns.notBefore <= now)
+                .order(Columns.id)
+                .fetchAll(db)
+                .compactMap { build in
+                    guard let id = build.id else { return nil }
+                    return QueuedBuild(
+                        id: id, project: build.project, ref: build.ref,
+                        commit: build.commit.isEmpty ? nil : build.commit,
+                        environment: build.requestedEnv)
+                }
         }
     }
 
     /// Claims a waiting build for `owner`; false when another process claimed or canceled it first.
     public func claim(_ id: Int64, owner: String) throws -> Bool {
         try writer.write { db in
-            try db.execute(
-                sql: "UPDATE build SET owner = ? WHERE id = ? AND status = 'queued' AND owner IS NULL",
-                arguments: [owner, id])
-            return db.changesCount == 1
+            try StoredBuild.filter(key: id).waiting().updateAll(db, StoredBuild.Columns.owner.set(to: owner)) == 1
         }
     }
 
-    /// How many builds wait in the queue, per requested environment ("" when chosen later).
-    public func queueDepth() throws -> Int {
-        try writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM build WHERE status = 'queued'") ?? 0 }
-    }
-
-    /// Build counts by status and environment.
-    public func countsByStatus() throws -> [(status: String, environment: String, count: Int)] {
-        try writer.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT status, environment, COUNT(*) AS n FROM build GROUP BY status, environment"
-            ).map { ($0["status"], $0["environment"], $0["n"]) }
+    /// How many builds wait in the queue.
+    public func queueDepth() async throws -> Int {
+        try await writer.read { db in
+            try StoredBuild.filter(StoredBuild.Columns.status == BuildStatus.queued).fetchCount(db)
         }
     }
 
-    /// Records what planning resolved for a server build.
-    public func recordPlan(_ id: Int64, environment: String, goVersion: String, commit: String, ref: String) throws {
-        try writer.write { db in
-            try db.execute(
-                sql: "UPDATE build SET environment = ?, go_version = ?, commit_sha = ?, ref = ? WHERE id = ?",
-                arguments: [environment, goVersion, commit, ref, id])
+    /// Build counts by status and environment; nil for builds not planned yet.
+    public func countsByStatus() async throws -> [(status: BuildStatus, environment: String?, count: Int)] {
+        try await writer.read { db in
+            typealias Columns = StoredBuild.Columns
+            let request = StoredBuild.select(Columns.status, Columns.environment, count(Columns.id))
+                .group(Columns.status, Columns.environment)
+            return try Row.fetchAll(db, request).compactMap { row in
+                guard let status = BuildStatus(rawValue: row[0]) else { return nil }
+                return (status, row[1], row[2])
+            }
+        }
+    }
+
+    /// Queued and running builds per environment: the one they run in, or the one they asked
+    /// for while not planned yet. Builds that neither ran nor asked for one are not counted.
+    public func activeCounts() async throws -> [String: (queued: Int, running: Int)] {
+        try await writer.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT COALESCE(environment, requested_env) AS env, status, COUNT(*) FROM build
+                    WHERE status IN (?, ?) AND env IS NOT NULL GROUP BY env, status
+                    """,
+                arguments: [BuildStatus.queued, BuildStatus.running])
+            var counts: [String: (queued: Int, running: Int)] = [:]
+            for row in rows {
+                let env: String = row[0]
+                let n: Int = row[2]
+                if row[1] == BuildStatus.queued.rawValue {
+                    counts[env, default: (0, 0)].queued += n
+                } else {
+                    counts[env, default: (0, 0)].running += n
+                }
+            }
+            return counts
         }
     }
 
     /// Cancels a build that is still waiting unclaimed; returns whether it was.
     public func cancelQueued(_ id: Int64) throws -> Bool {
         try writer.write { db in
-            try db.execute(
-                sql: """
-                    UPDATE build SET status = 'canceled', finished_at = ?, error = 'canceled while queued'
-                    WHERE id = ? AND status = 'queued' AND owner IS NULL
-                    """,
-                arguments: [Timestamp.string(Date()), id])
-            return db.changesCount == 1
+            typealias Columns = StoredBuild.Columns
+            return try StoredBuild.filter(key: id).waiting().updateAll(
+                db, Columns.status.set(to: BuildStatus.canceled), Columns.finishedAt.set(to: Date()),
+                Columns.error.set(to: "canceled while queued")) == 1
         }
     }
 
     /// Interrupted server builds not yet run again: each is queued once more, and marked so it
     /// never is again. A build that was itself a retry is not retried.
     public func requeueInterrupted(notBefore: Date) throws -> [(old: Int64, new: Int64)] {
-        let rows = try writer.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT id, project, ref, commit_sha, requested_env FROM build
-                    WHERE status = 'interrupted' AND retried = 0 AND retry_of IS NULL AND trigger != 'cli'
-                    ORDER BY id
-                    """)
+        try writer.write { db in
+            typealias Columns = StoredBuild.Columns
+            let interrupted = try StoredBuild.filter(Columns.status == BuildStatus.interrupted)
+                .filter(Columns.retried == false)
+                .filter(Columns.retryOf == nil)
+                .filter(Columns.trigger != Trigger.cli)
+                .order(Columns.id)
+                .fetchAll(db)
+            var pairs: [(Int64, Int64)] = []
+            for old in interrupted {
+                guard let oldID = old.id else { continue }
+                let new = try Self.insert(
+                    Enqueue(
+                        project: old.project, ref: old.ref, commit: old.commit.isEmpty ? nil : old.commit,
+                        environment: old.requestedEnv, trigger: .retry, coalesce: false, notBefore: notBefore,
+                        retryOf: oldID),
+                    db)
+                try StoredBuild.filter(key: oldID).updateAll(db, Columns.retried.set(to: true))
+                pairs.append((oldID, new.id))
+            }
+            return pairs
         }
-        var pairs: [(Int64, Int64)] = []
-        for row in rows {
-            let old: Int64 = row["id"]
-            let commit: String = row["commit_sha"]
-            let new = try enqueueRequest(
-                project: row["project"], ref: row["ref"], commit: commit.isEmpty ? nil : commit,
-                environment: row["requested_env"], trigger: "retry", coalesce: false, notBefore: notBefore, retryOf: old
-            ).id
-            try writer.write { db in try db.execute(sql: "UPDATE build SET retried = 1 WHERE id = ?", arguments: [old]) }
-            pairs.append((old, new))
-        }
-        return pairs
     }
 }

@@ -6,13 +6,9 @@ extension AppDatabase {
     /// nil when none waits: the scheduler sleeps until then.
     public func nextQueuedStart(after now: Date) throws -> Date? {
         try writer.read { db in
-            try String.fetchOne(
-                db,
-                sql: """
-                    SELECT MIN(not_before) FROM build
-                    WHERE status = 'queued' AND owner IS NULL AND not_before > ?
-                    """,
-                arguments: [Timestamp.string(now)])
-        }.flatMap(Timestamp.date)
+            let notBefore = StoredBuild.Columns.notBefore
+            return try Date.fetchOne(
+                db, StoredBuild.all().waiting().filter(notBefore > now).select(min(notBefore)))
+        }
     }
 }

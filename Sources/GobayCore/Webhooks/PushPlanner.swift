@@ -42,7 +42,7 @@ public struct PushPlanner: Sendable {
         let notBefore = now.addingTimeInterval(config.server.quietPeriod)
         let builds = projects.filter { wants($0, push) }.map { project in
             AppDatabase.Enqueue(
-                project: project.name, ref: push.name, commit: push.after, environment: nil, trigger: "webhook",
+                project: project.name, ref: push.name, commit: push.after, environment: nil, trigger: .webhook,
                 coalesce: project.coalesce, notBefore: notBefore)
         }
         if builds.isEmpty {

@@ -1,0 +1,127 @@
+import GRDB
+
+/// The schema, one migration per change; each runs in its own transaction.
+extension AppDatabase {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-builds") { db in
+            try db.create(table: "build") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("project", .text).notNull().indexed()
+                t.column("environment", .text).notNull()
+                t.column("go_version", .text).notNull()
+                t.column("commit_sha", .text).notNull()
+                t.column("ref", .text).notNull()
+                t.column("status", .text).notNull().indexed()
+                t.column("created_at", .text).notNull()
+                t.column("started_at", .text)
+                t.column("finished_at", .text)
+                t.column("error", .text)
+                t.column("owner", .text)
+            }
+            try db.create(table: "step") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("build_id", .integer).notNull().indexed().references("build", onDelete: .cascade)
+                t.column("name", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("started_at", .text).notNull()
+                t.column("finished_at", .text)
+            }
+            try db.create(table: "artifact") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("build_id", .integer).notNull().indexed().references("build", onDelete: .cascade)
+                t.column("name", .text).notNull()
+                t.column("path", .text).notNull()
+                t.column("sha256", .text).notNull()
+                t.column("size", .integer).notNull()
+                t.column("goos", .text).notNull()
+                t.column("goarch", .text).notNull()
+            }
+        }
+        migrator.registerMigration("v2-queue") { db in
+            try db.alter(table: "build") { t in
+                t.add(column: "trigger", .text).notNull().defaults(to: "cli")
+                t.add(column: "retry_of", .integer)
+                t.add(column: "retried", .boolean).notNull().defaults(to: false)
+                t.add(column: "requested_env", .text)
+                t.add(column: "not_before", .text)
+            }
+            try db.create(index: "build_queue", on: "build", columns: ["status", "project", "ref"])
+            try db.create(table: "delivery") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("sender", .text).notNull()
+                t.column("delivery_id", .text).notNull()
+                t.column("status", .integer).notNull()
+                t.column("body", .text).notNull()
+                t.column("created_at", .text).notNull()
+                t.uniqueKey(["sender", "delivery_id"])
+            }
+        }
+        migrator.registerMigration("v3-claimable-index") { db in
+            // The scheduler asks for waiting builds whose quiet period is over many times a second.
+            try db.create(index: "build_claimable", on: "build", columns: ["status", "not_before"])
+        }
+        migrator.registerMigration("v4-test-summary") { db in
+            try db.alter(table: "build") { t in t.add(column: "test_summary", .text) }
+        }
+        migrator.registerMigration("v5-records") { db in
+            // Times were RFC 3339 text ("2026-11-26T23:00:10.123Z"); GRDB stores a `Date` as
+            // "2026-11-26 23:00:10.123" (UTC). One format in every row keeps SQL comparisons
+            // (`not_before <= ?`) and ordering right.
+            try db.execute(
+                sql: """
+                    UPDATE step SET \(converted("started_at")), \(converted("finished_at"));
+                    UPDATE delivery SET \(converted("created_at"));
+                    """)
+            // environment and go_version become NULL until a build is planned (they were ''):
+            // the build table is made again without their NOT NULL.
+            try db.create(table: "new_build") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("project", .text).notNull()
+                t.column("environment", .text)
+                t.column("go_version", .text)
+                t.column("commit_sha", .text).notNull()
+                t.column("ref", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("created_at", .datetime).notNull()
+                t.column("started_at", .datetime)
+                t.column("finished_at", .datetime)
+                t.column("error", .text)
+                t.column("owner", .text)
+                t.column("trigger", .text).notNull().defaults(to: Trigger.cli)
+                t.column("retry_of", .integer)
+                t.column("retried", .boolean).notNull().defaults(to: false)
+                t.column("requested_env", .text)
+                t.column("not_before", .datetime)
+                t.column("test_summary", .jsonText)
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO new_build (id, project, environment, go_version, commit_sha, ref, status, created_at,
+                      started_at, finished_at, error, owner, trigger, retry_of, retried, requested_env, not_before,
+                      test_summary)
+                    SELECT id, project, NULLIF(environment, ''), NULLIF(go_version, ''), commit_sha, ref, status,
+                      \(converted("created_at", assign: false)), \(converted("started_at", assign: false)),
+                      \(converted("finished_at", assign: false)), error, owner, trigger, retry_of, retried,
+                      requested_env, \(converted("not_before", assign: false)), test_summary
+                    FROM build
+                    """)
+            try db.drop(table: "build")
+            try db.rename(table: "new_build", to: "build")
+            try db.create(index: "index_build_on_project", on: "build", columns: ["project"])
+            try db.create(index: "index_build_on_status", on: "build", columns: ["status"])
+            try db.create(index: "build_queue", on: "build", columns: ["status", "project", "ref"])
+            try db.create(index: "build_claimable", on: "build", columns: ["status", "not_before"])
+        }
+        return migrator
+    }
+
+    /// SQL that turns an RFC 3339 time in `column` into GRDB's format, leaving anything else as is.
+    private static func converted(_ column: String, assign: Bool = true) -> String {
+        let value = """
+            CASE WHEN \(column) GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9]Z'
+            THEN substr(\(column), 1, 10) || ' ' || substr(\(column), 12, 12) ELSE \(column) END
+            """
+        return assign ? "\(column) = \(value)" : value
+    }
+}
