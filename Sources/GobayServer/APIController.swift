@@ -5,7 +5,14 @@ import Hummingbird
 
 /// The JSON API under `/api/v1`: projects, environments, builds, logs and artifacts.
 struct APIController: Sendable {
-    let state: ServerState
+    let configHolder: ConfigHolder
+    let database: AppDatabase
+    let scheduler: Scheduler
+    let watcher: BuildDirectoryWatcher?
+    let auth: RequestAuthorization
+
+    /// The config in force for this request.
+    var config: GobayConfig { configHolder.current.config }
 
     struct ProjectInfo: Codable {
         var name: String
@@ -44,11 +51,12 @@ struct APIController: Sendable {
         }
     }
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
-        let api = router.group("api/v1")
+    /// The routes, to be added at `/api/v1`.
+    var endpoints: RouteCollection<BasicRequestContext> {
+        let api = RouteCollection(context: BasicRequestContext.self)
         api.get("projects") { request, _ in
             try authorize(request, write: false)
-            return JSONResponse.make(state.config.projects.map { p in
+            return JSONResponse.make(config.projects.map { p in
                 ProjectInfo(
                     name: p.name, repo: SecretMask.urlPasswords(p.repo), branch: p.branch, environment: p.environment, mode: p.mode.rawValue,
                     branches: p.branches, tags: p.tags)
@@ -56,7 +64,7 @@ struct APIController: Sendable {
         }
         api.get("config") { request, _ in
             try authorize(request, write: false)
-            let loaded = state.loaded
+            let loaded = configHolder.current
             return JSONResponse.make(
                 ConfigAnswer(
                     path: loaded.config.path, hash: loaded.hash, loadedAt: Timestamp.string(loaded.loadedAt),
@@ -86,8 +94,7 @@ struct APIController: Sendable {
             }
             // Canceling a waiting build writes to the database, which may wait out a lock another
             // process holds: never on an event loop thread.
-            let scheduler = state.scheduler
-            let id = record.id
+                        let id = record.id
             guard try await BlockingWork.run("gobay-cancel", { try scheduler.cancel(id) }) else {
                 throw APIError(
                     .conflict, "build #\(record.id) is not run by this server",
@@ -98,9 +105,9 @@ struct APIController: Sendable {
         api.get("builds/:id/log") { request, context in
             try authorize(request, write: false)
             let record = try await build(context)
-            let path = state.config.data.build(record.id).log
+            let path = config.data.build(record.id).log
             if request.uri.queryParameters["follow"].map({ $0 == "1" || $0 == "true" }) == true {
-                return LogFollower(state: state, buildID: record.id, path: path).response()
+                return LogFollower(database: database, watcher: watcher, buildID: record.id, path: path).response()
             }
             let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
             var headers = HTTPFields()
@@ -112,7 +119,7 @@ struct APIController: Sendable {
             let record = try await build(context)
             let name = context.parameters.get("name") ?? ""
             guard let artifact = record.artifacts.first(where: { $0.name == name }),
-                let data = ArtifactStore.contents(dataDir: state.config.dataDir, buildID: record.id, path: artifact.path)
+                let data = ArtifactStore.contents(dataDir: config.dataDir, buildID: record.id, path: artifact.path)
             else {
                 throw APIError(
                     .notFound, "build #\(record.id) has no artifact \"\(name)\"",
@@ -125,23 +132,15 @@ struct APIController: Sendable {
             if let name = HTTPField.Name("X-Checksum-Sha256") { headers[name] = artifact.sha256 }
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(data: data)))
         }
+        return api
     }
 
-    /// Read endpoints need a token unless `public_read`; write endpoints always do.
-    func authorize(_ request: Request, write: Bool) throws {
-        if !write && state.config.server.publicRead { return }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
-            throw APIError(.unauthorized, "this endpoint needs a token", hint: "send Authorization: Bearer <token>")
-        }
-        guard state.isValidToken(String(header.dropFirst(7))) else {
-            throw APIError(.unauthorized, "the token is not valid", hint: "use a token whose sha256 is in server.tokens")
-        }
-    }
+    private func authorize(_ request: Request, write: Bool) throws { try auth.authorize(request, write: write) }
 
     private func build(_ context: BasicRequestContext) async throws -> BuildRecord {
         let raw = context.parameters.get("id") ?? ""
         guard let id = Int64(raw) else { throw APIError(.badRequest, "\"\(raw)\" is not a build id") }
-        guard let record = try await state.database.build(id) else {
+        guard let record = try await database.build(id) else {
             throw APIError(.notFound, "no build #\(id)", hint: "GET /api/v1/builds lists them")
         }
         return record
@@ -150,7 +149,7 @@ struct APIController: Sendable {
     private func listBuilds(_ request: Request) async throws -> Response {
         let query = request.uri.queryParameters
         let project = query["project"].map(String.init)
-        if let project { _ = try mapped { try state.config.project(project) } }
+        if let project { _ = try mapped { try config.project(project) } }
         var status: BuildStatus?
         if let raw = query["status"] {
             guard let s = BuildStatus(rawValue: String(raw)) else {
@@ -168,12 +167,12 @@ struct APIController: Sendable {
             guard let n = Int64(raw) else { throw APIError(.badRequest, "before must be a build id") }
             before = n
         }
-        let builds = try await state.database.builds(project: project, status: status, before: before, limit: limit)
+        let builds = try await database.builds(project: project, status: status, before: before, limit: limit)
         return JSONResponse.make(builds)
     }
 
     private func trigger(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let config = state.config
+        let config = config
         let name = context.parameters.get("name") ?? ""
         let project = try mapped { try config.project(name) }
         let data = Data(buffer: try await request.body.collect(upTo: 64 * 1024))
@@ -199,12 +198,12 @@ struct APIController: Sendable {
         let mirror = GitMirror(url: project.repo, dataDir: config.dataDir)
         let ref = body.ref ?? project.branch ?? mirror.headFileBranch() ?? "HEAD"
         try await resolve(mirror: mirror, ref: ref, commit: body.commit)
-        let queued = try await state.database.enqueue(
+        let queued = try await database.enqueue(
             AppDatabase.Enqueue(
                 project: project.name, ref: ref, commit: body.commit, environment: body.environment, trigger: .api,
                 coalesce: false, notBefore: nil))
-        state.scheduler.wake()
-        guard let record = try await state.database.build(queued.id) else { throw APIError(.internalServerError, "build vanished") }
+        scheduler.wake()
+        guard let record = try await database.build(queued.id) else { throw APIError(.internalServerError, "build vanished") }
         return JSONResponse.make(record, status: .accepted)
     }
 
@@ -212,7 +211,7 @@ struct APIController: Sendable {
     /// `gobay build` does before it runs anything: 422 when it does not, 502 when the repository
     /// cannot be fetched, 503 (through `StorageFailureMiddleware`) when the data dir's disk is full.
     private func resolve(mirror: GitMirror, ref: String, commit: String?) async throws {
-        let dataDir = state.config.dataDir
+        let dataDir = config.dataDir
         do {
             try await BlockingWork.run("gobay-resolve") {
                 try mirror.update()
@@ -230,8 +229,8 @@ struct APIController: Sendable {
     }
 
     private func environments() async throws -> [EnvironmentStatus] {
-        let counts = try await state.database.activeCounts()
-        let config = state.config
+        let counts = try await database.activeCounts()
+        let config = config
         return config.environments.map { env in
             var status = EnvironmentStatus(env, in: config)
             status.env = nil

@@ -40,23 +40,64 @@ public func buildApplication(state: ServerState) throws -> some ApplicationProto
         logger: state.logger)
 }
 
-/// The router with every endpoint. A full disk or a damaged database under any of them is
-/// answered as JSON (`StorageFailureMiddleware`).
-public func buildRouter(state: ServerState) -> Router<BasicRequestContext> {
-    let router = Router(context: BasicRequestContext.self)
-    router.add(middleware: AccessLogMiddleware(logger: state.logger))
-    router.add(middleware: StorageFailureMiddleware(state: state))
-    WebhookController(state: state).addRoutes(to: router)
-    let api = APIController(state: state)
-    api.addRoutes(to: router)
-    // Metrics name projects and environments: readable like the API (public_read or a token).
-    router.get("/metrics") { request, _ in
-        try api.authorize(request, write: false)
-        let text = await state.metrics.render(database: state.database, running: state.scheduler.running.count)
-        var headers = HTTPFields()
-        headers[.contentType] = "text/plain; version=0.0.4"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+/// What the HTTP routes use, and nothing else: no server lock, no crash recovery, no services.
+/// Tests make one over an in-memory database and drive the router in process.
+public struct RouterParts: Sendable {
+    /// The config in force (swapped on reload).
+    public var config: ConfigHolder
+    /// The build history and queue.
+    public var database: AppDatabase
+    /// The queue runner, told about new and canceled builds.
+    public var scheduler: Scheduler
+    /// Commit statuses for queued builds.
+    public var reporter: CommitStatusReporter
+    /// Prometheus metrics.
+    public var metrics: ServerMetrics
+    /// Wakes log followers; nil without inotify.
+    public var watcher: BuildDirectoryWatcher?
+    /// The server's logger.
+    public var logger: Logger
+
+    /// Names every part.
+    public init(
+        config: ConfigHolder, database: AppDatabase, scheduler: Scheduler, reporter: CommitStatusReporter,
+        metrics: ServerMetrics, watcher: BuildDirectoryWatcher?, logger: Logger
+    ) {
+        self.config = config
+        self.database = database
+        self.scheduler = scheduler
+        self.reporter = reporter
+        self.metrics = metrics
+        self.watcher = watcher
+        self.logger = logger
     }
+}
+
+/// The router of a running server.
+public func buildRouter(state: ServerState) -> Router<BasicRequestContext> {
+    buildRouter(
+        RouterParts(
+            config: state.holder, database: state.database, scheduler: state.scheduler, reporter: state.reporter,
+            metrics: state.metrics, watcher: state.buildWatcher, logger: state.logger))
+}
+
+/// The router with every endpoint; each controller gets only the parts it uses. A full disk or
+/// a damaged database under any of them is answered as JSON (`StorageFailureMiddleware`).
+public func buildRouter(_ parts: RouterParts) -> Router<BasicRequestContext> {
+    let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: AccessLogMiddleware(logger: parts.logger))
+    router.add(middleware: StorageFailureMiddleware(configHolder: parts.config, metrics: parts.metrics, logger: parts.logger))
+    let auth = RequestAuthorization(config: parts.config)
+    let webhooks = WebhookController(
+        configHolder: parts.config, database: parts.database, scheduler: parts.scheduler, reporter: parts.reporter,
+        metrics: parts.metrics, logger: parts.logger)
+    router.addRoutes(webhooks.endpoints, atPath: "/hooks")
+    let api = APIController(
+        configHolder: parts.config, database: parts.database, scheduler: parts.scheduler, watcher: parts.watcher,
+        auth: auth)
+    router.addRoutes(api.endpoints, atPath: "/api/v1")
+    router.addRoutes(
+        MetricsController(metrics: parts.metrics, database: parts.database, scheduler: parts.scheduler, auth: auth).endpoints)
     router.get("/healthz") { _, _ in "ok\n" }
     return router
 }

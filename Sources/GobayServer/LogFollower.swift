@@ -7,7 +7,8 @@ import Hummingbird
 /// waits on the server's `BuildDirectoryWatcher`, woken by the log's writer (in this process or
 /// another) and by the final status, and reads nothing.
 struct LogFollower: Sendable {
-    let state: ServerState
+    let database: AppDatabase
+    let watcher: BuildDirectoryWatcher?
     let buildID: Int64
     let path: String
 
@@ -15,13 +16,13 @@ struct LogFollower: Sendable {
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
-        let state = self.state
+        let (database, watcher) = (self.database, self.watcher)
         let buildID = self.buildID
         let path = self.path
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in
-                let subscription = state.buildWatcher?.subscribe((path as NSString).deletingLastPathComponent)
+                let subscription = watcher?.subscribe((path as NSString).deletingLastPathComponent)
                 defer { subscription?.cancel() }
                 var offset: UInt64 = 0
                 var pending = Data()
@@ -30,7 +31,7 @@ struct LogFollower: Sendable {
                     // after this look is missed.
                     let seen = subscription?.changes ?? 0
                     // Read the status before the file, so no line written before the end is missed.
-                    let record = try? await state.database.build(buildID)
+                    let record = try? await database.build(buildID)
                     let (chunk, next) = Self.read(path, from: offset)
                     offset = next
                     pending.append(chunk)

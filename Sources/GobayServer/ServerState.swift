@@ -7,7 +7,7 @@ import Synchronization
 /// Everything the server's routes share: the loaded config, database, scheduler, reporter,
 /// metrics and the resolved secrets. Secrets live only here, never in logs. The config can be
 /// swapped by `reload()` (SIGHUP); routes read it per request.
-public final class ServerState: @unchecked Sendable {
+public final class ServerState: Sendable {
     /// The config in force and what was derived from it.
     public var loaded: LoadedConfig { holder.current }
     /// The config in force.
@@ -27,7 +27,8 @@ public final class ServerState: @unchecked Sendable {
     /// `--listen`, which outlives reloads.
     let listenOverride: String?
     let environment: [String: String]
-    let holder: ConfigHolder
+    /// The config in force, swapped by `reload()`.
+    public let holder: ConfigHolder
     /// Held for the server's lifetime: one server per data dir.
     let serverLock: ServerLock
 
@@ -86,17 +87,18 @@ public final class ServerState: @unchecked Sendable {
     func isValidToken(_ token: String) -> Bool { loaded.isValidToken(token) }
 }
 
-/// The config in force, swapped whole under a lock.
-final class ConfigHolder: Sendable {
+/// The config in force, swapped whole under a lock; routes read it per request.
+public final class ConfigHolder: Sendable {
     private let value: Mutex<LoadedConfig>
 
-    init(_ loaded: LoadedConfig) { value = Mutex(loaded) }
+    /// Holds `loaded` until it is replaced.
+    public init(_ loaded: LoadedConfig) { value = Mutex(loaded) }
 
     /// The config in force now.
-    var current: LoadedConfig { value.withLock { $0 } }
+    public var current: LoadedConfig { value.withLock { $0 } }
 
     /// Puts `loaded` in force.
-    func replace(with loaded: LoadedConfig) { value.withLock { $0 = loaded } }
+    public func replace(with loaded: LoadedConfig) { value.withLock { $0 = loaded } }
 }
 
 /// Comparison that takes the same time wherever the inputs differ.

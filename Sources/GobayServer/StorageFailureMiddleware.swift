@@ -8,7 +8,9 @@ import Logging
 /// delivery after space is freed is queued), a damaged database is 500 naming the file.
 /// Each refusal is logged.
 struct StorageFailureMiddleware<Context: RequestContext>: RouterMiddleware {
-    let state: ServerState
+    let configHolder: ConfigHolder
+    let metrics: ServerMetrics
+    let logger: Logger
 
     /// Seconds a client is asked to wait before it sends again after a full-disk refusal.
     static var retryAfterSeconds: Int { 30 }
@@ -20,23 +22,23 @@ struct StorageFailureMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch {
             guard let failure = StorageFailure(error) else { throw error }
-            let database = state.config.data.database
+            let database = configHolder.current.config.data.database
             let path = request.uri.path
-            state.logger.warning(
+            logger.warning(
                 "refused a request: \(failure.problem)",
                 metadata: [
                     "http.method": "\(request.method.rawValue)", "http.path": "\(path)",
                     "storage.file": "\(database)", "storage.error": "\(error)",
                 ])
             if path.hasPrefix("/hooks/"), let sender = WebhookSender(rawValue: String(path.dropFirst("/hooks/".count))) {
-                state.metrics.delivery(sender: sender.rawValue, result: failure == .noSpace ? "no_space" : "damaged")
+                metrics.delivery(sender: sender.rawValue, result: failure == .noSpace ? "no_space" : "damaged")
             }
             switch failure {
             case .noSpace:
                 throw APIError(
                     .serviceUnavailable,
-                    "cannot record the request: no space left on device under the data dir \(state.config.dataDir)",
-                    hint: failure.hint(path: state.config.dataDir)
+                    "cannot record the request: no space left on device under the data dir \(configHolder.current.config.dataDir)",
+                    hint: failure.hint(path: configHolder.current.config.dataDir)
                         + "; the server goes on by itself: send again (after Retry-After) once there is room",
                     retryAfter: Self.retryAfterSeconds)
             case .damaged:

@@ -2,11 +2,17 @@ import Foundation
 import GobayCore
 import HTTPTypes
 import Hummingbird
+import Logging
 
 /// `POST /hooks/{gitlab,github,gitea,gogs}`: verifies a push, matches it to projects and queues
 /// builds. Answers in milliseconds and never starts a process: the build does its git work later.
 struct WebhookController: Sendable {
-    let state: ServerState
+    let configHolder: ConfigHolder
+    let database: AppDatabase
+    let scheduler: Scheduler
+    let reporter: CommitStatusReporter
+    let metrics: ServerMetrics
+    let logger: Logger
 
     /// The answer to a delivery, stored so a redelivery gets it again.
     struct Answer: Codable {
@@ -21,10 +27,13 @@ struct WebhookController: Sendable {
         var reason: String?
     }
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
-        router.post("/hooks/:sender") { request, context in
+    /// The routes, to be added at `/hooks`.
+    var endpoints: RouteCollection<BasicRequestContext> {
+        let hooks = RouteCollection(context: BasicRequestContext.self)
+        hooks.post(":sender") { request, context in
             try await handle(request, context)
         }
+        return hooks
     }
 
     func handle(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
@@ -34,12 +43,12 @@ struct WebhookController: Sendable {
         }
         let body: Data
         do {
-            body = Data(buffer: try await request.body.collect(upTo: state.config.server.maxBody))
+            body = Data(buffer: try await request.body.collect(upTo: configHolder.current.config.server.maxBody))
         } catch {
-            state.metrics.delivery(sender: sender.rawValue, result: "too_large")
-            logRefusal(sender, status: 413, reason: "the body is larger than server.max_body (\(state.config.server.maxBody) bytes)")
+            metrics.delivery(sender: sender.rawValue, result: "too_large")
+            logRefusal(sender, status: 413, reason: "the body is larger than server.max_body (\(configHolder.current.config.server.maxBody) bytes)")
             throw APIError(
-                .contentTooLarge, "the body is larger than \(state.config.server.maxBody) bytes",
+                .contentTooLarge, "the body is larger than \(configHolder.current.config.server.maxBody) bytes",
                 hint: "raise server.max_body if such hooks are expected")
         }
         var headers: [String: String] = [:]
@@ -51,12 +60,12 @@ struct WebhookController: Sendable {
             if case .push = event, let key = DuplicateJSONKey.find(in: body) { throw DuplicateJSONKey.refusal(key) }
         } catch {
             // Only a caller holding some configured secret learns that the JSON was bad.
-            let loaded = state.loaded
+            let loaded = configHolder.current
             guard loaded.trust.trusted(sender: sender, headers: headers, body: body, projects: loaded.config.projects) != nil
             else {
                 return unauthorized(sender)
             }
-            state.metrics.delivery(sender: sender.rawValue, result: "malformed")
+            metrics.delivery(sender: sender.rawValue, result: "malformed")
             if let refusal = error as? APIError {
                 logRefusal(sender, status: Int(refusal.status.code), reason: refusal.message)
                 throw refusal
@@ -65,7 +74,7 @@ struct WebhookController: Sendable {
             logRefusal(sender, status: 400, reason: reason)
             throw APIError(.badRequest, reason)
         }
-        let loaded = state.loaded
+        let loaded = configHolder.current
         let planner = PushPlanner(config: loaded.config)
         let candidates = planner.candidates(for: event)
         guard
@@ -83,7 +92,7 @@ struct WebhookController: Sendable {
         let commits = plan.builds.map { $0.commit ?? "" }
         // One transaction: a redelivery gets the stored answer; a new delivery queues its builds
         // and stores the answer with its id.
-        let result = try await state.database.acceptDelivery(sender: sender.rawValue, id: deliveryID, builds: plan.builds) {
+        let result = try await database.acceptDelivery(sender: sender.rawValue, id: deliveryID, builds: plan.builds) {
             queued in
             var answer = Answer(reason: reason)
             for (index, build) in queued.enumerated() {
@@ -93,19 +102,19 @@ struct WebhookController: Sendable {
             return String(decoding: (try? JSONResponse.encoder.encode(answer)) ?? Data("{}".utf8), as: UTF8.self)
         }
         if result.duplicate {
-            state.metrics.delivery(sender: sender.rawValue, result: "duplicate")
+            metrics.delivery(sender: sender.rawValue, result: "duplicate")
             var response = JSONResponse.text(result.body, status: .accepted)
             if let name = HTTPField.Name("X-Gobay-Redelivery") { response.headers[name] = "true" }
             return response
         }
         for (index, build) in result.queued.enumerated() {
-            if let project = state.config.projects.first(where: { $0.name == projects[index] }) {
-                state.reporter.report(project: project, sha: commits[index], state: .pending, buildID: build.id, description: "queued")
+            if let project = configHolder.current.config.projects.first(where: { $0.name == projects[index] }) {
+                reporter.report(project: project, sha: commits[index], state: .pending, buildID: build.id, description: "queued")
             }
         }
-        state.metrics.delivery(sender: sender.rawValue, result: result.queued.isEmpty ? "ignored" : "queued")
-        if !result.queued.isEmpty { state.scheduler.wake() }
-        state.logger.info(
+        metrics.delivery(sender: sender.rawValue, result: result.queued.isEmpty ? "ignored" : "queued")
+        if !result.queued.isEmpty { scheduler.wake() }
+        logger.info(
             "webhook",
             metadata: [
                 "hook.sender": "\(sender.rawValue)", "hook.queued": "\(result.queued.map(\.id))", "hook.reason": "\(reason ?? "")",
@@ -115,15 +124,15 @@ struct WebhookController: Sendable {
 
     /// Logs a refused delivery with its reason; never the body, headers or secrets.
     private func logRefusal(_ sender: WebhookSender, status: Int, reason: String) {
-        state.logger.warning(
+        logger.warning(
             "webhook refused", metadata: ["hook.sender": "\(sender.rawValue)", "http.status": "\(status)", "hook.reason": "\(reason)"])
     }
 
     private func unauthorized(_ sender: WebhookSender) -> Response {
-        state.metrics.delivery(sender: sender.rawValue, result: "unauthorized")
+        metrics.delivery(sender: sender.rawValue, result: "unauthorized")
         logRefusal(sender, status: 401, reason: "the signature or token is missing or wrong")
         let hint: String
-        if state.loaded.trust.isUnconfigured {
+        if configHolder.current.trust.isUnconfigured {
             hint = "no webhook secret is configured: set server.webhook_secret (or a project's webhook_secret)"
         } else {
             hint = "check the secret token configured for this hook against server.webhook_secret or the project's"
