@@ -105,7 +105,13 @@ let package = Package(
         ),
         .testTarget(
             name: "GobayServerTests",
-            dependencies: ["GobayCore", "GobayServer", "GobayTesting"],
+            dependencies: [
+                "GobayCore", "GobayServer", "GobayTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]
