@@ -34,6 +34,7 @@ struct RemoteClient: Sendable {
     ) async throws -> Result {
         var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(10), read: .hours(24)))
         configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.proxy = URL(string: server).flatMap { ProxySettings().proxy(for: $0) }
         return try await HTTPClient.withHTTPClient(configuration: configuration) { http in
             let token = ProcessInfo.processInfo.environment["GOBAY_TOKEN"]
             let base = server.hasSuffix("/") ? String(server.dropLast()) : server

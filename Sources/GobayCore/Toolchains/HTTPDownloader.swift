@@ -9,11 +9,13 @@ enum HTTPDownloader {
     /// Redirects are followed (go.dev/dl sends the files from another host). A refused connection
     /// fails at once rather than being retried until the connect timeout; a stalled body fails
     /// after a minute without bytes.
-    static var configuration: HTTPClient.Configuration {
+    /// The environment's proxy for `url` (`http_proxy`, `https_proxy`, `no_proxy`) is used.
+    static func configuration(for url: URL) -> HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .follow(max: 10, allowCycles: false),
             timeout: .init(connect: .seconds(30), read: .seconds(60)))
         configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.proxy = ProxySettings().proxy(for: url)
         return configuration
     }
 
@@ -22,7 +24,7 @@ enum HTTPDownloader {
 
     /// Fetches `url` into memory (for small documents such as the JSON index).
     static func fetch(_ url: URL) async throws -> Data {
-        try await HTTPClient.withHTTPClient(configuration: configuration) { client in
+        try await HTTPClient.withHTTPClient(configuration: configuration(for: url)) { client in
             let response = try await start(url, client: client)
             do {
                 let body = try await response.body.collect(upTo: fetchLimit)
@@ -37,7 +39,7 @@ enum HTTPDownloader {
     /// Streams `url` into a new file at `path`, calling `progress` with the bytes written so far and
     /// the announced length after each chunk.
     static func download(_ url: URL, to path: String, progress: (@Sendable (Int64, Int64?) -> Void)?) async throws {
-        try await HTTPClient.withHTTPClient(configuration: configuration) { client in
+        try await HTTPClient.withHTTPClient(configuration: configuration(for: url)) { client in
             let response = try await start(url, client: client)
             let expected = response.headers.first(name: "content-length").flatMap { Int64($0) }
             let received = try await write(response.body, to: path, url: url, expected: expected, progress: progress)
