@@ -3,38 +3,65 @@ import GobayCore
 import GobayTesting
 import Testing
 
-@Suite("server: HTTP API", .serialized)
+/// In process: authorization, errors and the lists over a BuildWorld's gobay.yml.
+@Suite("server: HTTP API")
 struct APITests {
-    @Test func authErrorsAndFilters() throws {
+    @Test func authAndErrors() async throws {
+        let sw = try ServerWorld(label: "api")
+        try await sw.inProcess().test { server in
+            // Reads and writes need a token; errors are JSON with a hint.
+            for (method, path) in [("GET", "/api/v1/projects"), ("GET", "/api/v1/builds"), ("POST", "/api/v1/projects/modern-svc/builds")] {
+                let none = try await server.send(method, path)
+                #expect(none.status == 401)
+                #expect(none.json?["error"] as? String == "this endpoint needs a token")
+                #expect(none.json?["hint"] != nil)
+                let wrong = try await server.send(method, path, headers: ["Authorization": "Bearer nope"])
+                #expect(wrong.status == 401)
+            }
+            let unknown = try await server.send("POST", "/api/v1/projects/nosuch/builds", headers: sw.auth, body: Data("{}".utf8))
+            #expect(unknown.status == 404)
+            #expect((unknown.json?["error"] as? String)?.contains("unknown project \"nosuch\"") == true)
+            let badRef = try await server.send(
+                "POST", "/api/v1/projects/modern-svc/builds", headers: sw.auth, body: Data(#"{"ref":"-x"}"#.utf8))
+            #expect(badRef.status == 400)
+            #expect((badRef.json?["error"] as? String)?.contains("not a valid git ref") == true)
+            let notJSON = try await server.send(
+                "POST", "/api/v1/projects/modern-svc/builds", headers: sw.auth, body: Data("ref=main".utf8))
+            #expect(notJSON.status == 400)
+            let missingBuild = try await server.send("GET", "/api/v1/builds/999", headers: sw.auth)
+            #expect(missingBuild.status == 404)
+            let bogusStatus = try await server.send("GET", "/api/v1/builds?status=bogus", headers: sw.auth)
+            #expect(bogusStatus.status == 400)
+            let queued = try await sw.builds(server)
+            #expect(queued.isEmpty)
+
+            let projects = try await server.send("GET", "/api/v1/projects", headers: sw.auth).jsonArray ?? []
+            #expect(projects.compactMap { $0["name"] as? String } == ["legacy-svc", "modern-svc", "newest-svc"])
+            let envs = try await server.send("GET", "/api/v1/environments", headers: sw.auth).jsonArray ?? []
+            #expect(envs.compactMap { $0["go_version"] as? String } == [sw.world.versions.legacy, sw.world.versions.modern, sw.world.versions.newest])
+            #expect(envs.first?["executor"] as? String == "host")
+        }
+    }
+
+    @Test func publicReadOpensReadsOnly() async throws {
+        let sw = try ServerWorld(label: "public", server: "  public_read: true")
+        try await sw.inProcess().test { server in
+            let projectsRead = try await server.send("GET", "/api/v1/projects")
+            #expect(projectsRead.status == 200)
+            let buildsRead = try await server.send("GET", "/api/v1/builds")
+            #expect(buildsRead.status == 200)
+            let trigger = try await server.send("POST", "/api/v1/projects/modern-svc/builds", body: Data("{}".utf8))
+            #expect(trigger.status == 401)
+        }
+    }
+}
+
+/// The API over builds that really ran: the binary's scheduler runs them, and cancel kills a real process tree.
+@Suite("server: HTTP API over real builds", .serialized)
+struct APIOverBuildsTests {
+    @Test func filtersPaginationLogsAndArtifactsOfRealBuilds() throws {
         let sw = try ServerWorld(label: "api")
         let server = try sw.start()
-        // Reads and writes need a token; errors are JSON with a hint.
-        for (method, path) in [("GET", "/api/v1/projects"), ("GET", "/api/v1/builds"), ("POST", "/api/v1/projects/modern-svc/builds")] {
-            let none = server.send(method, path)
-            #expect(none.status == 401)
-            #expect(none.json?["error"] as? String == "this endpoint needs a token")
-            #expect(none.json?["hint"] != nil)
-            let wrong = server.send(method, path, headers: ["Authorization": "Bearer nope"])
-            #expect(wrong.status == 401)
-        }
-        let unknown = server.send("POST", "/api/v1/projects/nosuch/builds", headers: sw.auth, body: Data("{}".utf8))
-        #expect(unknown.status == 404)
-        #expect((unknown.json?["error"] as? String)?.contains("unknown project \"nosuch\"") == true)
-        let badRef = server.send("POST", "/api/v1/projects/modern-svc/builds", headers: sw.auth, body: Data(#"{"ref":"-x"}"#.utf8))
-        #expect(badRef.status == 400)
-        #expect((badRef.json?["error"] as? String)?.contains("not a valid git ref") == true)
-        let notJSON = server.send("POST", "/api/v1/projects/modern-svc/builds", headers: sw.auth, body: Data("ref=main".utf8))
-        #expect(notJSON.status == 400)
-        #expect(server.send("GET", "/api/v1/builds/999", headers: sw.auth).status == 404)
-        #expect(server.send("GET", "/api/v1/builds?status=bogus", headers: sw.auth).status == 400)
-        #expect(sw.builds(server).isEmpty)
-
-        let projects = server.send("GET", "/api/v1/projects", headers: sw.auth).jsonArray ?? []
-        #expect(projects.compactMap { $0["name"] as? String } == ["legacy-svc", "modern-svc", "newest-svc"])
-        let envs = server.send("GET", "/api/v1/environments", headers: sw.auth).jsonArray ?? []
-        #expect(envs.compactMap { $0["go_version"] as? String } == [sw.world.versions.legacy, sw.world.versions.modern, sw.world.versions.newest])
-        #expect(envs.first?["executor"] as? String == "host")
-
         // Three builds, then filters and pagination.
         var ids: [Int] = []
         for project in ["modern-svc", "legacy-svc", "modern-svc"] {
@@ -56,14 +83,6 @@ struct APITests {
         let missing = server.send("GET", "/api/v1/builds/\(ids[1])/artifacts/nope", headers: sw.auth)
         #expect(missing.status == 404)
         #expect((missing.json?["hint"] as? String)?.contains("legacy-svc") == true)
-    }
-
-    @Test func publicReadOpensReadsOnly() throws {
-        let sw = try ServerWorld(label: "public", server: "  public_read: true")
-        let server = try sw.start()
-        #expect(server.send("GET", "/api/v1/projects").status == 200)
-        #expect(server.send("GET", "/api/v1/builds").status == 200)
-        #expect(server.send("POST", "/api/v1/projects/modern-svc/builds", body: Data("{}".utf8)).status == 401)
     }
 
     @Test func followStreamsTheLogAndCancelStopsTheBuild() throws {
@@ -88,6 +107,7 @@ struct APITests {
     }
 }
 
+/// The CLI and the server as separate processes sharing a build, a project lock and a cancel.
 @Suite("server and CLI together", .serialized)
 struct ServerAndCLITests {
     @Test func logFollowAndCancelFromTheCLI() throws {

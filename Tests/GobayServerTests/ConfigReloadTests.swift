@@ -3,6 +3,7 @@ import GobayCore
 import GobayTesting
 import Testing
 
+/// Whole binary: a reload is a SIGHUP to the process, with builds running under it.
 @Suite("server: SIGHUP reloads gobay.yml", .serialized)
 struct ConfigReloadTests {
     func configInfo(_ sw: ServerWorld, _ server: ServerHarness) -> [String: Any] {

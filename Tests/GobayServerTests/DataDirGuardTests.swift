@@ -3,6 +3,7 @@ import GobayCore
 import GobayTesting
 import Testing
 
+/// Whole binary: `gobay serve` must refuse to start (exit status, stderr) and the server lock is held by another process.
 @Suite("server: a damaged or shared data dir is refused before anything runs", .serialized)
 struct DataDirGuardTests {
     /// Runs `gobay serve` and expects it to stop on its own (a server that starts would run until killed).

@@ -5,6 +5,7 @@ import Testing
 
 @testable import GobayServer
 
+/// The duplicate-key scanner, and the router's answers to it in process.
 @Suite("server: a JSON key written twice is refused alike by webhooks and the API")
 struct DuplicateKeyTests {
     @Test(arguments: [
@@ -30,64 +31,74 @@ struct DuplicateKeyTests {
         #expect(DuplicateJSONKey.find(in: Data(json.utf8)) == nil)
     }
 
-    @Test func theAPIAndAGitLabHookBothAnswer400() throws {
+    @Test func theAPIAndAGitLabHookBothAnswer400() async throws {
         let sw = try ServerWorld(label: "dupkeys", quiet: "60s")
-        let server = try sw.start()
-        let api = server.send(
-            "POST", "/api/v1/projects/modern-svc/builds", headers: sw.auth, body: Data(#"{"ref":"main","ref":"x"}"#.utf8))
-        #expect(api.status == 400, "\(api.text)")
-        #expect(api.json?["error"] as? String == #"the JSON body has the key "ref" twice"#, "\(api.text)")
-        #expect(api.json?["hint"] != nil)
-
         let good = try WebhookFixtures.gitlabPush(repo: sw.world.modern.path, branch: "main", commit: try sw.world.modern.head())
-        let text = String(decoding: good, as: UTF8.self)
-        #expect(text.hasPrefix("{"))
-        // A second "ref" in front of the real one: the last would win and build main.
-        let doubled = Data(("{\"ref\":\"refs/heads/release\"," + text.dropFirst()).utf8)
-        let headers = [
-            "X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "project-secret", "Content-Type": "application/json",
-        ]
-        let hook = server.send("POST", "/hooks/gitlab", headers: headers, body: doubled)
-        #expect(hook.status == 400, "\(hook.text)")
-        #expect(hook.json?["error"] as? String == api.json?["error"] as? String, "\(hook.text)")
-        #expect(hook.json?["hint"] as? String == api.json?["hint"] as? String)
-        // Without a valid token the caller learns nothing about the body.
-        var unsigned = headers
-        unsigned["X-Gitlab-Token"] = "wrong"
-        #expect(server.send("POST", "/hooks/gitlab", headers: unsigned, body: doubled).status == 401)
-        // The same payload without the duplicate is queued.
-        #expect(server.send("POST", "/hooks/gitlab", headers: headers, body: good).status == 202)
-        #expect(sw.builds(server).count == 1)
+        try await sw.inProcess().test { server in
+            let api = try await server.send(
+                "POST", "/api/v1/projects/modern-svc/builds", headers: sw.auth, body: Data(#"{"ref":"main","ref":"x"}"#.utf8))
+            #expect(api.status == 400, "\(api.text)")
+            #expect(api.json?["error"] as? String == #"the JSON body has the key "ref" twice"#, "\(api.text)")
+            #expect(api.json?["hint"] != nil)
+
+            let text = String(decoding: good, as: UTF8.self)
+            #expect(text.hasPrefix("{"))
+            // A second "ref" in front of the real one: the last would win and build main.
+            let doubled = Data(("{\"ref\":\"refs/heads/release\"," + text.dropFirst()).utf8)
+            let headers = [
+                "X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "project-secret", "Content-Type": "application/json",
+            ]
+            let hook = try await server.send("POST", "/hooks/gitlab", headers: headers, body: doubled)
+            #expect(hook.status == 400, "\(hook.text)")
+            #expect(hook.json?["error"] as? String == api.json?["error"] as? String, "\(hook.text)")
+            #expect(hook.json?["hint"] as? String == api.json?["hint"] as? String)
+            // Without a valid token the caller learns nothing about the body.
+            var unsigned = headers
+            unsigned["X-Gitlab-Token"] = "wrong"
+            let unsignedHook = try await server.send("POST", "/hooks/gitlab", headers: unsigned, body: doubled)
+            #expect(unsignedHook.status == 401)
+            // The same payload without the duplicate is queued.
+            let goodHook = try await server.send("POST", "/hooks/gitlab", headers: headers, body: good)
+            #expect(goodHook.status == 202)
+            let queued = try await sw.builds(server)
+            #expect(queued.count == 1)
+        }
     }
 }
 
-@Suite("server: metrics need a token unless public_read; cancel answers a numeric id", .serialized)
+/// In process: the router's metrics authorization and cancel answer.
+@Suite("server: metrics need a token unless public_read; cancel answers a numeric id")
 struct MetricsAndCancelTests {
-    @Test func metricsFollowPublicRead() throws {
+    @Test func metricsFollowPublicRead() async throws {
         let sw = try ServerWorld(label: "metrics")
-        let server = try sw.start()
-        let none = server.send("GET", "/metrics")
-        #expect(none.status == 401)
-        #expect(none.json?["error"] as? String == "this endpoint needs a token")
-        #expect(server.send("GET", "/metrics", headers: ["Authorization": "Bearer nope"]).status == 401)
-        let authorized = server.send("GET", "/metrics", headers: sw.auth)
-        #expect(authorized.status == 200)
-        #expect(authorized.text.contains("gobay_queue_depth"))
-
+        try await sw.inProcess().test { server in
+            let none = try await server.send("GET", "/metrics")
+            #expect(none.status == 401)
+            #expect(none.json?["error"] as? String == "this endpoint needs a token")
+            let wrongToken = try await server.send("GET", "/metrics", headers: ["Authorization": "Bearer nope"])
+            #expect(wrongToken.status == 401)
+            let authorized = try await server.send("GET", "/metrics", headers: sw.auth)
+            #expect(authorized.status == 200)
+            #expect(authorized.text.contains("gobay_queue_depth"))
+        }
         let open = try ServerWorld(label: "metrics-public", server: "  public_read: true")
-        let publicServer = try open.start()
-        #expect(publicServer.send("GET", "/metrics").status == 200)
+        try await open.inProcess().test { publicServer in
+            let openMetrics = try await publicServer.send("GET", "/metrics")
+            #expect(openMetrics.status == 200)
+        }
     }
 
-    @Test func cancelAnswersTheIdAsANumber() throws {
+    @Test func cancelAnswersTheIdAsANumber() async throws {
         // A long quiet period keeps the build queued, so the cancel is answered at once.
         let sw = try ServerWorld(label: "cancelid", quiet: "60s")
-        let server = try sw.start()
-        let reply = server.send("POST", "/api/v1/projects/modern-svc/builds", headers: sw.auth, body: Data("{}".utf8))
-        let id = try #require(reply.json?["id"] as? Int)
-        let cancel = server.send("POST", "/api/v1/builds/\(id)/cancel", headers: sw.auth)
-        #expect(cancel.status == 202, "\(cancel.text)")
-        #expect(cancel.text.contains("\"id\":\(id),"), "\(cancel.text)")
-        #expect(cancel.json?["id"] as? Int == id)
+        try await sw.inProcess().test { server in
+            let reply = try await server.send(
+                "POST", "/api/v1/projects/modern-svc/builds", headers: sw.auth, body: Data("{}".utf8))
+            let id = try #require(reply.json?["id"] as? Int)
+            let cancel = try await server.send("POST", "/api/v1/builds/\(id)/cancel", headers: sw.auth)
+            #expect(cancel.status == 202, "\(cancel.text)")
+            #expect(cancel.text.contains("\"id\":\(id),"), "\(cancel.text)")
+            #expect(cancel.json?["id"] as? Int == id)
+        }
     }
 }

@@ -3,6 +3,7 @@ import GobayCore
 import GobayTesting
 import Testing
 
+/// Whole binary: the cost measured is the CPU time of the CLI and server processes.
 @Suite("server and CLI: a follower that waits costs nothing", .serialized)
 struct FollowCostTests {
     /// `gobay build --follow` waiting on a quiet log (a test that sleeps) uses under 1% of a core,

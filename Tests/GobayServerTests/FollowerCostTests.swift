@@ -7,6 +7,7 @@ import Testing
     import Glibc
 #endif
 
+/// Whole binary: the cost measured is the server process's RSS and CPU time with real SSE connections.
 @Suite("server: waiting costs nothing (followers, an idle queue)", .serialized)
 struct FollowerCostTests {
     /// The server's resident memory in bytes and its CPU time (user + system) in seconds.

@@ -3,6 +3,7 @@ import GobayCore
 import GobayTesting
 import Testing
 
+/// Whole binary: the disk is a real full tmpfs under the data dir, and the refusals are read from the server's log.
 @Suite("server: a full disk is a 503 the sender retries, and the server recovers by itself", .serialized)
 struct FullDiskServerTests {
     @Test func webhooksAndTriggersAnswer503WhileTheDiskIsFullThenQueueAgain() throws {

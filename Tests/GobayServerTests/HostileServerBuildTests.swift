@@ -5,7 +5,8 @@ import Testing
 
 /// The hostile project built by the real server: the server's listening socket, its environment
 /// (which holds the webhook secret and the API token) and its database stay out of reach, and
-/// the log the API serves masks the secrets the build prints.
+/// the log the API serves masks the secrets the build prints. Whole binary: the sandbox is
+/// checked against the real server process.
 @Suite("server: a hostile build")
 struct HostileServerBuildTests {
     @Test func hostileBuildSeesNoServerSocketNoServerEnvironment() throws {

@@ -6,6 +6,7 @@ import Testing
 /// Another process (a `gobay build`, a backup, `sqlite3` by hand) may hold the database's write
 /// lock for seconds. WAL readers do not wait for a writer, and a request that has to write waits
 /// off the event loops and the cooperative pool: nothing else the server answers waits with it.
+/// Whole binary: the lock is held by another process on the server's data dir.
 @Suite("server: a write lock held by another process", .serialized)
 struct LockWaitTests {
     /// Holds `BEGIN IMMEDIATE` (with rows changed and not committed) on `database` for `seconds`.

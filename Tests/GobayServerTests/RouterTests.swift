@@ -1,12 +1,10 @@
 import Foundation
-import GRDB
 import GobayCore
 import GobayServer
 import GobayTesting
 import Hummingbird
 import HTTPTypes
 import HummingbirdTesting
-import Logging
 import Testing
 
 /// Every endpoint, driven in process through Hummingbird's test client: the real router and
@@ -19,7 +17,7 @@ struct RouterTests {
 
     let sandbox: TestSandbox
     let repo: GitFixture
-    let parts: RouterParts
+    let server: InProcessServer
 
     init() throws {
         sandbox = try TestSandbox("router")
@@ -37,15 +35,10 @@ struct RouterTests {
               svc: { repo: \(repo.path), environment: go122, branch: main }
               private: { repo: "https://ci:hunter2@git.example.com/private.git", environment: go122 }
             """
-        let config = try ConfigLoader.parse(text, path: sandbox.path + "/gobay.yml")
-        let loaded = try LoadedConfig(config: config, hash: "abc123", environment: [:])
-        let database = try AppDatabase(DatabaseQueue())
-        parts = RouterParts(
-            config: ConfigHolder(loaded), database: database,
-            scheduler: try Scheduler(config: config, database: database, hooks: Scheduler.Hooks()),
-            reporter: CommitStatusReporter(publicURL: "http://127.0.0.1:1") { _ in }, metrics: ServerMetrics(),
-            watcher: nil, logger: Logger(label: "router-test"))
+        server = try InProcessServer(configText: text, path: sandbox.path + "/gobay.yml", hash: "abc123")
     }
+
+    var parts: RouterParts { server.parts }
 
     var auth: HTTPFields { [.authorization: "Bearer \(Self.token)"] }
 

@@ -3,6 +3,7 @@ import GobayCore
 import GobayTesting
 import Testing
 
+/// Whole binary: kill -9 and restart, interrupted builds requeued, SIGTERM with running builds.
 @Suite("server: restarts and shutdowns lose nothing", .serialized)
 struct ServerLifecycleTests {
     func trigger(_ sw: ServerWorld, _ server: ServerHarness) throws -> Int64 {

@@ -3,6 +3,7 @@ import GobayCore
 import GobayTesting
 import Testing
 
+/// Whole binary: the log lines are the server's stderr as `serve` sets it up, and status links need real builds.
 @Suite("server: logs and commit status links", .serialized)
 struct ServerLogTests {
     @Test func jsonLogsAccessLinesAndWebhookRefusalsWithoutSecrets() throws {

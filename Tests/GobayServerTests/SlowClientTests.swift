@@ -3,6 +3,7 @@ import GobayCore
 import GobayTesting
 import Testing
 
+/// Whole binary: connection limits and header timeouts live in the NIO channel, not in the router.
 @Suite("server: slow, stalled and idle clients cannot hold it", .serialized)
 struct SlowClientTests {
     /// Polls until `done` or `timeout`; returns whether `done` became true.

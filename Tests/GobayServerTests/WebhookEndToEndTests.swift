@@ -3,6 +3,7 @@ import GobayCore
 import GobayTesting
 import Testing
 
+/// Whole binary, end to end: a real push queues a real build, whose binary and commit statuses are checked.
 @Suite("server: a push becomes a binary", .serialized)
 struct WebhookEndToEndTests {
     @Test func gitlabPushQueuesRunsBuildsAndReportsStatus() throws {
