@@ -104,7 +104,7 @@ extension AppDatabase {
                 try db.execute(
                     sql:
                         "INSERT INTO delivery (sender, delivery_id, status, body, created_at) VALUES (?, ?, 202, ?, ?)",
-                    arguments: [sender, id, body, Date()])
+                    arguments: [sender, id, body, StoredDate.value(Date())])
             }
             return (body, false, queued)
         }
@@ -120,7 +120,8 @@ extension AppDatabase {
             superseded = try Int64.fetchAll(db, older.select(Columns.id))
             if !superseded.isEmpty {
                 try older.updateAll(
-                    db, Columns.status.set(to: BuildStatus.superseded), Columns.finishedAt.set(to: now),
+                    db, Columns.status.set(to: BuildStatus.superseded),
+                    Columns.finishedAt.set(to: StoredDate.value(now)),
                     Columns.error.set(to: "a newer push to the same ref replaced it"))
             }
         }
