@@ -50,3 +50,44 @@ public struct DataDirectory: Sendable, Hashable {
     /// The shared checkout dir of gobay before 0.1 (removed on sight; checkouts now live in their environment).
     public var legacyWork: String { root + "/work" }
 }
+
+/// One environment's directory, `envs/<env>/`: everything its go processes may write.
+public struct EnvironmentDirectory: Sendable, Hashable {
+    /// The directory.
+    public let path: String
+
+    /// The layout of the environment directory at `path` (on the host, or as mounted at /go).
+    public init(path: String) { self.path = path }
+    /// GOPATH, whose src every project on this version shares.
+    public var gopath: String { path + "/gopath" }
+    /// GOMODCACHE.
+    public var gomodcache: String { path + "/gomodcache" }
+    /// GOCACHE, unless the config names another.
+    public var gocache: String { path + "/gocache" }
+    /// HOME for go processes.
+    public var home: String { path + "/home" }
+    /// Module-mode checkouts, one per project.
+    public var work: String { path + "/work" }
+    /// Where steps write binaries, `out/<build id>/`.
+    public var out: String { path + "/out" }
+}
+
+/// One build's directory, `builds/<id>/`: reachable by gobay alone.
+public struct BuildDirectory: Sendable, Hashable {
+    /// The directory.
+    public let path: String
+
+    /// The layout of the build directory at `path`.
+    public init(path: String) { self.path = path }
+    /// The build's log, one timestamped line per output line.
+    public var log: String { path + "/log" }
+    /// The artifact store: regular files gobay copied out of the environment.
+    public var artifacts: String { path + "/artifacts" }
+    /// The JUnit report of the build's tests, stored as an artifact.
+    public var junit: String { artifacts + "/junit.xml" }
+}
+
+extension GobayConfig {
+    /// The data dir's layout.
+    public var data: DataDirectory { DataDirectory(dataDir) }
+}
