@@ -92,10 +92,7 @@ struct APIController: Sendable {
             guard !record.status.isFinal else {
                 throw APIError(.conflict, "build #\(record.id) already ended \(record.status.rawValue)")
             }
-            // Canceling a waiting build writes to the database, which may wait out a lock another
-            // process holds: never on an event loop thread.
-                        let id = record.id
-            guard try await BlockingWork.run("gobay-cancel", { try scheduler.cancel(id) }) else {
+            guard try await scheduler.cancel(record.id) else {
                 throw APIError(
                     .conflict, "build #\(record.id) is not run by this server",
                     hint: "it was started by `gobay build`; stop that process instead")

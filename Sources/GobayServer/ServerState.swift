@@ -86,27 +86,3 @@ public final class ServerState: Sendable {
     /// Whether `token` is one of the configured API tokens (compared by hash, in constant time).
     func isValidToken(_ token: String) -> Bool { loaded.isValidToken(token) }
 }
-
-/// The config in force, swapped whole under a lock; routes read it per request.
-public final class ConfigHolder: Sendable {
-    private let value: Mutex<LoadedConfig>
-
-    /// Holds `loaded` until it is replaced.
-    public init(_ loaded: LoadedConfig) { value = Mutex(loaded) }
-
-    /// The config in force now.
-    public var current: LoadedConfig { value.withLock { $0 } }
-
-    /// Puts `loaded` in force.
-    public func replace(with loaded: LoadedConfig) { value.withLock { $0 = loaded } }
-}
-
-/// Comparison that takes the same time wherever the inputs differ.
-enum ConstantTime {
-    static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var diff: UInt8 = 0
-        for i in 0..<a.count { diff |= a[i] ^ b[i] }
-        return diff == 0
-    }
-}

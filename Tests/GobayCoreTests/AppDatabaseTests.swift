@@ -18,10 +18,10 @@ struct AppDatabaseTests {
             notBefore: notBefore)
     }
 
-    @Test func enqueueStoresNoEnvironmentUntilTheBuildIsPlanned() throws {
+    @Test func enqueueStoresNoEnvironmentUntilTheBuildIsPlanned() async throws {
         let database = try AppDatabase(DatabaseQueue())
-        let id = try database.enqueue(request()).id
-        let queued = try #require(try database.build(id))
+        let id = try await database.enqueue(request()).id
+        let queued = try #require(try await database.build(id))
         #expect(queued.environment == nil && queued.goVersion == nil)
         #expect(queued.status == .queued && queued.trigger == .webhook && queued.startedAt == nil)
         let stored = try database.writer.read { db in
@@ -30,30 +30,31 @@ struct AppDatabaseTests {
         #expect(stored?["environment"] == nil && stored?["go_version"] == nil)
 
         try database.recordPlan(id, environment: "modern", goVersion: "1.22.10", commit: "abc", ref: "main")
-        let planned = try #require(try database.build(id))
+        let planned = try #require(try await database.build(id))
         #expect(planned.environment == "modern" && planned.goVersion == "1.22.10" && planned.commit == "abc")
 
         // gobay build plans first: its build is stored planned and owned.
         let cli = try database.enqueue(
             project: "api", environment: "legacy", goVersion: "1.19.8", commit: "def", ref: "main", owner: "me")
-        let record = try #require(try database.build(cli))
+        let record = try #require(try await database.build(cli))
         #expect(record.environment == "legacy" && record.goVersion == "1.19.8" && record.trigger == .cli)
-        #expect(try database.claimable().map(\.id) == [id], "a build run by a process is not in the server's queue")
+        #expect(
+            try await database.claimable().map(\.id) == [id], "a build run by a process is not in the server's queue")
     }
 
-    @Test func claimFinishAndCancel() throws {
+    @Test func claimFinishAndCancel() async throws {
         let database = try AppDatabase(DatabaseQueue())
-        let later = try database.enqueue(request("later", notBefore: Date().addingTimeInterval(3600))).id
-        let first = try database.enqueue(request("api", environment: "modern")).id
-        let second = try database.enqueue(request("web")).id
-        #expect(try database.claimable().map(\.id) == [first, second])
-        #expect(try database.claimable(now: Date().addingTimeInterval(7200)).map(\.id) == [later, first, second])
-        #expect(try database.claimable().first?.environment == "modern")
+        let later = try await database.enqueue(request("later", notBefore: Date().addingTimeInterval(3600))).id
+        let first = try await database.enqueue(request("api", environment: "modern")).id
+        let second = try await database.enqueue(request("web")).id
+        #expect(try await database.claimable().map(\.id) == [first, second])
+        #expect(try await database.claimable(now: Date().addingTimeInterval(7200)).map(\.id) == [later, first, second])
+        #expect(try await database.claimable().first?.environment == "modern")
 
-        #expect(try database.claim(first, owner: "a"))
-        #expect(try !database.claim(first, owner: "b"), "claimed once")
-        #expect(try !database.cancelQueued(first), "a claimed build is not canceled as a waiting one")
-        try database.markRunning(first)
+        #expect(try await database.claim(first, owner: "a"))
+        #expect(try await !database.claim(first, owner: "b"), "claimed once")
+        #expect(try await !database.cancelQueued(first), "a claimed build is not canceled as a waiting one")
+        try await database.markRunning(first)
         let step = try database.startStep(first, name: "fetch")
         try database.finishStep(step, status: .succeeded)
         _ = try database.startStep(first, name: "build")
@@ -63,8 +64,8 @@ struct AppDatabaseTests {
                 ArtifactRecord(name: "junit.xml", path: "/a/junit.xml", sha256: "1", size: 1, goos: "", goarch: ""),
                 ArtifactRecord(name: "api", path: "/a/api", sha256: "2", size: 2, goos: "linux", goarch: "amd64"),
             ])
-        try database.finish(first, status: .timedOut, error: "too slow")
-        let finished = try #require(try database.build(first))
+        try await database.finish(first, status: .timedOut, error: "too slow")
+        let finished = try #require(try await database.build(first))
         #expect(finished.status == .timedOut && finished.error == "too slow")
         #expect(finished.steps.map(\.status) == [.succeeded, .timedOut], "the running step ends with the build")
         #expect(finished.steps.allSatisfy { $0.finishedAt != nil })
@@ -73,9 +74,9 @@ struct AppDatabaseTests {
         #expect(try #require(finished.finishedAt) >= started)
         #expect(finished.duration != nil)
 
-        #expect(try database.cancelQueued(second))
-        #expect(try database.build(second)?.status == .canceled)
-        #expect(try database.claimable().isEmpty)
+        #expect(try await database.cancelQueued(second))
+        #expect(try await database.build(second)?.status == .canceled)
+        #expect(try await database.claimable().isEmpty)
     }
 
     @Test func aCanceledBuildTaskStillRecordsItsEnd() async throws {
@@ -105,11 +106,11 @@ struct AppDatabaseTests {
         #expect(try await database.queueDepth() == 2)
     }
 
-    @Test func reapAndRequeueInterruptedBuilds() throws {
+    @Test func reapAndRequeueInterruptedBuilds() async throws {
         let database = try AppDatabase(DatabaseQueue())
-        let server = try database.enqueue(request(environment: "modern")).id
-        #expect(try database.claim(server, owner: "gone"))
-        try database.markRunning(server)
+        let server = try await database.enqueue(request(environment: "modern")).id
+        #expect(try await database.claim(server, owner: "gone"))
+        try await database.markRunning(server)
         _ = try database.startStep(server, name: "test")
         let cli = try database.enqueue(
             project: "api", environment: "modern", goVersion: "1.22.10", commit: "c", ref: "main", owner: "gone")
@@ -117,15 +118,16 @@ struct AppDatabaseTests {
             project: "api", environment: "modern", goVersion: "1.22.10", commit: "c", ref: "main", owner: "here")
         let reaped = try database.reapInterrupted { $0 == "here" }
         #expect(Set(reaped.map(\.0)) == [server, cli])
-        #expect(try database.build(server)?.steps.map(\.status) == [.interrupted])
-        #expect(try database.build(alive)?.status == .queued)
+        #expect(try await database.build(server)?.steps.map(\.status) == [.interrupted])
+        #expect(try await database.build(alive)?.status == .queued)
 
         let pairs = try database.requeueInterrupted(notBefore: Date())
         #expect(pairs.map(\.old) == [server], "builds of gobay build are not retried")
         let pair = try #require(pairs.first)
-        let retry = try #require(try database.build(pair.new))
+        let retry = try #require(try await database.build(pair.new))
         #expect(retry.trigger == .retry && retry.retryOf == server && retry.environment == nil)
-        #expect(try database.claimable().first?.environment == "modern", "the retry asks for the same environment")
+        #expect(
+            try await database.claimable().first?.environment == "modern", "the retry asks for the same environment")
         #expect(try database.requeueInterrupted(notBefore: Date()).isEmpty, "once only")
     }
 
@@ -196,14 +198,14 @@ struct AppDatabaseTests {
 
     /// A history written by gobay before records: RFC 3339 text times, '' for the environment
     /// of unplanned builds. It opens, reads and compares times as before.
-    @Test func aHistoryFromEarlierVersionsIsMigrated() throws {
+    @Test func aHistoryFromEarlierVersionsIsMigrated() async throws {
         let sandbox = try TestSandbox("old-history")
         let path = sandbox.path + "/gobay.sqlite"
         let old = try DatabasePool(path: path)
         try AppDatabase.migrator.migrate(old, upTo: "v4-test-summary")
         let created = Date(timeIntervalSince1970: 1_795_000_000.123)
         let future = Date().addingTimeInterval(3600)
-        try old.write { db in
+        try await old.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO build (id, project, environment, go_version, commit_sha, ref, status, created_at,
@@ -232,19 +234,19 @@ struct AppDatabaseTests {
         try old.close()
 
         let database = try AppDatabase(path: path)
-        let build = try #require(try database.build(1))
+        let build = try #require(try await database.build(1))
         #expect(abs(build.createdAt.timeIntervalSince(created)) < 0.002)
         #expect(abs((build.duration ?? 0) - 8.5) < 0.002)
         #expect(abs(try #require(build.steps.first?.finishedAt).timeIntervalSince(created) - 2) < 0.002)
         #expect(build.tests == TestSummary(passed: 3, failed: 0, skipped: 1, failedTests: []))
         #expect(build.artifacts.map(\.name) == ["api"])
-        let unplanned = try #require(try database.build(2))
+        let unplanned = try #require(try await database.build(2))
         #expect(unplanned.environment == nil && unplanned.goVersion == nil)
-        #expect(try database.build(3)?.environment == "legacy", "an environment the trigger asked for stays")
+        #expect(try await database.build(3)?.environment == "legacy", "an environment the trigger asked for stays")
         // not_before compares with new times: the past one is due, the future one is not.
-        #expect(try database.claimable().map(\.id) == [2])
-        #expect(try database.claimable(now: future.addingTimeInterval(1)).map(\.id) == [2, 3])
-        let stored = try database.writer.read { db in
+        #expect(try await database.claimable().map(\.id) == [2])
+        #expect(try await database.claimable(now: future.addingTimeInterval(1)).map(\.id) == [2, 3])
+        let stored = try await database.writer.read { db in
             try String.fetchAll(
                 db,
                 sql: """
@@ -254,12 +256,12 @@ struct AppDatabaseTests {
         }
         #expect(stored.allSatisfy { !$0.contains("T") && !$0.hasSuffix("Z") }, "\(stored)")
         // Deleting a build still takes its steps and artifacts (the foreign keys survived the new table).
-        try database.writer.write { db in try db.execute(sql: "DELETE FROM build WHERE id = 1") }
-        let left = try database.writer.read { db in
+        try await database.writer.write { db in try db.execute(sql: "DELETE FROM build WHERE id = 1") }
+        let left = try await database.writer.read { db in
             try Int.fetchOne(db, sql: "SELECT (SELECT COUNT(*) FROM step) + (SELECT COUNT(*) FROM artifact)")
         }
         #expect(left == 0)
-        try database.writer.read { db in try db.checkForeignKeys() }
+        try await database.writer.read { db in try db.checkForeignKeys() }
     }
 }
 

@@ -1,51 +1,5 @@
 import Foundation
 
-/// The states a build moves through.
-public enum BuildStatus: String, Sendable, Codable, CaseIterable {
-    case queued, running, succeeded, failed, canceled
-    case timedOut = "timed_out"
-    case interrupted
-    /// A newer push to the same branch replaced it while it waited.
-    case superseded
-
-    /// Whether the build has ended.
-    public var isFinal: Bool { self != .queued && self != .running }
-}
-
-/// One stored build artifact.
-public struct ArtifactRecord: Sendable, Codable, Equatable {
-    /// The file name under the build's artifacts dir.
-    public var name: String
-    /// The absolute path.
-    public var path: String
-    /// The hex SHA-256 of the file.
-    public var sha256: String
-    /// Its size in bytes.
-    public var size: Int64
-    /// The GOOS it was built for.
-    public var goos: String
-    /// The GOARCH it was built for.
-    public var goarch: String
-}
-
-/// One step of a build and how it went.
-public struct StepRecord: Sendable, Codable, Equatable {
-    /// fetch, deps, test, build or artifacts.
-    public var name: String
-    /// Where it stands.
-    public var status: StepStatus
-    /// When it started.
-    public var startedAt: Date
-    /// When it ended, nil while running.
-    public var finishedAt: Date?
-
-    enum CodingKeys: String, CodingKey {
-        case name, status
-        case startedAt = "started_at"
-        case finishedAt = "finished_at"
-    }
-}
-
 /// A build as stored in the history and printed by `--json`.
 public struct BuildRecord: Sendable, Codable, Equatable {
     /// The build's number.

@@ -41,7 +41,6 @@ public struct BuildRunner: Sendable {
         try? FileManager.default.removeItem(atPath: old)
     }
 
-
     /// The variable set in every step's environment to `<owner>:<build id>`.
     public static let markerVariable = "GOBAY_BUILD"
 
@@ -191,21 +190,4 @@ public struct BuildRunner: Sendable {
             ? StepFailure(status: .canceled, message: "canceled while waiting for a lock")
             : StepFailure(status: .timedOut, message: "timed out while waiting for a lock")
     }
-}
-
-/// The locks a build holds, released in reverse order once its final status is recorded.
-final class HeldLocks: Sendable {
-    private let locks = Mutex<[FileLock]>([])
-
-    func append(_ lock: FileLock) { locks.withLock { $0.append(lock) } }
-
-    func releaseAll() { locks.withLock { $0 }.reversed().forEach { $0.unlock() } }
-}
-
-/// A step that ended the build, with the status the build ends in.
-struct StepFailure: Error, CustomStringConvertible {
-    var status: BuildStatus
-    var message: String
-
-    var description: String { message }
 }

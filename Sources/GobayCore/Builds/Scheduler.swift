@@ -60,12 +60,12 @@ public final class Scheduler: Sendable {
 
     /// Cancels a build: a running one here is canceled (its task, and so its processes), a waiting
     /// one is marked canceled. Returns false when the build is neither.
-    public func cancel(_ id: Int64) throws -> Bool {
+    public func cancel(_ id: Int64) async throws -> Bool {
         if let signal = state.withLock({ $0.running[id]?.cancel }) {
             signal.signal()
             return true
         }
-        guard try database.cancelQueued(id) else { return false }
+        guard try await database.cancelQueued(id) else { return false }
         wake()
         return true
     }
@@ -82,7 +82,8 @@ public final class Scheduler: Sendable {
     public func run(grace: @escaping @Sendable () -> TimeInterval) async {
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled && !state.withLock({ $0.stopping }) {
-                let nextStart = claimPass { build, config, cancel in
+                let (claimed, nextStart) = await claimPass()
+                for (build, config, cancel) in claimed {
                     group.addTask { await self.runBuild(build, config: config, cancel: cancel) }
                 }
                 await wakeSignal.wait(until: nextStart)
@@ -98,26 +99,28 @@ public final class Scheduler: Sendable {
         }
     }
 
-    /// One look at the queue: claims what may start now and hands each claimed build to `start`.
-    /// Returns when the earliest build still in its quiet period may start.
-    private func claimPass(_ start: (AppDatabase.QueuedBuild, GobayConfig, CancelSignal) -> Void) -> Date? {
+    /// One look at the queue: claims what may start now. Returns the claimed builds, each with the
+    /// config it runs with and its cancel signal, and when the earliest build still in its quiet
+    /// period may start.
+    private func claimPass() async -> (
+        claimed: [(AppDatabase.QueuedBuild, GobayConfig, CancelSignal)], nextStart: Date?
+    ) {
         let (free, config, busy) = state.withLock { state in
             (state.config.server.maxBuilds - state.running.count, state.config, Set(state.running.values.map(\.project)))
         }
         var busyProjects = busy
-        if free > 0, let candidates = try? database.claimable() {
-            var started = 0
-            for build in candidates where started < free && !busyProjects.contains(build.project) {
-                guard (try? database.claim(build.id, owner: owner.token)) == true else { continue }
+        var claimed: [(AppDatabase.QueuedBuild, GobayConfig, CancelSignal)] = []
+        if free > 0, let candidates = try? await database.claimable() {
+            for build in candidates where claimed.count < free && !busyProjects.contains(build.project) {
+                guard (try? await database.claim(build.id, owner: owner.token)) == true else { continue }
                 busyProjects.insert(build.project)
-                started += 1
                 let cancel = CancelSignal()
                 state.withLock { $0.running[build.id] = (build.project, cancel) }
-                start(build, config, cancel)
+                claimed.append((build, config, cancel))
             }
         }
         hooks.queueChanged()
-        return try? database.nextQueuedStart(after: Date())
+        return (claimed, try? await database.nextQueuedStart(after: Date()))
     }
 
     /// Runs `build` with `config`, the config in force when it was claimed, to its end; `cancel`

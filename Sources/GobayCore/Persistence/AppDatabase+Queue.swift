@@ -104,7 +104,7 @@ extension AppDatabase {
                 try db.execute(
                     sql:
                         "INSERT INTO delivery (sender, delivery_id, status, body, created_at) VALUES (?, ?, 202, ?, ?)",
-                    arguments: [sender, id, body, Date()])
+                    arguments: [sender, id, body, StoredDate.value(Date())])
             }
             return (body, false, queued)
         }
@@ -120,7 +120,8 @@ extension AppDatabase {
             superseded = try Int64.fetchAll(db, older.select(Columns.id))
             if !superseded.isEmpty {
                 try older.updateAll(
-                    db, Columns.status.set(to: BuildStatus.superseded), Columns.finishedAt.set(to: now),
+                    db, Columns.status.set(to: BuildStatus.superseded),
+                    Columns.finishedAt.set(to: StoredDate.value(now)),
                     Columns.error.set(to: "a newer push to the same ref replaced it"))
             }
         }
@@ -134,26 +135,29 @@ extension AppDatabase {
     }
 
     /// Waiting builds that may start now, oldest first.
-    public func claimable(now: Date = Date()) throws -> [QueuedBuild] {
-        try writer.read { db in
-            typealias Columns = StoredBuild.Columns
-            return try StoredBuild.all().waiting()
-                .filter(Columns.notBefore == nil || Columns.notBefore <= now)
-                .order(Columns.id)
-                .fetchAll(db)
-                .compactMap { build in
-                    guard let id = build.id else { return nil }
-                    return QueuedBuild(
-                        id: id, project: build.project, ref: build.ref,
-                        commit: build.commit.isEmpty ? nil : build.commit,
-                        environment: build.requestedEnv)
-                }
-        }
+    public func claimable(now: Date = Date()) async throws -> [QueuedBuild] {
+        try await writer.read { db in try Self.claimable(now: now, db) }
+    }
+
+    private static func claimable(now: Date, _ db: Database) throws -> [QueuedBuild] {
+        typealias Columns = StoredBuild.Columns
+        return try StoredBuild.all().waiting()
+            .filter(Columns.notBefore == nil || Columns.notBefore <= now)
+            .order(Columns.id)
+            .fetchAll(db)
+            .compactMap { build in
+                guard let id = build.id else { return nil }
+                return QueuedBuild(
+                    id: id, project: build.project, ref: build.ref,
+                    commit: build.commit.isEmpty ? nil : build.commit,
+                    environment: build.requestedEnv)
+            }
     }
 
     /// Claims a waiting build for `owner`; false when another process claimed or canceled it first.
-    public func claim(_ id: Int64, owner: String) throws -> Bool {
-        try writer.write { db in
+    /// Completes even when the task is cancelled, so a claimed build is always handed on.
+    public func claim(_ id: Int64, owner: String) async throws -> Bool {
+        try await writeToCompletion { db in
             try StoredBuild.filter(key: id).waiting().updateAll(db, StoredBuild.Columns.owner.set(to: owner)) == 1
         }
     }
@@ -205,12 +209,19 @@ extension AppDatabase {
 
     /// Cancels a build that is still waiting unclaimed; returns whether it was.
     public func cancelQueued(_ id: Int64) throws -> Bool {
-        try writer.write { db in
-            typealias Columns = StoredBuild.Columns
-            return try StoredBuild.filter(key: id).waiting().updateAll(
-                db, Columns.status.set(to: BuildStatus.canceled), Columns.finishedAt.set(to: Date()),
-                Columns.error.set(to: "canceled while queued")) == 1
-        }
+        try writer.write { db in try Self.cancelQueued(id, db) }
+    }
+
+    /// Cancels a build that is still waiting unclaimed; returns whether it was.
+    public func cancelQueued(_ id: Int64) async throws -> Bool {
+        try await writer.write { db in try Self.cancelQueued(id, db) }
+    }
+
+    private static func cancelQueued(_ id: Int64, _ db: Database) throws -> Bool {
+        typealias Columns = StoredBuild.Columns
+        return try StoredBuild.filter(key: id).waiting().updateAll(
+            db, Columns.status.set(to: BuildStatus.canceled), Columns.finishedAt.set(to: Date()),
+            Columns.error.set(to: "canceled while queued")) == 1
     }
 
     /// Interrupted server builds not yet run again: each is queued once more, and marked so it

@@ -4,8 +4,8 @@ import GRDB
 extension AppDatabase {
     /// When the earliest waiting build whose quiet period is not over after `now` may start, or
     /// nil when none waits: the scheduler sleeps until then.
-    public func nextQueuedStart(after now: Date) throws -> Date? {
-        try writer.read { db in
+    public func nextQueuedStart(after now: Date) async throws -> Date? {
+        try await writer.read { db in
             let notBefore = StoredBuild.Columns.notBefore
             return try Date.fetchOne(
                 db, StoredBuild.all().waiting().filter(notBefore > now).select(min(notBefore)))

@@ -50,6 +50,31 @@ struct StoredBuild: Codable, Sendable, FetchableRecord, MutablePersistableRecord
 
     mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
+    /// Encodes a row by hand, not through `Encodable`, with dates made by `StoredDate`: every
+    /// webhook that queues a build inserts one.
+    func encode(to container: inout PersistenceContainer) throws {
+        container[Columns.id] = id
+        container[Columns.project] = project
+        container[Columns.environment] = environment
+        container[Columns.goVersion] = goVersion
+        container[Columns.commit] = commit
+        container[Columns.ref] = ref
+        container[Columns.status] = status
+        container[Columns.createdAt] = StoredDate.value(createdAt)
+        container[Columns.startedAt] = startedAt.map(StoredDate.value)
+        container[Columns.finishedAt] = finishedAt.map(StoredDate.value)
+        container[Columns.error] = error
+        container[Columns.owner] = owner
+        container[Columns.trigger] = trigger
+        container[Columns.retryOf] = retryOf
+        container[Columns.retried] = retried
+        container[Columns.requestedEnv] = requestedEnv
+        container[Columns.notBefore] = notBefore.map(StoredDate.value)
+        container[Columns.testSummary] = try testSummary.map {
+            String(decoding: try Self.databaseJSONEncoder(for: Columns.testSummary.rawValue).encode($0), as: UTF8.self)
+        }
+    }
+
     /// The build as the API and `--json` show it.
     func record(steps: [StepRecord], artifacts: [ArtifactRecord]) -> BuildRecord {
         BuildRecord(

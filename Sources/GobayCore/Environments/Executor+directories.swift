@@ -1,0 +1,17 @@
+import Foundation
+
+extension Executor {
+    /// Prepares the environment's directories and, when steps run as another user, hands the
+    /// environment (and a configured build cache) to that user once.
+    func prepareDirectories(_ environment: Environment) throws {
+        try environment.prepare()
+        guard let stepUser else { return }
+        try Ownership.checkReachable(environment.dir, by: stepUser, what: "environment \"\(environment.name)\"")
+        let owned = [environment.dir] + (environment.config.gocache.map { [$0] } ?? [])
+        let foreign = owned.filter { Ownership.owner(of: $0) != stepUser }
+        if !foreign.isEmpty { try Ownership.hand(foreign, to: stepUser) }
+        // Only this environment's user may enter it: another environment's steps (another
+        // user) can neither read nor write its GOPATH, caches, checkouts or out dirs.
+        for dir in owned { _ = chmod(dir, 0o700) }
+    }
+}

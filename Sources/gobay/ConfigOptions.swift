@@ -1,0 +1,16 @@
+import ArgumentParser
+import GobayCommandLine
+import Foundation
+import Glibc
+import GobayCore
+
+/// Options every command that reads gobay.yml takes.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .long, help: "The config file (default: $GOBAY_CONFIG, then ./gobay.yml).")
+    var config: String?
+
+    /// Finds and loads the config.
+    func load() throws -> GobayConfig {
+        try ConfigLoader.load(path: try ConfigLoader.locate(explicit: config))
+    }
+}
