@@ -9,28 +9,9 @@ enum StoredDate {
 
     /// The text GRDB would store for `date`.
     static func string(_ date: Date) -> String {
-        // As Foundation's formatter computes it: milliseconds since 1970 from the reference date,
-        // rounded.
+        // As Foundation's formatter computes it: milliseconds since 1970 from the reference date, rounded.
         let millis = ((date.timeIntervalSinceReferenceDate + Date.timeIntervalBetween1970AndReferenceDate) * 1000)
             .rounded()
-        var (seconds, fraction) = Int64(millis).quotientAndRemainder(dividingBy: 1000)
-        if fraction < 0 {
-            seconds -= 1
-            fraction += 1000
-        }
-        var t = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        return String(unsafeUninitializedCapacity: 24) { text in
-            guard let base = text.baseAddress else { return 0 }
-            let written = base.withMemoryRebound(to: CChar.self, capacity: 24) {
-                strftime($0, 24, "%Y-%m-%d %H:%M:%S.", &parts)
-            }
-            guard written == 20 else { return 0 }
-            text[20] = UInt8(truncatingIfNeeded: 48 + fraction / 100)
-            text[21] = UInt8(truncatingIfNeeded: 48 + fraction / 10 % 10)
-            text[22] = UInt8(truncatingIfNeeded: 48 + fraction % 10)
-            return 23
-        }
+        return Timestamp.utc(millisecondsSince1970: Int64(millis), separator: " ", zone: "")
     }
 }
