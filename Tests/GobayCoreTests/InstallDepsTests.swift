@@ -4,7 +4,9 @@ import GobayTesting
 import Testing
 
 /// scripts/install-deps, which both README commands run first.
-@Suite("scripts/install-deps")
+/// Serialized, and run from the repository: two runs at once, or a working directory another test
+/// removed, made the checks race into apt-get.
+@Suite("scripts/install-deps", .serialized)
 struct InstallDepsTests {
     /// A run that finds the lock held waits with a message naming the holder, and gives up after
     /// its timeout instead of hanging for ever (a daemon an older run started kept it).
@@ -29,7 +31,7 @@ struct InstallDepsTests {
         env["GOBAY_INSTALL_LOCK_TIMEOUT"] = "1"
         let start = Date()
         let result = try ProcessRunner.capture(
-            ProcessSpec([root + "/scripts/install-deps"], environment: env), deadline: Date().addingTimeInterval(300))
+            ProcessSpec([root + "/scripts/install-deps"], environment: env, workingDirectory: root), deadline: Date().addingTimeInterval(300))
         #expect(result.outcome.status == 1)
         #expect(result.stdout.contains("held by:") && result.stdout.contains("sleep 60"), "\(result.stdout)")
         #expect(result.stderr.contains("gave up after 1 s"), "\(result.stderr)")
@@ -53,7 +55,9 @@ struct InstallDepsTests {
         var env = ProcessInfo.processInfo.environment
         env["GOBAY_INSTALL_LOCK_TIMEOUT"] = "5"
         let again = try ProcessRunner.capture(
-            ProcessSpec([GobayBinary.repositoryRoot() + "/scripts/install-deps"], environment: env),
+            ProcessSpec(
+                [GobayBinary.repositoryRoot() + "/scripts/install-deps"], environment: env,
+                workingDirectory: GobayBinary.repositoryRoot()),
             deadline: Date().addingTimeInterval(600))
         #expect(again.outcome.status == 0, "\(again.stdout)\(again.stderr)")
         #expect(!again.stdout.contains("waiting for"), "\(again.stdout)")
