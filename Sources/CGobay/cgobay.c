@@ -9,6 +9,9 @@
 #include <spawn.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -218,4 +221,42 @@ int cgobay_seccomp_filter_fd(void) {
     }
     seccomp_release(ctx);
     return fd >= 0 ? fd : rc;
+}
+
+int cgobay_rename_exchange(const char *a, const char *b) {
+    if (renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) != 0) return -errno;
+    return 0;
+}
+
+int cgobay_copy_file(const char *from, const char *to, unsigned int mode) {
+    int in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (in < 0) return -errno;
+    struct stat st;
+    if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
+        int error = errno ? errno : EINVAL;
+        close(in);
+        return -error;
+    }
+    int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode & 07777);
+    if (out < 0) {
+        int error = errno;
+        close(in);
+        return -error;
+    }
+    int result = 0;
+    if (ioctl(out, FICLONE, in) != 0) {
+        off_t left = st.st_size;
+        while (left > 0) {
+            ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) { result = -errno; break; }
+            if (n == 0) break;
+            left -= n;
+        }
+    }
+    if (result == 0 && fchmod(out, mode & 07777) != 0) result = -errno;
+    close(in);
+    if (close(out) != 0 && result == 0) result = -errno;
+    if (result != 0) unlink(to);
+    return result;
 }

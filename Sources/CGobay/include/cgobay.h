@@ -67,4 +67,13 @@ int cgobay_seccomp_filter_fd(void);
 /// way and any path that leaves the directory. Returns the descriptor or -errno.
 int cgobay_open_beneath(int dirfd, const char *relative, int flags);
 
+/// renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE): swaps two existing paths in one step,
+/// so a reader finds either the old tree or the new one, never neither. 0 or -errno.
+int cgobay_rename_exchange(const char *a, const char *b);
+
+/// Copies the regular file `from` to a new file `to` (O_EXCL, close-on-exec, created with `mode`):
+/// a reflink (FICLONE) where the filesystem shares blocks copy-on-write, else copy_file_range.
+/// 0 or -errno; a partial `to` is removed.
+int cgobay_copy_file(const char *from, const char *to, unsigned int mode);
+
 #endif

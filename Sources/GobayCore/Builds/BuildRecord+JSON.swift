@@ -44,6 +44,8 @@ extension BuildRecord {
         trigger = try c.decodeIfPresent(Trigger.self, forKey: .trigger) ?? .cli
         retryOf = try c.decodeIfPresent(Int64.self, forKey: .retryOf)
         tests = try c.decodeIfPresent(TestSummary.self, forKey: .tests)
+        libraries = try c.decodeIfPresent([String: String].self, forKey: .libraries)
+        cause = try c.decodeIfPresent(LibraryCause.self, forKey: .cause)
     }
 
     /// Encodes a build as JSON.
@@ -65,6 +67,8 @@ extension BuildRecord {
         try c.encode(trigger, forKey: .trigger)
         try c.encodeIfPresent(retryOf, forKey: .retryOf)
         try c.encodeIfPresent(tests, forKey: .tests)
+        try c.encode(libraries ?? [:], forKey: .libraries)
+        try c.encodeIfPresent(cause, forKey: .cause)
     }
 }
 

@@ -34,9 +34,14 @@ public struct BuildRecord: Sendable, Codable, Equatable {
     public var retryOf: Int64?
     /// What its tests did, when it ran them.
     public var tests: TestSummary?
+    /// Library name → the commit the build compiled against (empty when it imports none; nil
+    /// until its deps step ran).
+    public var libraries: [String: String]?
+    /// The library push that queued it, for trigger `library`.
+    public var cause: LibraryCause?
 
     enum CodingKeys: String, CodingKey {
-        case id, project, environment, commit, ref, status, error, artifacts, steps, trigger, tests
+        case id, project, environment, commit, ref, status, error, artifacts, steps, trigger, tests, libraries, cause
         case retryOf = "retry_of"
         case goVersion = "go_version"
         case createdAt = "created_at"

@@ -59,11 +59,12 @@ public struct BuildRunner: Sendable {
     }
 
     /// Records the planned build as queued and returns its id.
-    public func enqueue(_ plan: BuildPlan) throws -> Int64 {
+    public func enqueue(_ plan: BuildPlan, trigger: Trigger = .cli, cause: LibraryCause? = nil) throws -> Int64 {
         let owner = try ProcessOwner.current(dataDir: config.dataDir)
         let id = try database.enqueue(
             project: plan.project.name, environment: plan.environment.name,
-            goVersion: plan.environment.toolchain.version, commit: plan.commit, ref: plan.ref, owner: owner.token)
+            goVersion: plan.environment.toolchain.version, commit: plan.commit, ref: plan.ref, owner: owner.token,
+            trigger: trigger, cause: cause)
         try FileManager.default.createDirectory(
             atPath: config.data.build(id).artifacts, withIntermediateDirectories: true)
         return id
@@ -129,6 +130,15 @@ public struct BuildRunner: Sendable {
         // An error may quote a tool's output (a URL with a password, a secret): masked as the log is.
         message = message.map { secrets.mask(SecretMask.urlPasswords($0)) }
         if let message { log.write("gobay", "error: \(message)") }
+        if status == .failed, let used = try? await database.build(id)?.libraries, !used.isEmpty {
+            // A library commit may be what broke it: say which, and how to hold an environment back.
+            for (name, commit) in used.sorted(by: { $0.key < $1.key }) {
+                log.write(
+                    "gobay",
+                    "this build compiled against library \(name) at \(commit); if that commit broke it, hold this "
+                        + "environment at a good one: gobay lib pin \(name) COMMIT --env \(plan.environment.name)")
+            }
+        }
         log.write("gobay", "build #\(id) \(status.rawValue)")
         try await database.finish(id, status: status, error: message)
         // Closing the log after the final status is on record is what wakes its followers (an
@@ -166,7 +176,7 @@ public struct BuildRunner: Sendable {
         let owner = try ProcessOwner.current(dataDir: config.dataDir)
         let steps = BuildSteps(
             plan: plan, id: id, dir: dir, log: log, deadline: deadline, database: database,
-            gopathLock: gopathLock, libraries: config.libraries, dataDir: config.dataDir,
+            gopathLock: gopathLock, config: config,
             executor: executor, marker: Self.marker(owner: owner.token, id: id),
             projectEnv: try plan.project.resolvedEnv())
         let workDir = try await steps.fetch()
@@ -174,10 +184,12 @@ public struct BuildRunner: Sendable {
         try? FileManager.default.removeItem(atPath: steps.outDir)
         try Ownership.makeDirectories(steps.outDir, owner: executor.stepUser)
         defer { try? FileManager.default.removeItem(atPath: steps.outDir) }
-        try await steps.deps(workDir: workDir)
-        // Builds read the shared GOPATH: hold it shared so no dependency update swaps it underneath.
+        let libraries = try await steps.deps(workDir: workDir)
+        // Builds read the shared GOPATH: hold it shared so no dependency or library update swaps
+        // it underneath; the library commits read now are the ones the build compiles against.
         guard await gopathLock.lock(shared: true, deadline: deadline) else { throw waitEnded() }
         held.append(gopathLock)
+        try steps.recordLibraries(libraries)
         if plan.project.generate { try await steps.generate(workDir: workDir) }
         if plan.project.test { try await steps.test(workDir: workDir) }
         let built = try await steps.build(workDir: workDir)

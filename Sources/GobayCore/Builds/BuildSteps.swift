@@ -11,8 +11,8 @@ struct BuildSteps: Sendable {
     let deadline: Date
     let database: AppDatabase
     let gopathLock: FileLock
-    let libraries: [LibraryConfig]
-    let dataDir: String
+    let config: GobayConfig
+    private var libraries: [LibraryConfig] { config.libraries }
 
     private var env: Environment { plan.environment }
     let executor: Executor
@@ -69,45 +69,133 @@ struct BuildSteps: Sendable {
         }
     }
 
-    /// Module mode: `go mod download`. GOPATH mode: places missing shared libraries and
-    /// `go get -d`s other missing imports, under the GOPATH write lock.
-    func deps(workDir: String) async throws {
+    /// Module mode: points tracked libraries at the environment's checkout, then `go mod
+    /// download`. GOPATH mode: brings the libraries it imports up to date in this environment,
+    /// then `go get -d`s other missing imports under the GOPATH write lock. Returns the
+    /// libraries the build uses.
+    func deps(workDir: String) async throws -> [LibraryConfig] {
         try await step("deps") {
             if plan.mode == .module {
-                let goMod = (try? String(contentsOfFile: workDir + "/go.mod", encoding: .utf8)).map(GoMod.init)
+                let goModText = try? String(contentsOfFile: workDir + "/go.mod", encoding: .utf8)
+                let goMod = goModText.map(GoMod.init)
+                let used = try await trackLibraries(goMod, workDir: workDir)
                 if goMod?.hasRequirements == false {
                     log.write("deps", "go.mod requires nothing; no modules to download")
-                    return
+                    return used
                 }
                 if vendored {
                     log.write("deps", "vendor/modules.txt present: building from vendor/ with -mod=vendor; no modules to download")
-                    return
+                    return used
                 }
                 try await go(["go", "mod", "download"], in: workDir, step: "deps")
-                return
+                return used
             }
-            let missing = try await missingImports(workDir)
-            if missing.isEmpty {
+            var imports = try await listImports(workDir)
+            let used = libraries.filter { lib in imports.contains { lib.covers($0.path) } }
+            var placed = false
+            for lib in used {
+                guard lib.lists(env.name, in: config) else {
+                    throw StepFailure(
+                        status: .failed,
+                        message: "deps: the project imports library \(lib.name) (\(lib.importPath)), which is not placed in environment \(env.name); "
+                            + "add \(env.name) to libraries.\(lib.name).environments")
+                }
+                let missing = imports.contains { lib.covers($0.path) && $0.missing }
+                try await bringUpToDate(lib)
+                placed = placed || missing
+            }
+            // A library placed just now brings imports of its own.
+            if placed { imports = try await listImports(workDir) }
+            let others = imports.filter { dep in dep.missing && !used.contains { $0.covers(dep.path) } }.map(\.path)
+            if others.isEmpty {
                 log.write("deps", "all imports are in GOPATH")
-                return
+                return used
             }
             try await withGopathWriteLock {
-                var others: [String] = []
-                var placed = Set<String>()
-                for path in missing {
-                    if let lib = libraries.first(where: { path == $0.importPath || path.hasPrefix($0.importPath + "/") }) {
-                        if placed.insert(lib.name).inserted {
-                            try await BlockingThread.run("gobay-library-\(id)") { try place(lib) }
-                        }
-                    } else {
-                        others.append(path)
-                    }
-                }
-                if !others.isEmpty {
-                    try await go(["go", "get", "-d", "--"] + others, in: workDir, step: "deps")
-                }
+                try await go(["go", "get", "-d", "--"] + others, in: workDir, step: "deps")
             }
+            return used
         }
+    }
+
+    /// Module mode: for each library the environment holds with `track: true` whose module
+    /// go.mod requires, brings the checkout up to date and adds a `replace` pointing at it to
+    /// this build's own go.mod (the work dir is a fresh checkout; the repository is never
+    /// changed, and the library is never fetched from the network).
+    private func trackLibraries(_ goMod: GoMod?, workDir: String) async throws -> [LibraryConfig] {
+        guard let goMod else { return [] }
+        var used: [LibraryConfig] = []
+        var replaces = ""
+        for lib in libraries where goMod.requirements[lib.importPath] != nil {
+            guard lib.track, lib.lists(env.name, in: config) else {
+                log.write(
+                    "deps",
+                    "library \(lib.name): go.mod requires \(lib.importPath) \(goMod.requirements[lib.importPath] ?? ""); "
+                        + (lib.track ? "environment \(env.name) holds no checkout of it" : "track: false")
+                        + ", so the version go.mod pins is used")
+                continue
+            }
+            if goMod.replaced.contains(lib.importPath) {
+                log.write("deps", "library \(lib.name): go.mod replaces \(lib.importPath) itself; its replace is kept")
+                continue
+            }
+            if vendored {
+                log.write("deps", "library \(lib.name): vendor/ holds \(lib.importPath); building from vendor/")
+                continue
+            }
+            try await bringUpToDate(lib)
+            let checkout = LibraryCheckout(library: lib, environment: env.layout)
+            replaces += "\nreplace \(lib.importPath) => \(executor.path(checkout.path))\n"
+            log.write("deps", "library \(lib.name): building against environment \(env.name)'s checkout (replace in this build's go.mod)")
+            used.append(lib)
+        }
+        if !replaces.isEmpty {
+            let path = workDir + "/go.mod"
+            guard let handle = FileHandle(forWritingAtPath: path) else {
+                throw StepFailure(status: .failed, message: "deps: cannot open \(path) to add the library replace")
+            }
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data(replaces.utf8))
+        }
+        return used
+    }
+
+    /// Brings `library`'s checkout in this environment to its branch head or pin (fetching the
+    /// mirror first). When the repository cannot be reached and a checkout exists, the build
+    /// goes on with it, saying so.
+    private func bringUpToDate(_ library: LibraryConfig) async throws {
+        let updater = LibraryUpdater(config: config, database: database)
+        do {
+            let changes = try await updater.update(library, environments: [env.name], deadline: deadline) { line in
+                log.write("deps", line)
+            }
+            for change in changes where change.changed {
+                log.write(
+                    "deps",
+                    "library \(library.name): placed \(change.to)"
+                        + (change.from.map { " (was \($0.prefix(12)))" } ?? "")
+                        + (change.pin.map { " pinned by \($0.source) to \($0.commit)" } ?? ""))
+            }
+        } catch let error as GobayError {
+            if Task.isCancelled { throw StepFailure(status: .canceled, message: "deps: canceled") }
+            guard LibraryCheckout(library: library, environment: env.layout).state() != nil, error.kind == .upstream else {
+                throw StepFailure(status: .failed, message: "deps: \(error.message)")
+            }
+            log.write("deps", "warning: \(error.message); building with the checkout environment \(env.name) holds")
+        }
+    }
+
+    /// Records the library commits this build compiles against, read from the checkouts while
+    /// the build holds the GOPATH read lock (no update can swap them until it ends).
+    func recordLibraries(_ used: [LibraryConfig]) throws {
+        var commits: [String: String] = [:]
+        for lib in used {
+            guard let state = LibraryCheckout(library: lib, environment: env.layout).state() else { continue }
+            commits[lib.name] = state.commit
+            log.write("deps", "library \(lib.name) at \(state.commit) (placed \(Timestamp.string(state.updatedAt)))")
+        }
+        try database.setLibraries(id, commits)
     }
 
     /// `-tags=a,b` when the project sets build_tags.
@@ -272,41 +360,31 @@ struct BuildSteps: Sendable {
         return try await body()
     }
 
-    private func missingImports(_ workDir: String) async throws -> [String] {
+    /// One package of the build's dependency graph, and whether go could not find it.
+    struct Import {
+        var path: String
+        var missing: Bool
+    }
+
+    /// The packages the project imports, directly or not (`go list -e -deps`), but its own.
+    private func listImports(_ workDir: String) async throws -> [Import] {
         var lines: [String] = []
         let outcome = try await executor.run(
             StepCommand(
-                ["go", "list", "-e", "-deps"] + tagsFlag + ["-f", "{{if .Error}}{{.ImportPath}}{{end}}", "./..."],
+                ["go", "list", "-e", "-deps"] + tagsFlag + ["-f", "{{.ImportPath}}{{if .Error}} missing{{end}}", "./..."],
                 workingDirectory: workDir, environment: goEnv, writable: [workDir]), deadline: deadline
         ) { lines.append($0) }
         guard outcome.succeeded else {
             throw StepFailure(status: .failed, message: "deps: go list failed: \(lines.suffix(5).joined(separator: "; "))")
         }
         let own = plan.project.importPath ?? ""
-        return lines.filter {
-            !$0.isEmpty && !$0.contains(" ") && $0 != own && !$0.hasPrefix(own + "/") && !$0.hasPrefix(".")
-        }
-    }
-
-    /// Places a library into GOPATH/src: checked out beside its final place, then renamed in, so
-    /// no build ever sees half of it.
-    private func place(_ lib: LibraryConfig) throws {
-        let mirror = GitMirror(url: lib.repo, dataDir: dataDir)
-        try mirror.update()
-        let commit = try mirror.resolve(ref: try lib.branch ?? mirror.defaultBranch())
-        let target = env.gopath + "/src/" + lib.importPath
-        log.write("deps", "placing library \(lib.name) (\(lib.importPath)) at \(commit)")
-        let parent = (target as NSString).deletingLastPathComponent
-        let staging = parent + "/.tmp-lib-\(UUID().uuidString)"
-        try mirror.checkout(commit: commit, into: staging, owner: executor.stepUser)
-        if FileManager.default.fileExists(atPath: target) {
-            let old = parent + "/.old-lib-\(UUID().uuidString)"
-            rename(target, old)
-            try? FileManager.default.removeItem(atPath: old)
-        }
-        guard rename(staging, target) == 0 else {
-            try? FileManager.default.removeItem(atPath: staging)
-            throw StepFailure(status: .failed, message: "cannot place \(lib.importPath): \(String(cString: strerror(errno)))")
+        return lines.compactMap { line in
+            let words = line.split(separator: " ")
+            guard let first = words.first, words.count <= 2 else { return nil }
+            let path = String(first)
+            guard path != own, !path.hasPrefix(own + "/"), !path.hasPrefix("."), path.contains(".") || words.count == 2
+            else { return nil }
+            return Import(path: path, missing: words.count == 2 && words[1] == "missing")
         }
     }
 

@@ -8,4 +8,6 @@ public enum Trigger: String, Sendable, Codable, CaseIterable {
     case webhook
     /// The server ran again a build a previous process left interrupted.
     case retry
+    /// A push to a shared library queued it (its dependents rebuild).
+    case library
 }

@@ -54,6 +54,7 @@ public enum ConfigLoader {
             path: path, dataDir: resolvePath(".gobay"), toolchainMirror: defaultMirror, environments: [],
             projects: [], libraries: [])
         var projectsNode: Node?
+        var librariesNode: Node?
         for (key, _, value) in try r.mapping(
             root, at: "", allowed: ["data_dir", "toolchains", "environments", "projects", "libraries", "server", "retention"])
         {
@@ -83,6 +84,7 @@ public enum ConfigLoader {
                     config.environments.append(env)
                 }
             case "libraries":
+                librariesNode = value
                 for (name, keyNode, libNode) in try r.mapping(value, at: key, allowed: nil) {
                     try checkName(name, keyNode, "libraries", r)
                     config.libraries.append(try parseLibrary(name, libNode, r, resolvePath))
@@ -97,6 +99,7 @@ public enum ConfigLoader {
                 break
             }
         }
+        try checkLibraries(config, librariesNode, r)
         if let projectsNode {
             for (name, keyNode, projectNode) in try r.mapping(projectsNode, at: "projects", allowed: nil) {
                 try checkName(name, keyNode, "projects", r)
@@ -106,7 +109,7 @@ public enum ConfigLoader {
         return config
     }
 
-    private static func checkName(_ name: String, _ node: Node, _ section: String, _ r: YAMLReader) throws {
+    static func checkName(_ name: String, _ node: Node, _ section: String, _ r: YAMLReader) throws {
         let ok =
             !name.isEmpty && name.count <= 64 && !name.hasPrefix(".") && !name.hasPrefix("-")
             && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
@@ -115,29 +118,6 @@ public enum ConfigLoader {
                 node, "\(section).\(name)", "invalid name",
                 hint: "use letters, digits, '-', '_' and '.', not starting with '.' or '-'")
         }
-    }
-
-    private static func parseLibrary(
-        _ name: String, _ node: Node, _ r: YAMLReader, _ resolvePath: (String) -> String
-    ) throws -> LibraryConfig {
-        let at = "libraries.\(name)"
-        var repo: String?
-        var branch: String?
-        var importPath: String?
-        for (key, _, value) in try r.mapping(node, at: at, allowed: ["repo", "branch", "import_path"]) {
-            let path = "\(at).\(key)"
-            switch key {
-            case "repo": repo = resolveRepo(try r.nonEmptyString(value, at: path), resolvePath)
-            case "branch": branch = try validBranch(value, path, r)
-            case "import_path": importPath = try validImportPath(value, path, r)
-            default: break
-            }
-        }
-        guard let repo else { throw r.error(node, at, "missing required key \"repo\"") }
-        guard let importPath else {
-            throw r.error(node, at, "missing required key \"import_path\"", hint: "e.g. import_path: gitlab.example.com/team/lib")
-        }
-        return LibraryConfig(name: name, repo: repo, branch: branch, importPath: importPath)
     }
 
     /// Variables gobay sets for every go process; `env:` may not set them.

@@ -79,6 +79,12 @@ public struct GitMirror: Sendable {
         return String(text.dropFirst("ref: refs/heads/".count)).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// The committer date of `commit` (RFC 3339), or nil when the mirror does not have it.
+    public func commitDate(_ commit: String) -> String? {
+        guard GitRef.isCommitID(commit) else { return nil }
+        return try? Git.run(["--git-dir", path, "show", "-s", "--format=%cI", "--end-of-options", commit])
+    }
+
     /// The content of `file` at `commit`, or nil when the commit has no such file.
     public func read(_ file: String, at commit: String) -> String? {
         try? Git.run(["--git-dir", path, "show", "\(commit):\(file)"])

@@ -7,6 +7,7 @@ import Foundation
 ///     toolchains/             installed Go toolchains
 ///     envs/<env>/             one environment: gopath, gomodcache, gocache, home, work, out
 ///     builds/<id>/            a build's log and artifacts, reachable by gobay alone
+///     libraries/<name>/<sha>  one clean tree of a library commit, copied into each environment
 ///     locks/                  cross-process locks: owners, GOPATH, slots, useradd, server
 public struct DataDirectory: Sendable, Hashable {
     /// The data dir itself.
@@ -37,8 +38,16 @@ public struct DataDirectory: Sendable, Hashable {
     public var builds: String { root + "/builds" }
     /// One build's directory: its log and artifacts.
     public func build(_ id: Int64) -> BuildDirectory { BuildDirectory(path: builds + "/\(id)") }
+    /// Clean trees of library commits, copied from into each environment's GOPATH.
+    public var libraries: String { root + "/libraries" }
+    /// The trees of one library.
+    public func libraryTrees(_ name: String) -> String { libraries + "/" + name }
+    /// The clean tree of one library commit.
+    public func libraryTree(_ name: String, commit: String) -> String { libraryTrees(name) + "/" + commit }
     /// Cross-process locks.
     public var locks: String { root + "/locks" }
+    /// The lock one update of library `name` holds, in every environment at once.
+    public func libraryLock(_ name: String) -> String { locks + "/library-\(name).lock" }
     /// The lock file of a process owner token.
     public func ownerLock(_ token: String) -> String { locks + "/owners/\(token).lock" }
     /// The lock the one `gobay serve` of this data dir holds.
@@ -68,6 +77,8 @@ public struct EnvironmentDirectory: Sendable, Hashable {
     public var home: String { path + "/home" }
     /// Module-mode checkouts, one per project.
     public var work: String { path + "/work" }
+    /// The checkout of a shared library: `gopath/src/<import_path>`.
+    public func library(importPath: String) -> String { gopath + "/src/" + importPath }
     /// Where steps write binaries, `out/<build id>/`.
     public var out: String { path + "/out" }
 }

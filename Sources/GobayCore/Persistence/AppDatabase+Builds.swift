@@ -7,12 +7,14 @@ extension AppDatabase {
 
     /// Records a build `gobay build` planned and runs in this process (`owner`); returns its id.
     public func enqueue(
-        project: String, environment: String, goVersion: String, commit: String, ref: String, owner: String
+        project: String, environment: String, goVersion: String, commit: String, ref: String, owner: String,
+        trigger: Trigger = .cli, cause: LibraryCause? = nil
     ) throws -> Int64 {
         try enqueue(
             Enqueue(
-                project: project, ref: ref, commit: commit, environment: nil, trigger: .cli, coalesce: false,
-                notBefore: nil, planned: Planned(environment: environment, goVersion: goVersion), owner: owner)
+                project: project, ref: ref, commit: commit, environment: nil, trigger: trigger, coalesce: false,
+                notBefore: nil, planned: Planned(environment: environment, goVersion: goVersion), owner: owner,
+                cause: cause)
         ).id
     }
 

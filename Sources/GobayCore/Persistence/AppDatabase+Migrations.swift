@@ -113,6 +113,21 @@ extension AppDatabase {
             try db.create(index: "build_queue", on: "build", columns: ["status", "project", "ref"])
             try db.create(index: "build_claimable", on: "build", columns: ["status", "not_before"])
         }
+        migrator.registerMigration("v6-libraries") { db in
+            try db.alter(table: "build") { t in
+                t.add(column: "libraries", .jsonText)
+                t.add(column: "cause_library", .text)
+                t.add(column: "cause_commit", .text)
+            }
+            // Pins set with `gobay lib pin`: one per library and environment.
+            try db.create(table: "library_pin") { t in
+                t.column("library", .text).notNull()
+                t.column("environment", .text).notNull()
+                t.column("commit_sha", .text).notNull()
+                t.column("set_at", .datetime).notNull()
+                t.primaryKey(["library", "environment"])
+            }
+        }
         return migrator
     }
 

@@ -53,11 +53,14 @@ extension AppDatabase {
         public var planned: Planned?
         /// The process running it, when one does already; nil: it waits to be claimed.
         public var owner: String?
+        /// The library push that asked for it (trigger `library`).
+        public var cause: LibraryCause?
 
         /// Creates a request.
         public init(
             project: String, ref: String, commit: String?, environment: String?, trigger: Trigger, coalesce: Bool,
-            notBefore: Date?, retryOf: Int64? = nil, planned: Planned? = nil, owner: String? = nil
+            notBefore: Date?, retryOf: Int64? = nil, planned: Planned? = nil, owner: String? = nil,
+            cause: LibraryCause? = nil
         ) {
             self.project = project
             self.ref = ref
@@ -69,6 +72,7 @@ extension AppDatabase {
             self.retryOf = retryOf
             self.planned = planned
             self.owner = owner
+            self.cause = cause
         }
     }
 
@@ -129,7 +133,7 @@ extension AppDatabase {
             project: request.project, environment: request.planned?.environment, goVersion: request.planned?.goVersion,
             commit: request.commit ?? "", ref: request.ref, status: .queued, createdAt: now, owner: request.owner,
             trigger: request.trigger, retryOf: request.retryOf, retried: false, requestedEnv: request.environment,
-            notBefore: request.notBefore)
+            notBefore: request.notBefore, causeLibrary: request.cause?.library, causeCommit: request.cause?.commit)
         try build.insert(db)
         return (build.id ?? db.lastInsertedRowID, superseded)
     }

@@ -31,6 +31,12 @@ struct StoredBuild: Codable, Sendable, FetchableRecord, MutablePersistableRecord
     var notBefore: Date?
     /// Stored as JSON.
     var testSummary: TestSummary?
+    /// Library name → the commit the build compiled against; stored as JSON; nil until its deps ran.
+    var libraries: [String: String]?
+    /// The library whose push queued it (trigger `library`).
+    var causeLibrary: String?
+    /// That library's commit.
+    var causeCommit: String?
 
     enum CodingKeys: String, CodingKey, ColumnExpression {
         case id, project, environment, ref, status, error, owner, trigger, retried
@@ -43,6 +49,9 @@ struct StoredBuild: Codable, Sendable, FetchableRecord, MutablePersistableRecord
         case requestedEnv = "requested_env"
         case notBefore = "not_before"
         case testSummary = "test_summary"
+        case libraries
+        case causeLibrary = "cause_library"
+        case causeCommit = "cause_commit"
     }
 
     /// The table's columns, for the query interface.
@@ -73,6 +82,9 @@ struct StoredBuild: Codable, Sendable, FetchableRecord, MutablePersistableRecord
         container[Columns.testSummary] = try testSummary.map {
             String(decoding: try Self.databaseJSONEncoder(for: Columns.testSummary.rawValue).encode($0), as: UTF8.self)
         }
+        container[Columns.libraries] = try libraries.map(Self.librariesJSON)
+        container[Columns.causeLibrary] = causeLibrary
+        container[Columns.causeCommit] = causeCommit
     }
 
     /// The build as the API and `--json` show it.
@@ -80,7 +92,9 @@ struct StoredBuild: Codable, Sendable, FetchableRecord, MutablePersistableRecord
         BuildRecord(
             id: id ?? 0, project: project, environment: environment, goVersion: goVersion, commit: commit, ref: ref,
             status: status, createdAt: createdAt, startedAt: startedAt, finishedAt: finishedAt, error: error,
-            artifacts: artifacts, steps: steps, trigger: trigger, retryOf: retryOf, tests: testSummary)
+            artifacts: artifacts, steps: steps, trigger: trigger, retryOf: retryOf, tests: testSummary,
+            libraries: libraries,
+            cause: causeLibrary.map { LibraryCause(library: $0, commit: causeCommit ?? "") })
     }
 }
 
@@ -112,7 +126,7 @@ extension StoredBuild {
             Columns.id, Columns.project, Columns.environment, Columns.goVersion, Columns.commit, Columns.ref,
             Columns.status, Columns.createdAt, Columns.startedAt, Columns.finishedAt, Columns.error, Columns.owner,
             Columns.trigger, Columns.retryOf, Columns.retried, Columns.requestedEnv, Columns.notBefore,
-            Columns.testSummary,
+            Columns.testSummary, Columns.libraries, Columns.causeLibrary, Columns.causeCommit,
         ]
     }
 
@@ -138,5 +152,16 @@ extension StoredBuild {
         notBefore = try row.decode(atIndex: 16)
         let summary: String? = try row.decode(atIndex: 17)
         testSummary = try summary.map { try JSONDecoder().decode(TestSummary.self, from: Data($0.utf8)) }
+        let libraries: String? = try row.decode(atIndex: 18)
+        self.libraries = try libraries.map { try JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
+        causeLibrary = try row.decode(atIndex: 19)
+        causeCommit = try row.decode(atIndex: 20)
+    }
+
+    /// The JSON text of a libraries column, keys sorted.
+    static func librariesJSON(_ libraries: [String: String]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(libraries), as: UTF8.self)
     }
 }

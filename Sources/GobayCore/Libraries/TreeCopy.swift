@@ -1,0 +1,54 @@
+import CGobay
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Copies a directory tree of regular files, directories and symbolic links: each file a reflink
+/// where the filesystem can, else a kernel-side copy (`copy_file_range`). Every copy is a file of
+/// its own, so a build that writes into one environment's copy never reaches another's.
+enum TreeCopy {
+    /// Copies the contents of `source` into `target`, which must not exist yet; returns the
+    /// number of files copied.
+    @discardableResult
+    static func copy(_ source: String, to target: String, skipping skipped: Set<String> = []) throws -> Int {
+        var info = stat()
+        guard lstat(source, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+            throw GobayError.failure("cannot copy \(source): not a directory")
+        }
+        guard mkdir(target, info.st_mode & 0o7777) == 0 else {
+            throw GobayError.failure("cannot create \(target): \(String(cString: strerror(errno)))")
+        }
+        var files = 0
+        let entries = try FileManager.default.contentsOfDirectory(atPath: source)
+        for name in entries where !skipped.contains(name) {
+            let from = source + "/" + name
+            let to = target + "/" + name
+            var entry = stat()
+            guard lstat(from, &entry) == 0 else {
+                throw GobayError.failure("cannot read \(from): \(String(cString: strerror(errno)))")
+            }
+            switch entry.st_mode & S_IFMT {
+            case S_IFDIR:
+                files += try copy(from, to: to)
+            case S_IFREG:
+                let result = cgobay_copy_file(from, to, UInt32(entry.st_mode & 0o777))
+                guard result == 0 else {
+                    throw GobayError.failure(
+                        "cannot copy \(from) to \(to): \(String(cString: strerror(-result)))",
+                        hint: "check free disk space")
+                }
+                files += 1
+            case S_IFLNK:
+                let link = try FileManager.default.destinationOfSymbolicLink(atPath: from)
+                guard symlink(link, to) == 0 else {
+                    throw GobayError.failure("cannot create link \(to): \(String(cString: strerror(errno)))")
+                }
+            default:
+                continue
+            }
+        }
+        return files
+    }
+}
