@@ -35,7 +35,7 @@ public func buildApplication(state: ServerState) throws -> some ApplicationProto
         // builds the scheduler finishes or cancels while it stops.
         services: [
             state.reporter, SchedulerService(state: state), ConfigReloadService(state: state),
-            RetentionService(state: state),
+            RetentionService(state: state), state.libraryUpdates,
         ],
         logger: state.logger)
 }
@@ -57,12 +57,15 @@ public struct RouterParts: Sendable {
     public var watcher: BuildDirectoryWatcher?
     /// The server's logger.
     public var logger: Logger
+    /// Library updates pushes ask for; nil: library pushes only queue the dependents' builds.
+    public var libraryUpdates: LibraryUpdateService?
 
     /// Names every part.
     public init(
         config: ConfigHolder, database: AppDatabase, scheduler: Scheduler, reporter: CommitStatusReporter,
-        metrics: ServerMetrics, watcher: BuildDirectoryWatcher?, logger: Logger
+        metrics: ServerMetrics, watcher: BuildDirectoryWatcher?, logger: Logger, libraryUpdates: LibraryUpdateService? = nil
     ) {
+        self.libraryUpdates = libraryUpdates
         self.config = config
         self.database = database
         self.scheduler = scheduler
@@ -78,7 +81,7 @@ public func buildRouter(state: ServerState) -> Router<BasicRequestContext> {
     buildRouter(
         RouterParts(
             config: state.holder, database: state.database, scheduler: state.scheduler, reporter: state.reporter,
-            metrics: state.metrics, watcher: state.buildWatcher, logger: state.logger))
+            metrics: state.metrics, watcher: state.buildWatcher, logger: state.logger, libraryUpdates: state.libraryUpdates))
 }
 
 /// The router with every endpoint; each controller gets only the parts it uses. A full disk or
@@ -90,7 +93,7 @@ public func buildRouter(_ parts: RouterParts) -> Router<BasicRequestContext> {
     let auth = RequestAuthorization(config: parts.config)
     let webhooks = WebhookController(
         configHolder: parts.config, database: parts.database, scheduler: parts.scheduler, reporter: parts.reporter,
-        metrics: parts.metrics, logger: parts.logger)
+        metrics: parts.metrics, logger: parts.logger, libraryUpdates: parts.libraryUpdates)
     router.addRoutes(webhooks.endpoints, atPath: "/hooks")
     let api = APIController(
         configHolder: parts.config, database: parts.database, scheduler: parts.scheduler, watcher: parts.watcher,

@@ -16,6 +16,8 @@ public final class ServerState: Sendable {
     public let database: AppDatabase
     /// The queue runner.
     public let scheduler: Scheduler
+    /// Library updates that pushes to a library ask for.
+    public let libraryUpdates: LibraryUpdateService
     /// Commit status reporting.
     public let reporter: CommitStatusReporter
     /// Prometheus metrics.
@@ -80,7 +82,12 @@ public final class ServerState: Sendable {
                     description: "build \(record.status.rawValue)")
             }
         }
-        scheduler = try Scheduler(config: config, database: database, hooks: hooks)
+        let scheduler = try Scheduler(config: config, database: database, hooks: hooks)
+        self.scheduler = scheduler
+        libraryUpdates = LibraryUpdateService(config: { holder.current.config }, database: database, logger: logger) { _ in
+            watcher?.notifyQueued()
+            scheduler.wake()
+        }
     }
 
     /// Whether `token` is one of the configured API tokens (compared by hash, in constant time).

@@ -13,6 +13,7 @@ struct WebhookController: Sendable {
     let reporter: CommitStatusReporter
     let metrics: ServerMetrics
     let logger: Logger
+    let libraryUpdates: LibraryUpdateService?
 
     /// The answer to a delivery, stored so a redelivery gets it again.
     struct Answer: Codable {
@@ -22,8 +23,14 @@ struct WebhookController: Sendable {
             var ref: String
             var commit: String
         }
+        /// A library this push updates.
+        struct Library: Codable {
+            var name: String
+            var commit: String
+        }
         var queued: [Queued] = []
         var superseded: [Int64] = []
+        var libraries: [Library]?
         var reason: String?
     }
 
@@ -85,7 +92,31 @@ struct WebhookController: Sendable {
             return unauthorized(sender)
         }
         let deliveryID = WebhookParser.deliveryID(sender: sender, headers: headers)
-        let plan = planner.plan(for: event, projects: candidates.isEmpty ? [] : trusted)
+        var plan = planner.plan(for: event, projects: candidates.isEmpty ? [] : trusted)
+        // A push to a shared library: only the global secret may ask for it (a project's secret
+        // is trusted for that project alone). Its dependents known from their builds are queued
+        // with this answer; the update of every environment runs in the background.
+        var libraries: [LibraryConfig] = []
+        if case .push(let push) = event {
+            let matched = planner.libraries(for: event)
+            if !matched.isEmpty, loaded.trust.trusted(sender: sender, headers: headers, body: body, projects: []) != nil {
+                libraries = matched
+                let own = Set(plan.builds.map(\.project))
+                let rebuilds = planner.libraryRebuilds(matched, push: push, uses: try await database.latestLibraryUse())
+                    .filter { !own.contains($0.project) }
+                plan.builds += rebuilds
+                if plan.builds.isEmpty {
+                    plan.reason = "library \(matched.map(\.name).joined(separator: ", ")): updating its environments; "
+                        + (matched.allSatisfy { $0.rebuild == .none } ? "rebuild: none" : "no dependent has built yet")
+                } else {
+                    plan.reason = nil
+                }
+            }
+        }
+        let libraryAnswer = libraries.isEmpty ? nil : libraries.map { lib -> Answer.Library in
+            if case .push(let push) = event { return Answer.Library(name: lib.name, commit: push.after) }
+            return Answer.Library(name: lib.name, commit: "")
+        }
         let reason = plan.reason
         let projects = plan.builds.map(\.project)
         let refs = plan.builds.map(\.ref)
@@ -94,7 +125,7 @@ struct WebhookController: Sendable {
         // and stores the answer with its id.
         let result = try await database.acceptDelivery(sender: sender.rawValue, id: deliveryID, builds: plan.builds) {
             queued in
-            var answer = Answer(reason: reason)
+            var answer = Answer(libraries: libraryAnswer, reason: reason)
             for (index, build) in queued.enumerated() {
                 answer.queued.append(.init(id: build.id, project: projects[index], ref: refs[index], commit: commits[index]))
                 answer.superseded += build.superseded
@@ -108,12 +139,14 @@ struct WebhookController: Sendable {
             return response
         }
         for (index, build) in result.queued.enumerated() {
-            if let project = configHolder.current.config.projects.first(where: { $0.name == projects[index] }) {
+            // A library rebuild names no commit of the project until it is planned.
+            if !commits[index].isEmpty, let project = configHolder.current.config.projects.first(where: { $0.name == projects[index] }) {
                 reporter.report(project: project, sha: commits[index], state: .pending, buildID: build.id, description: "queued")
             }
         }
         metrics.delivery(sender: sender.rawValue, result: result.queued.isEmpty ? "ignored" : "queued")
         if !result.queued.isEmpty { scheduler.wake() }
+        for library in libraryAnswer ?? [] { libraryUpdates?.request(library.name, commit: library.commit) }
         logger.info(
             "webhook",
             metadata: [

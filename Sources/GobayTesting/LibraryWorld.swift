@@ -22,7 +22,7 @@ public final class LibraryWorld: Sendable {
     public init(label: String, librarySettings: String = "", legacySettings: String = "") throws {
         let sandbox = try TestSandbox(label + "-repos")
         gopathNew = try GitFixture(
-            path: sandbox.path + "/gopath-new", branch: "master",
+            path: sandbox.path + "/repos-gopath-new", branch: "master",
             files: ["main.go": GoSources.versionPrinter(extraImport: "ex.com/team/corelib/greet", call: "greet.Hello()")])
         modSvc = try GitFixture(
             path: sandbox.path + "/mod-svc", branch: "main",

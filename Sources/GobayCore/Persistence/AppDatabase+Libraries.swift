@@ -68,11 +68,18 @@ extension AppDatabase {
         public var libraries: [String: String]
     }
 
-    /// For each project, its newest successful build that recorded its libraries (one indexed
-    /// pass: the newest id per project among successful builds).
+    /// For each project, its newest successful build that recorded its libraries.
     public func latestLibraryUse() throws -> [LibraryUse] {
-        try writer.read { db in
-            let rows = try Row.fetchAll(
+        try writer.read { db in try Self.latestLibraryUse(db) }
+    }
+
+    /// For each project, its newest successful build that recorded its libraries.
+    public func latestLibraryUse() async throws -> [LibraryUse] {
+        try await writer.read { db in try Self.latestLibraryUse(db) }
+    }
+
+    private static func latestLibraryUse(_ db: Database) throws -> [LibraryUse] {
+        let rows = try Row.fetchAll(
                 db,
                 sql: """
                     SELECT b.project, b.id, b.environment, b.ref, b.libraries FROM build b
@@ -87,6 +94,5 @@ extension AppDatabase {
                     project: row[0], build: row[1], environment: row[2] ?? "", ref: row[3],
                     libraries: try JSONDecoder().decode([String: String].self, from: Data(text.utf8)))
             }
-        }
     }
 }
