@@ -5,7 +5,8 @@ import GobayCore
 /// - `legacy-svc`: GOPATH mode on Go 1.19 (environment legacy);
 /// - `gopath-new`: GOPATH mode on the newest Go, GO111MODULE=off (environment newest);
 /// - `mod-svc`: module mode on Go 1.22 (environment modern), whose go.mod requires corelib's
-///   module path, so it builds against modern's checkout (`track: true`).
+///   module path, so it builds against modern's checkout (`track: true`);
+/// - `legacy-two`: a second GOPATH project on Go 1.19.
 /// Each prints the library text it was compiled with.
 public final class LibraryWorld: Sendable {
     /// The world.
@@ -14,15 +15,25 @@ public final class LibraryWorld: Sendable {
     public let gopathNew: GitFixture
     /// The module project.
     public let modSvc: GitFixture
+    /// The second GOPATH project on Go 1.19.
+    public let legacyTwo: GitFixture
 
     /// The dependents and the environment each builds in.
-    public static let dependents = [("legacy-svc", "legacy"), ("gopath-new", "newest"), ("mod-svc", "modern")]
+    public static let dependents = [
+        ("legacy-svc", "legacy"), ("gopath-new", "newest"), ("mod-svc", "modern"), ("legacy-two", "legacy"),
+    ]
 
-    /// Makes the world; `librarySettings` is YAML added under `libraries.corelib`.
-    public init(label: String, librarySettings: String = "", legacySettings: String = "") throws {
+    /// Makes the world; `librarySettings` is YAML added under `libraries.corelib`. With
+    /// `slowTests`, every dependent runs `go test` first, whose test sleeps `slowTests` seconds:
+    /// a build then compiles twice, a while apart, both under the GOPATH read lock.
+    public init(label: String, librarySettings: String = "", slowTests: Int? = nil) throws {
+        let testSetting = slowTests == nil ? [] : ["    test: true"]
         let sandbox = try TestSandbox(label + "-repos")
         gopathNew = try GitFixture(
             path: sandbox.path + "/repos-gopath-new", branch: "master",
+            files: ["main.go": GoSources.versionPrinter(extraImport: "ex.com/team/corelib/greet", call: "greet.Hello()")])
+        legacyTwo = try GitFixture(
+            path: sandbox.path + "/repos-legacy-two", branch: "master",
             files: ["main.go": GoSources.versionPrinter(extraImport: "ex.com/team/corelib/greet", call: "greet.Hello()")])
         modSvc = try GitFixture(
             path: sandbox.path + "/mod-svc", branch: "main",
@@ -32,15 +43,24 @@ public final class LibraryWorld: Sendable {
             ])
         world = try BuildWorld(
             label: label,
-            extraProjects: [
+            extraProjects: ([
                 "  gopath-new:", "    repo: \(gopathNew.path)", "    branch: master", "    environment: newest",
                 "    mode: gopath", "    import_path: ex.com/team/gopath-new",
+            ] + testSetting + [
                 "  mod-svc:", "    repo: \(modSvc.path)", "    branch: main", "    environment: modern",
-            ].joined(separator: "\n"), legacySettings: legacySettings)
+            ] + testSetting + [
+                "  legacy-two:", "    repo: \(legacyTwo.path)", "    branch: master", "    environment: legacy",
+                "    mode: gopath", "    import_path: ex.com/team/legacy-two",
+            ] + testSetting).joined(separator: "\n"), legacySettings: testSetting.joined(separator: "\n"))
         if !librarySettings.isEmpty {
             try world.editConfig("    import_path: ex.com/team/corelib\n", "    import_path: ex.com/team/corelib\n" + librarySettings)
         }
         keep = sandbox
+        if let seconds = slowTests {
+            for repo in [world.legacy, gopathNew, modSvc, legacyTwo] {
+                try repo.commit(["slow_test.go": GoSources.sleepingTest(seconds: seconds)], message: "slow test")
+            }
+        }
     }
 
     private let keep: TestSandbox

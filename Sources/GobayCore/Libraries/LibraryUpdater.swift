@@ -22,6 +22,12 @@ public struct LibraryUpdater: Sendable {
         public var commit: String
         /// `command` (gobay lib pin) or `config` (gobay.yml).
         public var source: String
+
+        /// A pin of `commit` set by `source`.
+        public init(commit: String, source: String) {
+            self.commit = commit
+            self.source = source
+        }
     }
 
     /// What an update did in one environment.
