@@ -994,9 +994,237 @@ def cmd_startup(runs, *pairs):
         print(f"startup: {label:<24} median {medians[label] * 1000:6.1f} ms{ratio}")
 
 
+
+# --- bench/libfanout -------------------------------------------------------------
+# A shared GOPATH library updated in many environments at once (gobay lib update), next to a
+# hand script's `git pull --ff-only` in one clone per environment; and a library push through
+# `gobay serve` until its dependents' rebuilds have started.
+
+LIB_IMPORT_PATH = "ex.com/team/common"
+
+
+def library_file(pkg, f, stamp):
+    """One library file; its text changes with stamp, so every file changes in each commit."""
+    return (f"package {pkg}\n\n"
+            f"// Version{f:03d} is the library's version; every file changes with it.\n"
+            f"const Version{f:03d} = {json.dumps(stamp)}\n\n"
+            f"// Describe{f:03d} names this file and the library version it belongs to.\n"
+            f'func Describe{f:03d}() string {{ return "{pkg}/f{f:03d}.go " + Version{f:03d} }}\n')
+
+
+def commit_library(root, dirs, files, stamp):
+    """Rewrites every file of the library with stamp, commits, and returns the commit id."""
+    for d in range(int(dirs)):
+        for f in range(int(files)):
+            write(root, f"pkg{d:02d}/f{f:03d}.go", library_file(f"pkg{d:02d}", f, stamp))
+    run(["git", "-C", root, "add", "-A"])
+    run(["git", *GIT_IDENTITY, "-C", root, "commit", "-q", "-m", f"library {stamp}"])
+    return run(["git", "-C", root, "rev-parse", "HEAD"]).strip()
+
+
+def cmd_lib_gen(root, dirs, files):
+    """A library repo (branch master): DIRS packages pkgNN of FILES files fNNN.go each."""
+    run(["git", "init", "-q", "-b", "master", root])
+    commit_library(root, dirs, files, "initial")
+
+
+def cmd_dependent_gen(root, name, pkg):
+    """A GOPATH-mode `package main` repo (branch master) that prints what library package pkg describes."""
+    run(["git", "init", "-q", "-b", "master", root])
+    write(root, "main.go",
+          f'package main\n\nimport (\n\t"fmt"\n\n\t"{LIB_IMPORT_PATH}/{pkg}"\n)\n\n'
+          f'func main() {{ fmt.Println("{name}", {pkg}.Describe000()) }}\n')
+    run(["git", "-C", root, "add", "-A"])
+    run(["git", *GIT_IDENTITY, "-C", root, "commit", "-q", "-m", f"{name}"])
+
+
+def library_status(gobay_bin, library):
+    """`gobay lib status LIBRARY --json` as {environment: row}."""
+    rows = parse_json_output(run([gobay_bin, "lib", "status", library, "--json"]), "gobay lib status --json")
+    if not isinstance(rows, list):
+        die(f"gobay lib status --json: expected a list of rows, got {rows!r}")
+    return {r.get("environment"): r for r in rows if r.get("library") == library}
+
+
+def check_library_placed(gobay_bin, data_dir, envs, commit, stamp, dirs, files):
+    """Dies unless every environment of envs holds commit, by gobay's word and by its files."""
+    rows = library_status(gobay_bin, "common")
+    wrong = {e: (rows.get(e) or {}).get("commit") for e in envs if (rows.get(e) or {}).get("commit") != commit}
+    if wrong:
+        die(f"after the update to {commit[:12]}, gobay lib status shows {wrong}")
+    # The first and the last file of the tree, read where a build reads them.
+    for e in envs:
+        base = os.path.join(data_dir, "envs", e, "gopath", "src", LIB_IMPORT_PATH)
+        for d, f in ((0, 0), (dirs - 1, files - 1)):
+            path = os.path.join(base, f"pkg{d:02d}", f"f{f:03d}.go")
+            try:
+                with open(path) as fh:
+                    text = fh.read()
+            except OSError as error:
+                die(f"{e}: cannot read {path}: {error}")
+            if json.dumps(stamp) not in text:
+                die(f"{e}: {path} does not hold version {stamp} after the update to {commit[:12]}")
+
+
+def cmd_libfanout(gobay_bin, lib_repo, data_dir, raw_dir, rounds, dirs, files):
+    """Part A: gobay lib update in 1, 4 and 8 environments next to a sequential git pull per clone."""
+    rounds, dirs, files = int(rounds), int(dirs), int(files)
+    counts = (1, 4, 8)
+    envs = [f"e{i}" for i in range(1, max(counts) + 1)]
+    clones = {e: os.path.join(raw_dir, e) for e in envs}
+
+    def gobay_side(n):
+        return timed([gobay_bin, "lib", "update", "common", *[a for e in envs[:n] for a in ("--env", e)]])
+
+    def raw_side(n):
+        t0 = time.perf_counter()
+        for e in envs[:n]:
+            run(["git", "-C", clones[e], "pull", "-q", "--ff-only"])
+        return time.perf_counter() - t0
+
+    samples = {("gobay", n): [] for n in counts} | {("raw", n): [] for n in counts}
+    for r in range(rounds):
+        order = counts[r % len(counts):] + counts[:r % len(counts)]
+        for n in order:
+            stamp = f"r{r}-n{n}"
+            commit = commit_library(lib_repo, dirs, files, stamp)
+            # Each round starts with the other side, so neither always runs on the warmer page cache.
+            for side in (("gobay", "raw") if r % 2 == 0 else ("raw", "gobay")):
+                if side == "gobay":
+                    samples[("gobay", n)].append(gobay_side(n))
+                    check_library_placed(gobay_bin, data_dir, envs[:n], commit, stamp, dirs, files)
+                else:
+                    samples[("raw", n)].append(raw_side(n))
+                    for e in envs[:n]:
+                        head = run(["git", "-C", clones[e], "rev-parse", "HEAD"]).strip()
+                        if head != commit:
+                            die(f"raw clone {e} is at {head[:12]} after git pull, expected {commit[:12]}")
+        log(f"round {r + 1}/{rounds}: " + ", ".join(
+            f"N={n} gobay {ms(samples[('gobay', n)][-1])} raw {ms(samples[('raw', n)][-1])}" for n in counts) + " (ms)")
+
+    med = {k: statistics.median(v) for k, v in samples.items()}
+
+    def row(side, n):
+        s = samples[(side, n)]
+        return f"N={n} median {ms(med[(side, n)]):>5} ms (min {ms(min(s))}, max {ms(max(s))})"
+
+    print(f"libfanout: fan-out: a {dirs * files}-file library ({dirs} packages x {files} files), every file changed "
+          f"in each commit; {rounds} rounds of N = 1, 4, 8 environments in rotating order")
+    print("libfanout: gobay lib update --env x N: " + ";  ".join(row("gobay", n) for n in counts))
+    print("libfanout: raw git pull --ff-only, N clones one after another: " + ";  ".join(row("raw", n) for n in counts))
+    ratio = med[("gobay", 8)] / med[("gobay", 1)]
+    print(f"libfanout: gobay time(8) / time(1) = {ratio:.2f} (goal <= 1.5: {'met' if ratio <= 1.5 else 'NOT met'}); "
+          f"raw time(8) / time(1) = {med[('raw', 8)] / med[('raw', 1)]:.2f}")
+    print("libfanout: gobay / raw: " + ", ".join(
+        f"N={n} {med[('gobay', n)] / med[('raw', n)]:.2f}x ({ms(med[('gobay', n)] - med[('raw', n)]):+d} ms)"
+        for n in counts))
+
+
+def rfc3339_epoch(text):
+    """Seconds since the epoch of an RFC 3339 time such as 2026-11-27T02:30:43.890Z."""
+    from datetime import datetime
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def cmd_lib_seed(gobay_bin, *projects):
+    """Builds each dependent once, so the history knows it imports the library."""
+    for project in projects:
+        t0 = time.perf_counter()
+        record = Gobay(gobay_bin).build_json(project)
+        if record.get("status") != "succeeded":
+            die(f"gobay build {project}: {record.get('status')}: {record.get('error')}")
+        if "common" not in (record.get("libraries") or {}):
+            die(f"gobay build {project} --json records no library common: {record.get('libraries')!r}")
+        log(f"seed build #{record['id']} {project} in {record.get('environment')}: {record['status']} "
+            f"in {ms(time.perf_counter() - t0)} ms (common {record['libraries']['common'][:12]})")
+
+
+def cmd_libpush(gobay_bin, port, lib_repo, dirs, files, fixture, pushes, *projects):
+    """Part B: pushes to the library through a running `gobay serve`; times each push until the last
+    dependent's rebuild has started (and finished)."""
+    port, dirs, files, pushes = int(port), int(dirs), int(files), int(pushes)
+    token = os.environ.get("BENCH_TOKEN") or die("BENCH_TOKEN is not set")
+    timeout = 300
+    client = Client(port, token)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if client.send("GET", "/healthz")[0] == 200:
+                break
+        except OSError:
+            client.conn = None
+        if time.monotonic() > deadline:
+            die("GET /healthz did not answer 200 within 30 s")
+        time.sleep(0.05)
+    envs = sorted(library_status(gobay_bin, "common"))
+    results = []
+    for i in range(pushes):
+        commit = commit_library(lib_repo, dirs, files, f"push-{i}")
+        body = gitlab_push_body(fixture, lib_repo, "master", commit)
+        t0 = time.time()
+        answer, _ = expect_202(f"push {i + 1} to the library", *client.push(body, str(uuid.uuid4())))
+        t202 = time.time()
+        ids = {q.get("id"): q.get("project") for q in answer.get("queued", [])}
+        if sorted(ids.values()) != sorted(projects):
+            die(f"push {i + 1}: expected one build of each of the {len(projects)} dependents, got {answer!r}")
+        if answer.get("libraries") != [{"name": "common", "commit": commit}]:
+            die(f"push {i + 1}: expected libraries [common {commit[:12]}] in the answer, got {answer.get('libraries')!r}")
+        records, started = {}, {}
+        while len(records) < len(ids):
+            if time.time() - t0 > timeout:
+                die(f"push {i + 1}: after {timeout} s, {len(started)} of {len(ids)} builds started, "
+                    f"{len(records)} ended")
+            for build_id in ids:
+                if build_id in records:
+                    continue
+                record = client.json("GET", f"/api/v1/builds/{build_id}", auth=True)
+                if record.get("started_at"):
+                    started[build_id] = rfc3339_epoch(record["started_at"])
+                if record.get("finished_at"):
+                    records[build_id] = record
+            time.sleep(0.2)
+        bad = {f"#{b} {r.get('project')}": (r.get("status"), r.get("trigger"), r.get("error"))
+               for b, r in records.items() if r.get("status") != "succeeded" or r.get("trigger") != "library"}
+        if bad:
+            die(f"push {i + 1}: builds that did not succeed with trigger library: {bad}")
+        finished = max(rfc3339_epoch(r["finished_at"]) for r in records.values())
+        compiled = sum(1 for r in records.values() if (r.get("libraries") or {}).get("common") == commit)
+        # The server updates every environment in the background; wait for it before the next push.
+        while True:
+            rows = library_status(gobay_bin, "common")
+            if all((rows.get(e) or {}).get("commit") == commit for e in envs):
+                break
+            if time.time() - t0 > timeout:
+                held = {e: ((rows.get(e) or {}).get("commit") or "")[:12] for e in envs}
+                die(f"push {i + 1}: after {timeout} s the environments hold {held}, expected {commit[:12]}")
+            time.sleep(0.2)
+        placed = max(rfc3339_epoch(rows[e]["updated_at"]) for e in envs)
+        result = {"202": t202 - t0, "started": max(started.values()) - t0, "finished": finished - t0,
+                  "placed": placed - t0, "compiled": compiled}
+        results.append(result)
+        log(f"push {i + 1}/{pushes} ({commit[:12]}): 202 in {ms(result['202'])} ms; last of {len(ids)} builds started "
+            f"+{result['started']:.2f} s, last finished +{result['finished']:.2f} s; {len(envs)} environments "
+            f"updated +{result['placed']:.2f} s; {compiled} of {len(ids)} compiled against the pushed commit")
+
+    def summary(key, scale, unit, digits):
+        values = [r[key] * scale for r in results]
+        return f"median {statistics.median(values):.{digits}f} {unit}, max {max(values):.{digits}f} {unit}"
+
+    print(f"libfanout: push: {len(projects)} GOPATH dependents over {len(envs)} environments (concurrency 5 each, "
+          f"max_builds 20, quiet_period 0), a {dirs * files}-file library, {pushes} pushes (GitLab push hook, "
+          f"global secret)")
+    print(f"libfanout: push: 202 answer {summary('202', 1000, 'ms', 1)}")
+    print(f"libfanout: push: push -> last dependent started {summary('started', 1, 's', 2)}")
+    print(f"libfanout: push: push -> last dependent finished {summary('finished', 1, 's', 2)}")
+    compiled = ", ".join(f"{r['compiled']}/{len(projects)}" for r in results)
+    print(f"libfanout: push: push -> every environment updated {summary('placed', 1, 's', 2)}; builds that compiled "
+          f"against the pushed commit: {compiled}")
+
+
 COMMANDS = {"gen": cmd_gen, "overhead": cmd_overhead, "concurrent": cmd_concurrent, "webhooks": cmd_webhooks,
             "executors": cmd_executors, "prune-fill": cmd_prune_fill, "prune-run": cmd_prune_run,
-            "startup": cmd_startup}
+            "startup": cmd_startup, "lib-gen": cmd_lib_gen, "dependent-gen": cmd_dependent_gen,
+            "libfanout": cmd_libfanout, "lib-seed": cmd_lib_seed, "libpush": cmd_libpush}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

@@ -102,7 +102,7 @@ struct WebhookController: Sendable {
             if !matched.isEmpty, loaded.trust.trusted(sender: sender, headers: headers, body: body, projects: []) != nil {
                 libraries = matched
                 let own = Set(plan.builds.map(\.project))
-                let rebuilds = planner.libraryRebuilds(matched, push: push, uses: try await database.latestLibraryUse())
+                let rebuilds = planner.libraryRebuilds(matched, push: push, uses: try await database.latestLibraryUse(projects: loaded.config.projects.map(\.name)))
                     .filter { !own.contains($0.project) }
                 plan.builds += rebuilds
                 if plan.builds.isEmpty {

@@ -66,12 +66,17 @@ enum StarterConfig {
           idle_timeout: 60s               # a kept-alive connection idle this long is closed
           # max_connections: 4096         # default: min(4096, half the open-file limit)
 
-        # Shared private libraries that GOPATH projects import; placed into each GOPATH on demand.
+        # Shared private libraries: one checkout in each environment's GOPATH, kept at the branch head.
+        # `gobay lib update corelib` (or a push webhook to its repo) updates every environment at once.
         libraries:
           corelib:
             repo: file:///srv/git/corelib.git
             branch: master
             import_path: gitlab.example.com/team/corelib
+            environments: all             # or a list of environment names
+            # pin: { legacy: 4f2c9e1 }    # hold one environment at a known-good commit
+            track: true                   # module dependents build against the environment's checkout
+            rebuild: dependents           # a push rebuilds the projects that import it (or: none)
 
         """
 }

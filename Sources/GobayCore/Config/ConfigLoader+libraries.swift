@@ -28,13 +28,13 @@ extension ConfigLoader {
                 }
             case "pin":
                 for (env, _, commitNode) in try r.mapping(value, at: path, allowed: nil) {
-                    let commit = try r.nonEmptyString(commitNode, at: "\(path).\(env)")
+                    let commit = try r.nonEmptyString(commitNode, at: "\(path).\(env)").lowercased()
                     guard GitRef.isCommitID(commit) else {
                         throw r.error(
                             commitNode, "\(path).\(env)", "\"\(commit)\" is not a commit id",
                             hint: "pin a hex commit id of at least 4 characters, e.g. pin: { \(env): 4f2c9e1 }")
                     }
-                    lib.pins[env] = commit.lowercased()
+                    lib.pins[env] = commit
                 }
             case "track": lib.track = try r.bool(value, at: path)
             case "rebuild":

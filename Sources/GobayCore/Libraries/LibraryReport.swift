@@ -84,7 +84,7 @@ public struct LibraryReport: Sendable {
     /// head in its mirror. Names are never guessed from.
     public func dependents(of name: String) throws -> [Dependent] {
         let lib = try config.library(name)
-        let uses = Dictionary(try database.latestLibraryUse().map { ($0.project, $0) }, uniquingKeysWith: { a, _ in a })
+        let uses = Dictionary(try database.latestLibraryUse(projects: config.projects.map(\.name)).map { ($0.project, $0) }, uniquingKeysWith: { a, _ in a })
         var found: [Dependent] = []
         for project in config.projects {
             if let use = uses[project.name] {

@@ -68,31 +68,33 @@ extension AppDatabase {
         public var libraries: [String: String]
     }
 
-    /// For each project, its newest successful build that recorded its libraries.
-    public func latestLibraryUse() throws -> [LibraryUse] {
-        try writer.read { db in try Self.latestLibraryUse(db) }
+    /// For each of `projects`, its newest successful build that recorded its libraries.
+    public func latestLibraryUse(projects: [String]) throws -> [LibraryUse] {
+        try writer.read { db in try Self.latestLibraryUse(projects, db) }
     }
 
-    /// For each project, its newest successful build that recorded its libraries.
-    public func latestLibraryUse() async throws -> [LibraryUse] {
-        try await writer.read { db in try Self.latestLibraryUse(db) }
+    /// For each of `projects`, its newest successful build that recorded its libraries.
+    public func latestLibraryUse(projects: [String]) async throws -> [LibraryUse] {
+        try await writer.read { db in try Self.latestLibraryUse(projects, db) }
     }
 
-    private static func latestLibraryUse(_ db: Database) throws -> [LibraryUse] {
-        let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT b.project, b.id, b.environment, b.ref, b.libraries FROM build b
-                    JOIN (SELECT project, MAX(id) AS id FROM build
-                          WHERE status = 'succeeded' AND libraries IS NOT NULL GROUP BY project) last
-                      ON b.id = last.id
-                    ORDER BY b.project
-                    """)
-            return try rows.map { row in
-                let text: String = row[4]
-                return LibraryUse(
-                    project: row[0], build: row[1], environment: row[2] ?? "", ref: row[3],
-                    libraries: try JSONDecoder().decode([String: String].self, from: Data(text.utf8)))
-            }
+    /// One project's newest successful build that recorded its libraries: one search of the
+    /// partial index `build_library_use` (named, so a small table's statistics never pick a
+    /// scan), whatever the history's length.
+    static let latestLibraryUseSQL = """
+        SELECT id, environment, ref, libraries FROM build INDEXED BY build_library_use
+        WHERE project = ? AND status = 'succeeded' AND libraries IS NOT NULL
+        ORDER BY id DESC LIMIT 1
+        """
+
+    private static func latestLibraryUse(_ projects: [String], _ db: Database) throws -> [LibraryUse] {
+        let statement = try db.cachedStatement(sql: latestLibraryUseSQL)
+        return try projects.compactMap { project in
+            guard let row = try Row.fetchOne(statement, arguments: [project]) else { return nil }
+            let text: String = row[3]
+            return LibraryUse(
+                project: project, build: row[0], environment: row[1] ?? "", ref: row[2],
+                libraries: try JSONDecoder().decode([String: String].self, from: Data(text.utf8)))
+        }
     }
 }

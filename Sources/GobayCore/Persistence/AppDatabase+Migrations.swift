@@ -119,6 +119,13 @@ extension AppDatabase {
                 t.add(column: "cause_library", .text)
                 t.add(column: "cause_commit", .text)
             }
+            // A library push looks up each project's newest successful build that recorded its
+            // libraries: this partial index answers it without reading the history.
+            try db.execute(
+                sql: """
+                    CREATE INDEX build_library_use ON build (project, id)
+                    WHERE status = 'succeeded' AND libraries IS NOT NULL
+                    """)
             // Pins set with `gobay lib pin`: one per library and environment.
             try db.create(table: "library_pin") { t in
                 t.column("library", .text).notNull()
