@@ -23,10 +23,13 @@ public final class LibraryWorld: Sendable {
         ("legacy-svc", "legacy"), ("gopath-new", "newest"), ("mod-svc", "modern"), ("legacy-two", "legacy"),
     ]
 
-    /// Makes the world; `librarySettings` is YAML added under `libraries.corelib`. With
+    /// Makes the world; `librarySettings` is YAML added under `libraries.corelib`,
+    /// `environmentSettings` under every environment (e.g. an executor). With
     /// `slowTests`, every dependent runs `go test` first, whose test sleeps `slowTests` seconds:
     /// a build then compiles twice, a while apart, both under the GOPATH read lock.
-    public init(label: String, librarySettings: String = "", slowTests: Int? = nil) throws {
+    public init(
+        label: String, librarySettings: String = "", slowTests: Int? = nil, environmentSettings: String = ""
+    ) throws {
         let testSetting = slowTests == nil ? [] : ["    test: true"]
         let sandbox = try TestSandbox(label + "-repos")
         gopathNew = try GitFixture(
@@ -51,7 +54,8 @@ public final class LibraryWorld: Sendable {
             ] + testSetting + [
                 "  legacy-two:", "    repo: \(legacyTwo.path)", "    branch: master", "    environment: legacy",
                 "    mode: gopath", "    import_path: ex.com/team/legacy-two",
-            ] + testSetting).joined(separator: "\n"), legacySettings: testSetting.joined(separator: "\n"))
+            ] + testSetting).joined(separator: "\n"), legacySettings: testSetting.joined(separator: "\n"),
+            environmentSettings: environmentSettings)
         if !librarySettings.isEmpty {
             try world.editConfig("    import_path: ex.com/team/corelib\n", "    import_path: ex.com/team/corelib\n" + librarySettings)
         }

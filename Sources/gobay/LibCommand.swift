@@ -134,7 +134,8 @@ extension GobayCLI {
                 do {
                     try mirror.update()
                 } catch let error as GobayError {
-                    throw GobayError("library \"\(lib.name)\": \(error.message)", hint: error.hint, kind: .upstream)
+                    throw GobayError(
+                        "library \"\(lib.name)\": \(SecretMask.urlPasswords(error.message))", hint: error.hint, kind: .upstream)
                 }
                 let full = try mirror.resolve(commit: commit)
                 try database.setLibraryPin(lib.name, environment: environment, commit: full)

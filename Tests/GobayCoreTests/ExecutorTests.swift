@@ -51,6 +51,34 @@ struct ExecutorTests {
         }
     }
 
+    /// Library checkouts live inside each environment, so a sandbox or a container sees them:
+    /// GOPATH builds find the library, a module build's `replace` names the checkout's path as the
+    /// executor sees it, and after an update each build prints the new commit's text. A library
+    /// tree is gobay's, not the step user's: a build cannot write into it.
+    @Test(arguments: ["sandbox", "docker"])
+    func librariesReachIsolatedEnvironments(kind: String) throws {
+        let lw = try LibraryWorld(label: "exec-lib-\(kind)", environmentSettings: BuildWorld.executorSettings(kind))
+        defer { removeContainers(of: lw.world) }
+        for text in ["hello from corelib v1", "hello from corelib isolated v2"] {
+            if text.hasSuffix("v2") {
+                try lw.pushLibrary(text)
+                let update = try lw.world.gobay.run(["lib", "update", "corelib"])
+                #expect(update.status == 0, "\(kind): \(update.stderr)")
+            }
+            for project in ["legacy-svc", "mod-svc"] {
+                let result = try lw.world.gobay.run(["build", project, "--json"])
+                #expect(result.status == 0, "\(kind) \(project): \(result.stderr)")
+                let record = try lw.world.decodeBuild(result.stdout)
+                #expect(try lw.output(of: record).contains(text), "\(kind) \(project)")
+                #expect(record.libraries?["corelib"] == (try lw.world.corelib.head()))
+            }
+        }
+        let tree = lw.world.dataDir + "/envs/modern/gopath/src/ex.com/team/corelib/greet/greet.go"
+        let attributes = try FileManager.default.attributesOfItem(atPath: tree)
+        #expect((attributes[.ownerAccountID] as? NSNumber)?.uint32Value == getuid())
+        #expect(((attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0o777) & 0o022 == 0)
+    }
+
     /// A repository whose `go test` attacks the host (see HostileProject): every attack fails,
     /// its daemon dies with the step, the secrets it prints are masked, and the next builds of
     /// other projects, in its environment and in another, print their own output.

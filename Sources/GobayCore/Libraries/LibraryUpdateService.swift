@@ -95,7 +95,7 @@ public final class LibraryUpdateService: Service, Sendable {
             }
             if !ids.isEmpty { queued(ids) }
         } catch {
-            logger.error("library update failed", metadata: ["library": "\(lib.name)", "error": "\(userMessage(error))"])
+            logger.error("library update failed", metadata: ["library": "\(lib.name)", "error": "\(SecretMask.urlPasswords(userMessage(error)))"])
         }
     }
 }

@@ -97,7 +97,7 @@ public struct LibraryUpdater: Sendable {
                 try mirror.update()
             } catch let error as GobayError {
                 throw GobayError(
-                    "library \"\(lib.name)\": \(error.message)",
+                    "library \"\(lib.name)\": \(SecretMask.urlPasswords(error.message))",
                     hint: "check libraries.\(lib.name).repo in \(config.path); no environment was changed", kind: .upstream)
             }
             let head = try lib.branch ?? mirror.defaultBranch()
