@@ -84,33 +84,28 @@ struct WebhookController: Sendable {
         let loaded = configHolder.current
         let planner = PushPlanner(config: loaded.config)
         let candidates = planner.candidates(for: event)
-        guard
-            let trusted = loaded.trust.trusted(
-                sender: sender, headers: headers, body: body,
-                projects: candidates.isEmpty ? loaded.config.projects : candidates)
-        else {
-            return unauthorized(sender)
-        }
+        // A push to a shared library: its own secret or the global one may ask for it (a
+        // project's secret is trusted for that project alone).
+        let libraries = loaded.trust.trusted(
+            sender: sender, headers: headers, body: body, libraries: planner.libraries(for: event))
+        let trusted = loaded.trust.trusted(
+            sender: sender, headers: headers, body: body,
+            projects: candidates.isEmpty ? loaded.config.projects : candidates)
+        if trusted == nil && libraries.isEmpty { return unauthorized(sender) }
         let deliveryID = WebhookParser.deliveryID(sender: sender, headers: headers)
-        var plan = planner.plan(for: event, projects: candidates.isEmpty ? [] : trusted)
-        // A push to a shared library: only the global secret may ask for it (a project's secret
-        // is trusted for that project alone). Its dependents known from their builds are queued
-        // with this answer; the update of every environment runs in the background.
-        var libraries: [LibraryConfig] = []
-        if case .push(let push) = event {
-            let matched = planner.libraries(for: event)
-            if !matched.isEmpty, loaded.trust.trusted(sender: sender, headers: headers, body: body, projects: []) != nil {
-                libraries = matched
-                let own = Set(plan.builds.map(\.project))
-                let rebuilds = planner.libraryRebuilds(matched, push: push, uses: try await database.latestLibraryUse(projects: loaded.config.projects.map(\.name)))
-                    .filter { !own.contains($0.project) }
-                plan.builds += rebuilds
-                if plan.builds.isEmpty {
-                    plan.reason = "library \(matched.map(\.name).joined(separator: ", ")): updating its environments; "
-                        + (matched.allSatisfy { $0.rebuild == .none } ? "rebuild: none" : "no dependent has built yet")
-                } else {
-                    plan.reason = nil
-                }
+        var plan = planner.plan(for: event, projects: candidates.isEmpty ? [] : trusted ?? [])
+        // The library's dependents known from their builds are queued with this answer; the
+        // update of every environment runs in the background.
+        if case .push(let push) = event, !libraries.isEmpty {
+            let own = Set(plan.builds.map(\.project))
+            let uses = try await database.latestLibraryUse(projects: loaded.config.projects.map(\.name))
+            plan.builds += planner.libraryRebuilds(libraries, push: push, uses: uses).filter { !own.contains($0.project) }
+            if plan.builds.isEmpty {
+                plan.reason =
+                    "library \(libraries.map(\.name).joined(separator: ", ")): updating its environments; "
+                    + (libraries.allSatisfy { $0.rebuild == .none } ? "rebuild: none" : "no dependent has built yet")
+            } else {
+                plan.reason = nil
             }
         }
         let libraryAnswer = libraries.isEmpty ? nil : libraries.map { lib -> Answer.Library in

@@ -82,7 +82,16 @@ extension GobayCLI {
                     + "\(server.tokens.count) API token(s), public_read \(server.publicRead)")
                 if !config.libraries.isEmpty {
                     print("libraries:")
-                    for l in config.libraries { print("  \(l.name): \(l.repo) -> \(l.importPath)") }
+                    for l in config.libraries {
+                        var details = [
+                            "branch \(l.branch ?? "(default)")",
+                            "environments \(l.environmentNames(in: config).joined(separator: ","))",
+                            "track \(l.track)", "rebuild \(l.rebuild.rawValue)",
+                        ]
+                        let pins = l.pins.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }
+                        if !pins.isEmpty { details.append("pins \(pins.joined(separator: ","))") }
+                        print("  \(l.name): \(SecretMask.urlPasswords(l.repo)) -> \(l.importPath) (\(details.joined(separator: ", ")))")
+                    }
                 }
             }
         }

@@ -107,4 +107,30 @@ struct LibraryRecordTests {
         }
         #expect(plan == ["SEARCH build USING INDEX build_library_use (project=?)"], "\(plan)")
     }
+
+    /// A library push is trusted with the library's own secret, else the global one, or
+    /// unverified with `webhook_secret: none`; a project's secret never moves a library.
+    @Test func libraryPushesAreTrustedByTheirOwnSecretOrTheGlobalOne() throws {
+        let config = try ConfigLoader.parse(
+            """
+            environments: { go122: { go: "1.22" } }
+            server: { webhook_secret: global }
+            projects:
+              api: { repo: /srv/git/api.git, environment: go122, webhook_secret: project }
+            libraries:
+              own: { repo: /srv/git/own.git, import_path: ex.com/own, webhook_secret: own-secret }
+              plain: { repo: /srv/git/plain.git, import_path: ex.com/plain }
+              open: { repo: /srv/git/open.git, import_path: ex.com/open, webhook_secret: none }
+            """, path: "/etc/gobay/gobay.yml")
+        let trust = try WebhookTrust(config: config, environment: [:])
+        func allowed(_ token: String) -> [String] {
+            trust.trusted(
+                sender: .gitlab, headers: ["x-gitlab-token": token], body: Data("{}".utf8), libraries: config.libraries
+            ).map(\.name)
+        }
+        #expect(allowed("own-secret") == ["own", "open"])
+        #expect(allowed("global") == ["plain", "open"])
+        #expect(allowed("project") == ["open"])
+        #expect(trust.values.contains("own-secret"))
+    }
 }

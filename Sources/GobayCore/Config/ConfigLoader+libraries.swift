@@ -11,7 +11,9 @@ extension ConfigLoader {
         var repo: String?
         var importPath: String?
         var lib = LibraryConfig(name: name, repo: "", branch: nil, importPath: "")
-        let keys: Set<String> = ["repo", "branch", "import_path", "environments", "pin", "track", "rebuild"]
+        let keys: Set<String> = [
+            "repo", "branch", "import_path", "environments", "pin", "track", "rebuild", "webhook_secret",
+        ]
         for (key, _, value) in try r.mapping(node, at: at, allowed: keys) {
             let path = "\(at).\(key)"
             switch key {
@@ -37,6 +39,7 @@ extension ConfigLoader {
                     lib.pins[env] = commit
                 }
             case "track": lib.track = try r.bool(value, at: path)
+            case "webhook_secret": lib.webhookSecret = try ServerConfigParser.secret(value, at: path, r, allowNone: true)
             case "rebuild":
                 let text = try r.nonEmptyString(value, at: path)
                 guard let rebuild = LibraryConfig.Rebuild(rawValue: text) else {

@@ -36,6 +36,8 @@ public struct LibraryConfig: Sendable {
     public var track = true
     /// What a push does on the server.
     public var rebuild: Rebuild = .dependents
+    /// The secret a push to the library's repository must carry; nil: `server.webhook_secret`.
+    public var webhookSecret: SecretSource?
 
     /// Creates a library.
     public init(

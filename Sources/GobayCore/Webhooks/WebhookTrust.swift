@@ -10,6 +10,10 @@ public struct WebhookTrust: Sendable {
     public let projectSecrets: [String: SecretSource]
     /// Each project's secret value, for those that have one.
     public let resolvedProjectSecrets: [String: String]
+    /// Each library's `webhook_secret:` as written.
+    public let librarySecrets: [String: SecretSource]
+    /// Each library's secret value, for those that have one.
+    public let resolvedLibrarySecrets: [String: String]
 
     /// Resolves the secrets `config` names from `environment`; throws naming a variable that is not set.
     public init(config: GobayConfig, environment: [String: String]) throws {
@@ -25,6 +29,29 @@ public struct WebhookTrust: Sendable {
         }
         projectSecrets = sources
         resolvedProjectSecrets = resolved
+        var librarySources: [String: SecretSource] = [:]
+        var libraryResolved: [String: String] = [:]
+        for library in config.libraries {
+            guard let source = library.webhookSecret else { continue }
+            librarySources[library.name] = source
+            if let value = try source.resolve(environment, what: "libraries.\(library.name).webhook_secret") {
+                libraryResolved[library.name] = value
+            }
+        }
+        librarySecrets = librarySources
+        resolvedLibrarySecrets = libraryResolved
+    }
+
+    /// The libraries among `libraries` whose secret (their own, else the global one) verifies
+    /// the delivery, or that take hooks unverified. A project's secret never moves a library.
+    public func trusted(
+        sender: WebhookSender, headers: [String: String], body: Data, libraries: [LibraryConfig]
+    ) -> [LibraryConfig] {
+        libraries.filter { library in
+            if librarySecrets[library.name] == SecretSource.none { return true }
+            guard let secret = resolvedLibrarySecrets[library.name] ?? globalSecret else { return false }
+            return WebhookVerifier.verify(sender: sender, headers: headers, body: body, secrets: [secret])
+        }
     }
 
     /// The projects among `projects` whose secret verifies the delivery (or that take hooks
@@ -53,8 +80,11 @@ public struct WebhookTrust: Sendable {
     /// Whether no secret at all is configured, so every signed hook is refused (the hint says so).
     public var isUnconfigured: Bool {
         globalSecret == nil && resolvedProjectSecrets.isEmpty && !projectSecrets.values.contains(.none)
+            && resolvedLibrarySecrets.isEmpty && !librarySecrets.values.contains(.none)
     }
 
     /// Every secret value, for masking.
-    public var values: [String] { [globalSecret].compactMap { $0 } + resolvedProjectSecrets.values }
+    public var values: [String] {
+        [globalSecret].compactMap { $0 } + resolvedProjectSecrets.values + resolvedLibrarySecrets.values
+    }
 }
