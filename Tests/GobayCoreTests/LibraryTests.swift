@@ -249,6 +249,12 @@ struct LibraryTests {
         try lw.world.editConfig("    import_path: ex.com/team/corelib\n", "    import_path: ex.com/team/corelib\n    pin: { legacy: \"\(before[0].commit ?? "")\" }\n")
         let unpinConfig = try gobay.run(["lib", "unpin", "corelib", "--env", "legacy"])
         #expect(unpinConfig.status == 2 && unpinConfig.stderr.contains("remove libraries.corelib.pin.legacy"), "\(unpinConfig.stderr)")
+        // A command pin and the config's both show, with where each came from; the command's wins.
+        let head = try #require(before[0].commit)
+        #expect(try gobay.run(["lib", "pin", "corelib", head, "--env", "legacy"]).status == 0)
+        let legacy = try #require(try lw.status().first { $0.environment == "legacy" })
+        #expect(legacy.pins.map(\.source) == ["command", "config"] && legacy.pin?.source == "command", "\(legacy)")
+        #expect(try gobay.run(["lib", "status"]).stdout.contains("(gobay.yml, overridden)"))
     }
 
     /// Library settings that cannot work are refused by `config check`, naming the key.
