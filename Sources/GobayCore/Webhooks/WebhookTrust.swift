@@ -18,28 +18,24 @@ public struct WebhookTrust: Sendable {
     /// Resolves the secrets `config` names from `environment`; throws naming a variable that is not set.
     public init(config: GobayConfig, environment: [String: String]) throws {
         globalSecret = try config.server.webhookSecret?.resolve(environment, what: "server.webhook_secret")
+        (projectSecrets, resolvedProjectSecrets) = try Self.resolve(
+            config.projects.map { ($0.name, $0.webhookSecret) }, section: "projects", environment)
+        (librarySecrets, resolvedLibrarySecrets) = try Self.resolve(
+            config.libraries.map { ($0.name, $0.webhookSecret) }, section: "libraries", environment)
+    }
+
+    /// Each name's `webhook_secret:` as written, and the values of those that have one.
+    private static func resolve(
+        _ named: [(String, SecretSource?)], section: String, _ environment: [String: String]
+    ) throws -> ([String: SecretSource], [String: String]) {
         var sources: [String: SecretSource] = [:]
         var resolved: [String: String] = [:]
-        for project in config.projects {
-            guard let source = project.webhookSecret else { continue }
-            sources[project.name] = source
-            if let value = try source.resolve(environment, what: "projects.\(project.name).webhook_secret") {
-                resolved[project.name] = value
-            }
+        for (name, source) in named {
+            guard let source else { continue }
+            sources[name] = source
+            if let value = try source.resolve(environment, what: "\(section).\(name).webhook_secret") { resolved[name] = value }
         }
-        projectSecrets = sources
-        resolvedProjectSecrets = resolved
-        var librarySources: [String: SecretSource] = [:]
-        var libraryResolved: [String: String] = [:]
-        for library in config.libraries {
-            guard let source = library.webhookSecret else { continue }
-            librarySources[library.name] = source
-            if let value = try source.resolve(environment, what: "libraries.\(library.name).webhook_secret") {
-                libraryResolved[library.name] = value
-            }
-        }
-        librarySecrets = librarySources
-        resolvedLibrarySecrets = libraryResolved
+        return (sources, resolved)
     }
 
     /// The libraries among `libraries` whose secret (their own, else the global one) verifies
