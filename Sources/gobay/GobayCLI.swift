@@ -13,7 +13,8 @@ struct GobayCLI: ParsableCommand {
         version: BuildInfo.versionLine,
         subcommands: [
             Init.self, ConfigCommand.self, ToolchainCommand.self, EnvCommand.self, Build.self, Builds.self, Log.self,
-            Artifacts.self, Cancel.self, Prune.self, LibCommand.self, Serve.self,
+            Artifacts.self, Cancel.self, Prune.self, LibCommand.self, Deploy.self, Rollback.self, Deployments.self, DeployLog.self,
+            Serve.self,
         ])
 
     /// Runs the command; errors become exit code 2 (usage) or 1 (failure) with a message. Synchronous:

@@ -15,7 +15,7 @@ extension ConfigLoader {
         let allowed: Set<String> = [
             "repo", "branch", "environment", "mode", "import_path", "package", "output", "ldflags", "targets", "test",
             "timeout", "webhook_secret", "branches", "tags", "coalesce", "status", "build_tags", "generate", "test_flags",
-            "env", "retention",
+            "env", "retention", "deploy",
         ]
         for (key, _, value) in try r.mapping(node, at: at, allowed: allowed) {
             let path = "\(at).\(key)"
@@ -84,6 +84,7 @@ extension ConfigLoader {
                 }
             case "generate": p.generate = try r.bool(value, at: path)
             case "retention": p.retention = try RetentionConfig.parse(value, at: path, r, global: false)
+            case "deploy": p.deploy = try parseDeploy(value, at: path, r, resolvePath)
             case "test_flags":
                 p.testFlags = try r.stringList(value, at: path).map { flag, flagNode in
                     guard flag.hasPrefix("-"), flag.count > 1 else {

@@ -44,6 +44,8 @@ public struct ProjectConfig: Sendable {
     public var testFlags: [String] = []
     /// This project's own retention keys, over the global ones.
     public var retention: RetentionConfig?
+    /// Where the binary goes after a build (`deploy:`), if anywhere.
+    public var deploy: DeployConfig?
     /// Extra variables for this project's go processes, over the environment's `env:`; a value
     /// may come from gobay's own environment with `{env: NAME}`.
     public var env: [(String, SecretSource)] = []

@@ -8,6 +8,7 @@ import Foundation
 ///     envs/<env>/             one environment: gopath, gomodcache, gocache, home, work, out
 ///     builds/<id>/            a build's log and artifacts, reachable by gobay alone
 ///     libraries/<name>/<sha>  one clean tree of a library commit, copied into each environment
+///     deployments/<id>/log    a deployment's log
 ///     locks/                  cross-process locks: owners, GOPATH, slots, useradd, server
 public struct DataDirectory: Sendable, Hashable {
     /// The data dir itself.
@@ -44,8 +45,14 @@ public struct DataDirectory: Sendable, Hashable {
     public func libraryTrees(_ name: String) -> String { libraries + "/" + name }
     /// The clean tree of one library commit.
     public func libraryTree(_ name: String, commit: String) -> String { libraryTrees(name) + "/" + commit }
+    /// Every deployment's directory.
+    public var deployments: String { root + "/deployments" }
+    /// A deployment's log.
+    public func deploymentLog(_ id: Int64) -> String { deployments + "/\(id)/log" }
     /// Cross-process locks.
     public var locks: String { root + "/locks" }
+    /// The lock one deployment of `project` to `target` holds: one at a time per target.
+    public func deployLock(project: String, target: String) -> String { locks + "/deploy-\(project)--\(target).lock" }
     /// The lock one update of library `name` holds, in every environment at once.
     public func libraryLock(_ name: String) -> String { locks + "/library-\(name).lock" }
     /// The lock file of a process owner token.

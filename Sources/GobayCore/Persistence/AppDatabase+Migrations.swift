@@ -135,6 +135,35 @@ extension AppDatabase {
                 t.primaryKey(["library", "environment"])
             }
         }
+        migrator.registerMigration("v7-deployments") { db in
+            try db.create(table: "deployment") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("project", .text).notNull()
+                t.column("build_id", .integer).notNull()
+                t.column("strategy", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("trigger", .text).notNull()
+                t.column("created_at", .datetime).notNull()
+                t.column("started_at", .datetime)
+                t.column("finished_at", .datetime)
+                t.column("error", .text)
+                t.column("owner", .text)
+            }
+            try db.create(index: "deployment_on_project", on: "deployment", columns: ["project", "id"])
+            try db.create(index: "deployment_on_status", on: "deployment", columns: ["status"])
+            try db.create(table: "deployment_target") { t in
+                t.column("deployment_id", .integer).notNull().references("deployment", onDelete: .cascade)
+                t.column("target", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("previous_release", .integer)
+                t.column("new_release", .integer).notNull()
+                t.column("started_at", .datetime)
+                t.column("finished_at", .datetime)
+                t.column("error", .text)
+                t.primaryKey(["deployment_id", "target"])
+            }
+            try db.create(index: "deployment_target_releases", on: "deployment_target", columns: ["new_release"])
+        }
         return migrator
     }
 

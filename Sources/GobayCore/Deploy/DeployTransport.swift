@@ -1,0 +1,51 @@
+import CGobay
+import Foundation
+
+/// What ran on a target.
+public struct RemoteResult: Sendable {
+    /// The exit status (ssh's 255 when the connection failed).
+    public var status: Int32
+    /// Its standard output.
+    public var stdout: String
+    /// Its standard error.
+    public var stderr: String
+    /// Whether it exited 0.
+    public var succeeded: Bool { status == 0 }
+    /// The last line of stderr (or stdout), for an error message.
+    public var lastLine: String {
+        let text = stderr.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? stdout : stderr
+        return text.split(separator: "\n").last.map { String($0).trimmingCharacters(in: .whitespaces) } ?? ""
+    }
+}
+
+/// How deploy steps reach a target: argument vectors run there, and files copied there.
+public protocol DeployTransport: Sendable {
+    /// Runs `argv` on the target.
+    func run(_ argv: [String], deadline: Date?) async throws -> RemoteResult
+    /// Copies the local file `local` to `remote` on the target (a new file).
+    func upload(_ local: String, to remote: String, deadline: Date?) async throws
+}
+
+/// `host: local`: the same steps on this machine, each an argument vector, no SSH and no shell.
+public struct LocalTransport: DeployTransport {
+    /// The variables of every command run.
+    static let environment = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"]
+
+    /// A transport to this machine.
+    public init() {}
+
+    public func run(_ argv: [String], deadline: Date?) async throws -> RemoteResult {
+        let (outcome, stdout, stderr) = try await ProcessRunner.capture(
+            ProcessSpec(argv, environment: Self.environment), deadline: deadline)
+        return RemoteResult(status: outcome.timedOut ? 124 : outcome.status, stdout: stdout, stderr: stderr)
+    }
+
+    public func upload(_ local: String, to remote: String, deadline: Date?) async throws {
+        try await BlockingThread.run("gobay-deploy-copy") {
+            let result = cgobay_copy_file(local, remote, 0o600)
+            guard result == 0 else {
+                throw GobayError.failure("cannot copy \(local) to \(remote): \(String(cString: strerror(-result)))")
+            }
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import ArgumentParser
+import Foundation
+import GobayCore
+
+extension GobayCLI {
+    /// `gobay deploy BUILD|PROJECT`: upload, switch, restart, check health, roll back.
+    struct Deploy: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Deploy a build (or a project's newest successful build) to its targets.",
+            discussion: "Exit 0 when deployed, 1 when it failed or rolled back, 2 on usage errors.")
+        @OptionGroup var options: ConfigOptions
+        @Argument(help: "A build id, or a project (its newest successful build).") var what: String
+        @Option(name: .customLong("target"), help: "Only this target (repeatable).") var targets: [String] = []
+        @Flag(help: "Print the deployment record as JSON (the log goes to stderr).") var json = false
+
+        func run() throws {
+            let config = try options.load()
+            let database = try AppDatabase(dataDir: config.dataDir)
+            let (project, build) = try DeployLookup.resolve(what, config: config, database: database)
+            try DeployRun(config: config, database: database, json: json)
+                .run(project: project, build: build, targets: targets.isEmpty ? nil : targets, trigger: "cli")
+        }
+    }
+
+    /// `gobay rollback PROJECT --target T [--to BUILD]`.
+    struct Rollback: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Put a target back on its previous release (or --to a build), restart it and check its health.")
+        @OptionGroup var options: ConfigOptions
+        @Argument(help: "The project.") var project: String
+        @Option(name: .customLong("target"), help: "The target.") var target: String
+        @Option(help: "The build to go back to (default: the release before the current one).") var to: Int64?
+        @Flag(help: "Print the deployment record as JSON.") var json = false
+
+        func run() throws {
+            let config = try options.load()
+            let database = try AppDatabase(dataDir: config.dataDir)
+            _ = try config.project(project).deploySection().target(target, project: project)
+            let build: Int64
+            if let to {
+                build = to
+            } else {
+                let current = try database.currentReleases(project: project)[target]
+                guard let current,
+                    let previous = try database.deployments(project: project, limit: 500)
+                        .flatMap({ d in d.targets.filter { $0.target == target && $0.status == .succeeded }.map(\.newRelease) })
+                        .first(where: { $0 != current })
+                else {
+                    throw GobayError(
+                        "target \(target) of \(project) has no earlier release to go back to",
+                        hint: "name one with --to BUILD", kind: .unprocessable)
+                }
+                build = previous
+            }
+            try DeployRun(config: config, database: database, json: json)
+                .run(project: project, build: build, targets: [target], trigger: "rollback")
+        }
+    }
+
+    /// `gobay deployments [--project P]`.
+    struct Deployments: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List deployments, newest first.")
+        @OptionGroup var options: ConfigOptions
+        @Option(help: "Only this project.") var project: String?
+        @Option(help: "At most this many.") var limit = 50
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let config = try options.load()
+            if let project { _ = try config.project(project) }
+            let records = try AppDatabase(dataDir: config.dataDir).deployments(project: project, limit: limit)
+            if json { return try Terminal.printJSON(records) }
+            let rows = records.map { d in
+                [
+                    "#\(d.id)", d.project, "#\(d.build)", d.strategy.rawValue, d.status.rawValue,
+                    d.targets.map { "\($0.target)=\($0.status.rawValue)" }.joined(separator: " "), d.trigger,
+                    Timestamp.string(d.createdAt),
+                ]
+            }
+            print(Terminal.table([["ID", "PROJECT", "BUILD", "STRATEGY", "STATUS", "TARGETS", "TRIGGER", "CREATED"]] + rows))
+        }
+    }
+
+    /// `gobay deploy-log ID`.
+    struct DeployLog: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "deploy-log", abstract: "Print a deployment's log.")
+        @OptionGroup var options: ConfigOptions
+        @Argument(help: "The deployment id.") var id: Int64
+
+        func run() throws {
+            let config = try options.load()
+            guard try AppDatabase(dataDir: config.dataDir).deployment(id) != nil else {
+                throw GobayError("deployment #\(id) does not exist", hint: "`gobay deployments` lists them", kind: .notFound)
+            }
+            let path = config.data.deploymentLog(id)
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw GobayError.failure("deployment #\(id) has no log at \(path)")
+            }
+            FileHandle.standardOutput.write(data)
+        }
+    }
+}
+
+/// `gobay deploy`'s argument: a build id or a project name.
+enum DeployLookup {
+    static func resolve(_ what: String, config: GobayConfig, database: AppDatabase) throws -> (String, Int64?) {
+        if let id = Int64(what.hasPrefix("#") ? String(what.dropFirst()) : what) {
+            guard let build = try database.build(id) else {
+                throw GobayError("build #\(id) does not exist", hint: "`gobay builds` lists them", kind: .notFound)
+            }
+            return (build.project, id)
+        }
+        _ = try config.project(what)
+        return (what, nil)
+    }
+}
+
+/// Plans and runs one deployment in this process, printing its log live.
+struct DeployRun {
+    let config: GobayConfig
+    let database: AppDatabase
+    let json: Bool
+
+    func run(project: String, build: Int64?, targets: [String]?, trigger: String) throws {
+        try database.reapInterruptedDeployments { ProcessOwner.isAlive($0, dataDir: config.dataDir) }
+        let json = self.json
+        let deployer = Deployer(config: config, database: database) { line in
+            if json { Terminal.error(line) } else { Terminal.out(line) }
+        }
+        let plan = try deployer.plan(project: project, build: build, targets: targets)
+        let record = try SignalCancellation.runBlocking { try await deployer.run(plan, trigger: trigger) }
+        if json { try Terminal.printJSON(record) }
+        if record.status != .succeeded { throw ExitCode(1) }
+    }
+}
