@@ -20,6 +20,11 @@ struct ConfigTests {
         }
     }
 
+    @Test(arguments: ["0", "0s", "0m", "0.0", "00s"])
+    func aQuietPeriodOfZeroIsAccepted(text: String) throws {
+        #expect(try parse("server: { quiet_period: \(text) }\n").server.quietPeriod == 0)
+    }
+
     @Test func fullExampleResolves() throws {
         let config = try parse(
             """

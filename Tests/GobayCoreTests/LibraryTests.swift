@@ -281,5 +281,16 @@ struct LibraryTests {
         }
         #expect(try gobay.run(["config", "check"]).status == 0)
     }
-}
 
+    /// An update into environments no build has used yet makes their directories; the step user
+    /// must still own what it writes (here the environment's own build cache).
+    @Test func anUpdateBeforeTheFirstBuildLeavesTheEnvironmentUsable() throws {
+        let lw = try LibraryWorld(label: "lib-first")
+        let cache = "    gocache: \(try TestToolchains.sharedGocache(TestToolchains.go119))\n"
+        try lw.world.editConfig(cache, "")
+        #expect(try lw.world.gobay.run(["lib", "update", "corelib"]).status == 0)
+        let result = try lw.world.gobay.run(["build", "legacy-svc", "--json"])
+        #expect(result.status == 0, "\(result.stderr.suffix(1500))")
+        #expect(try lw.output(of: try lw.world.decodeBuild(result.stdout)).contains("hello from corelib v1"))
+    }
+}

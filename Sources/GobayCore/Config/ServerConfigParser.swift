@@ -114,7 +114,7 @@ enum ServerConfigParser {
     }
 
     static func zeroOrDuration(_ node: Node, at path: String, _ r: YAMLReader) throws -> TimeInterval {
-        if case .scalar(let s) = node, s.string == "0" { return 0 }
+        if case .scalar(let s) = node, s.string.range(of: "^0+(\\.0+)?[hms]?$", options: .regularExpression) != nil { return 0 }
         return try r.duration(node, at: path)
     }
 }
