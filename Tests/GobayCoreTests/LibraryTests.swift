@@ -293,4 +293,57 @@ struct LibraryTests {
         #expect(result.status == 0, "\(result.stderr.suffix(1500))")
         #expect(try lw.output(of: try lw.world.decodeBuild(result.stdout)).contains("hello from corelib v1"))
     }
+
+    /// Each environment's checkout shares its files with the clean tree (hard links), which is
+    /// safe only because the steps cannot write them: a test that tries to write, chmod and
+    /// remove the library's file in its GOPATH is refused, and every environment keeps the text.
+    @Test func aBuildCannotWriteTheLibraryOtherEnvironmentsRead() throws {
+        let lw = try LibraryWorld(label: "lib-hostile")
+        try lw.legacyTwo.commit(
+            [
+                "attack_test.go": """
+                    package main
+
+                    import (
+                    \t"os"
+                    \t"path/filepath"
+                    \t"testing"
+                    )
+
+                    func TestAttack(t *testing.T) {
+                    \tlib := filepath.Join(os.Getenv("GOPATH"), "src/ex.com/team/corelib/greet/greet.go")
+                    \tif f, err := os.OpenFile(lib, os.O_WRONLY|os.O_APPEND, 0); err == nil {
+                    \t\tf.WriteString("// tampered")
+                    \t\tf.Close()
+                    \t\tt.Log("ATTACK write: done")
+                    \t} else {
+                    \t\tt.Log("ATTACK write: refused")
+                    \t}
+                    \tif os.Chmod(lib, 0666) == nil { t.Log("ATTACK chmod: done") } else { t.Log("ATTACK chmod: refused") }
+                    \tif os.Remove(lib) == nil { t.Log("ATTACK remove: done") } else { t.Log("ATTACK remove: refused") }
+                    }
+
+                    """
+            ], message: "attack the library")
+        try lw.world.editConfig(
+            "    import_path: ex.com/team/legacy-two\n", "    import_path: ex.com/team/legacy-two\n    test: true\n")
+        #expect(try lw.world.gobay.run(["lib", "update", "corelib"]).status == 0)
+        let original = try String(contentsOfFile: lw.world.corelib.path + "/greet/greet.go", encoding: .utf8)
+        let file = lw.world.dataDir + "/envs/legacy/gopath/src/ex.com/team/corelib/greet/greet.go"
+        var info = stat()
+        #expect(lstat(file, &info) == 0 && info.st_nlink > 1, "the checkout's files are hard links")
+        let result = try lw.world.gobay.run(["build", "legacy-two", "--json"])
+        #expect(result.status == 0, "\(result.stderr.suffix(1500))")
+        let log = try String(
+            contentsOfFile: lw.world.dataDir + "/builds/\(try lw.world.decodeBuild(result.stdout).id)/log", encoding: .utf8)
+        for attack in ["write", "chmod", "remove"] {
+            #expect(log.contains("ATTACK \(attack): refused"), "\(attack): \(log)")
+        }
+        for env in ["legacy", "modern", "newest"] {
+            let path = lw.world.dataDir + "/envs/\(env)/gopath/src/ex.com/team/corelib/greet/greet.go"
+            #expect(try String(contentsOfFile: path, encoding: .utf8) == original, "\(env)")
+        }
+        let other = try lw.world.decodeBuild(try lw.world.gobay.run(["build", "gopath-new", "--json"]).stdout)
+        #expect(try lw.output(of: other).contains("hello from corelib v1"))
+    }
 }

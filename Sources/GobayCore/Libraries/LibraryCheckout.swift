@@ -46,15 +46,16 @@ public struct LibraryCheckout: Sendable {
         return State(commit: parts[1], updatedAt: mtime)
     }
 
-    /// Copies the clean tree `source` of `commit` beside the checkout: the staged tree, ready to
-    /// be swapped in. Leftovers of an update that was killed are removed first.
-    func stage(from source: String, commit: String, parentOwner: ProcessUser?) throws -> String {
+    /// Copies (or, with `link`, hard-links) the clean tree `source` of `commit` beside the
+    /// checkout: the staged tree, ready to be swapped in. Leftovers of an update that was killed
+    /// are removed first.
+    func stage(from source: String, commit: String, parentOwner: ProcessUser?, link: Bool) throws -> String {
         let parent = (path as NSString).deletingLastPathComponent
         try Ownership.makeDirectories(parent, owner: parentOwner)
         removeLeftovers()
         let staged = parent + "/" + stagePrefix + UUID().uuidString
         do {
-            try TreeCopy.copy(source, to: staged, skipping: [".git"])
+            try TreeCopy.copy(source, to: staged, link: link, skipping: [".git"])
             let marker = Data("\(library) \(commit)\n".utf8)
             guard FileManager.default.createFile(atPath: staged + "/" + Self.markerName, contents: marker) else {
                 throw GobayError.failure("cannot write \(staged)/\(Self.markerName)", hint: "check free disk space")

@@ -151,9 +151,13 @@ public struct LibraryUpdater: Sendable {
             return Change(environment: name, from: before, to: commit, pin: pin, changed: false)
         }
         let owner = parentOwner(name)
+        // Hard links to the clean tree cost a twentieth of copies. They are safe only when the
+        // files are gobay's (root's, not writable by others) and the steps run as another,
+        // unprivileged user, who can read them but neither write nor chmod them.
+        let link = getuid() == 0 && owner.map { $0.uid != 0 } == true
         let source = config.data.libraryTree(library.name, commit: commit)
         let staged = try await BlockingThread.run("gobay-library-stage") {
-            try checkout.stage(from: source, commit: commit, parentOwner: owner)
+            try checkout.stage(from: source, commit: commit, parentOwner: owner, link: link)
         }
         let gopathLock = try EnvironmentLocks(dataDir: config.dataDir).gopath(name)
         if !gopathLock.tryLockExclusive() {
@@ -171,7 +175,9 @@ public struct LibraryUpdater: Sendable {
             throw error
         }
         gopathLock.unlock()
-        log?("environment \(name): library \(library.name) \(before.map { String($0.prefix(12)) } ?? "(none)") -> \(commit.prefix(12))")
+        log?(
+            "environment \(name): library \(library.name) \(before.map { String($0.prefix(12)) } ?? "(none)") -> \(commit.prefix(12))"
+                + (link ? " (hard links to the clean tree)" : " (copied)"))
         try? await BlockingThread.run("gobay-library-discard") { checkout.discard(staged) }
         return Change(environment: name, from: before, to: commit, pin: pin, changed: true)
     }
@@ -197,6 +203,7 @@ public struct LibraryUpdater: Sendable {
         let staging = data.libraryTrees(library.name) + "/.tmp-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: staging) }
         try mirror.checkout(commit: commit, into: staging)
+        try readOnlyForOthers(staging)
         let goMod = staging + "/go.mod"
         if !FileManager.default.fileExists(atPath: goMod) {
             guard FileManager.default.createFile(atPath: goMod, contents: Data("module \(library.importPath)\n".utf8)) else {
@@ -205,6 +212,21 @@ public struct LibraryUpdater: Sendable {
         }
         guard rename(staging, tree) == 0 else {
             throw GobayError.failure("cannot place \(tree): \(String(cString: strerror(errno)))", hint: "check free disk space")
+        }
+    }
+
+    /// Takes the group and other write bits off every file and directory under `dir`: the clean
+    /// tree's files are hard-linked into environments, whose steps must not write them.
+    static func readOnlyForOthers(_ dir: String) throws {
+        guard let walk = FileManager.default.enumerator(atPath: dir) else { return }
+        _ = chmod(dir, 0o755)
+        while let relative = walk.nextObject() as? String {
+            let path = dir + "/" + relative
+            var info = stat()
+            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFLNK else { continue }
+            if info.st_mode & 0o022 != 0, chmod(path, info.st_mode & 0o7755) != 0 {
+                throw GobayError.failure("cannot chmod \(path): \(String(cString: strerror(errno)))")
+            }
         }
     }
 

@@ -5,14 +5,17 @@ import Foundation
     import Glibc
 #endif
 
-/// Copies a directory tree of regular files, directories and symbolic links: each file a reflink
-/// where the filesystem can, else a kernel-side copy (`copy_file_range`). Every copy is a file of
-/// its own, so a build that writes into one environment's copy never reaches another's.
+/// Copies a directory tree of regular files, directories and symbolic links. Directories are
+/// always made anew. Files are hard links to the source's when `link` is set (the caller knows
+/// no one who reads the copy can write the source's files), else each a reflink where the
+/// filesystem can, else a kernel-side copy (`copy_file_range`): a file of its own.
 enum TreeCopy {
     /// Copies the contents of `source` into `target`, which must not exist yet; returns the
-    /// number of files copied.
+    /// number of files copied or linked.
     @discardableResult
-    static func copy(_ source: String, to target: String, skipping skipped: Set<String> = []) throws -> Int {
+    static func copy(_ source: String, to target: String, link: Bool = false, skipping skipped: Set<String> = []) throws
+        -> Int
+    {
         var info = stat()
         guard lstat(source, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
             throw GobayError.failure("cannot copy \(source): not a directory")
@@ -31,8 +34,13 @@ enum TreeCopy {
             }
             switch entry.st_mode & S_IFMT {
             case S_IFDIR:
-                files += try copy(from, to: to)
+                files += try copy(from, to: to, link: link)
             case S_IFREG:
+                // A link across filesystems (EXDEV) or refused falls back to a copy.
+                if link && Glibc.link(from, to) == 0 {
+                    files += 1
+                    continue
+                }
                 let result = cgobay_copy_file(from, to, UInt32(entry.st_mode & 0o777))
                 guard result == 0 else {
                     throw GobayError.failure(

@@ -23,7 +23,8 @@ public enum Ownership {
         }
     }
 
-    /// Makes `paths` (recursively, never following a link) owned by `owner`. Only root can do this.
+    /// Makes `paths` (recursively, never following a link) owned by `owner`, except regular
+    /// files with more than one hard link. Only root can do this.
     public static func hand(_ paths: [String], to owner: ProcessUser) throws {
         let existing = paths.filter { FileManager.default.fileExists(atPath: $0) }
         guard !existing.isEmpty else { return }
@@ -43,6 +44,11 @@ public enum Ownership {
     }
 
     private static func change(_ path: String, to owner: ProcessUser) throws {
+        // A file with more than one name is shared with another tree (a library's files are
+        // hard links to one clean tree, read by every environment): it is never handed over,
+        // or one environment's steps could write what another's read.
+        var info = stat()
+        if lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_nlink > 1 { return }
         guard lchown(path, owner.uid, owner.gid) == 0 || errno == ENOENT else {
             throw GobayError.failure(
                 "cannot hand \(path) to user \(owner): \(String(cString: strerror(errno)))",
