@@ -394,7 +394,7 @@ extension DeployTarget {
     }
 
     /// A port on 127.0.0.1 that was free a moment ago (the kernel's pick for port 0).
-    static func freeLoopbackPort() throws -> Int {
+    public static func freeLoopbackPort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw GobayError.failure("cannot make a socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
