@@ -122,7 +122,7 @@ struct DeployRun {
     let json: Bool
 
     func run(project: String, build: Int64?, targets: [String]?, trigger: String) throws {
-        try database.reapInterruptedDeployments { ProcessOwner.isAlive($0, dataDir: config.dataDir) }
+        try Deployer.reapInterrupted(database: database, dataDir: config.dataDir)
         let json = self.json
         let deployer = Deployer(config: config, database: database) { line in
             if json { Terminal.error(line) } else { Terminal.out(line) }

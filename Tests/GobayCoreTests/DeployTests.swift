@@ -129,4 +129,57 @@ struct DeployTests {
         let releases = try FileManager.default.contentsOfDirectory(atPath: target.deployPath + "/releases")
         #expect(releases == [String(v1.id)], "\(releases)")
     }
+
+    /// kill -9 of gobay halfway through a 50 MB upload: the target still serves the old release
+    /// from an unchanged `current`; the retry marks the dead deployment interrupted, stops what
+    /// it left running, removes its temp file and succeeds.
+    @Test func killedMidUploadLeavesTheTargetServingAndARetrySucceeds() throws {
+        let dw = try DeployWorld(label: "deploy-kill", count: 1)
+        defer { dw.stop() }
+        let target = dw.targets[0]
+        try dw.release("v1")
+        #expect(try dw.deploy(["api"]).status == 0)
+        let v2 = try dw.release("v2")
+        #expect(try dw.deploy(["api"]).status == 0)
+        var random = [UInt8](repeating: 0, count: 38 << 20)
+        for i in stride(from: 0, to: random.count, by: 8) {
+            var value = UInt64.random(in: .min ... .max)
+            withUnsafeBytes(of: &value) { bytes in for j in 0..<8 where i + j < random.count { random[i + j] = bytes[j] } }
+        }
+        let big = try dw.release(
+            "v3",
+            extra: [
+                "blob.txt": Data(random).base64EncodedString(),
+                "blob.go": "package main\n\nimport _ \"embed\"\n\n//go:embed blob.txt\nvar blob string\n\nfunc init() {\n\tif len(blob) == 0 {\n\t\tpanic(\"no blob\")\n\t}\n}\n",
+            ])
+        #expect((big.artifacts.first?.size ?? 0) > 50_000_000)
+        let victim = try ChildProcess(
+            dw.gobay.spec(["deploy", "api"]), stdoutPath: dw.sandbox.path + "/victim.out", stderrPath: dw.sandbox.path + "/victim.err")
+        let releases = target.deployPath + "/releases"
+        let deadline = Date().addingTimeInterval(60)
+        func uploads() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: releases)) ?? []).filter { $0.hasPrefix(".gobay-upload-") }
+        }
+        while Date() < deadline, uploads().isEmpty { usleep(5_000) }
+        #expect(!uploads().isEmpty, "the upload never started: \(victim.stdout)")
+        victim.signal(SIGKILL)
+        _ = victim.wait()
+        #expect(target.currentTarget() == "releases/\(v2.id)")
+        #expect(dw.versions() == ["v2"])
+
+        let retry = try dw.deploy(["api"])
+        #expect(retry.status == 0, "\(retry.stderr)")
+        #expect(dw.versions() == ["v3"])
+        #expect(uploads().isEmpty, "\(uploads())")
+        let history = try JSONDecoder().decode(
+            [DeploymentRecord].self, from: Data(try dw.gobay.run(["deployments", "--json"]).stdout.utf8))
+        #expect(history.map(\.status) == [.succeeded, .interrupted, .succeeded, .succeeded])
+        // Nothing of the killed deployment is still running.
+        let killed = try #require(history.first { $0.status == .interrupted })
+        let leftovers = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { pid in
+            guard Int32(pid) != nil, let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
+            return String(decoding: environ, as: UTF8.self).split(separator: "\0").contains { $0.hasPrefix("GOBAY_DEPLOY=") && $0.hasSuffix(":\(killed.id)") }
+        }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+    }
 }

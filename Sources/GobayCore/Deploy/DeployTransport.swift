@@ -28,15 +28,18 @@ public protocol DeployTransport: Sendable {
 
 /// `host: local`: the same steps on this machine, each an argument vector, no SSH and no shell.
 public struct LocalTransport: DeployTransport {
-    /// The variables of every command run.
-    static let environment = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"]
+    /// The variables of every command run, and the deployment's marker.
+    let environment: [String: String]
 
-    /// A transport to this machine.
-    public init() {}
+    /// A transport to this machine; `marker` goes into every command's environment.
+    public init(marker: [String: String] = [:]) {
+        environment = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"]
+            .merging(marker) { _, new in new }
+    }
 
     public func run(_ argv: [String], deadline: Date?) async throws -> RemoteResult {
         let (outcome, stdout, stderr) = try await ProcessRunner.capture(
-            ProcessSpec(argv, environment: Self.environment), deadline: deadline)
+            ProcessSpec(argv, environment: environment), deadline: deadline)
         return RemoteResult(status: outcome.timedOut ? 124 : outcome.status, stdout: stdout, stderr: stderr)
     }
 

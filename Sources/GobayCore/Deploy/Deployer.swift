@@ -77,6 +77,21 @@ public struct Deployer: Sendable {
         return Plan(project: project, deploy: deploy, targets: targets, build: build, artifact: artifact)
     }
 
+    /// The variable set in the environment of every process a deployment starts (ssh, scp,
+    /// local commands) to `<owner>:<deployment id>`.
+    public static let markerVariable = "GOBAY_DEPLOY"
+
+    /// Marks `interrupted` the unfinished deployments whose gobay process has died, and kills
+    /// what they left running (an ssh master, an scp), found by the marker in its environment.
+    @discardableResult
+    public static func reapInterrupted(database: AppDatabase, dataDir: String) throws -> [Int64] {
+        let dead = try database.reapInterruptedDeployments { ProcessOwner.isAlive($0, dataDir: dataDir) }
+        for (id, owner) in dead {
+            ProcessRunner.killProcesses(withEnvironmentEntry: "\(markerVariable)=\(owner):\(id)")
+        }
+        return dead.map(\.id)
+    }
+
     /// Records and runs the deployment to its end; returns the final record.
     public func run(_ plan: Plan, trigger: String) async throws -> DeploymentRecord {
         let owner = try ProcessOwner.current(dataDir: config.dataDir)
@@ -164,12 +179,16 @@ public struct Deployer: Sendable {
             }
             defer { lock.unlock() }
             let steps = TargetDeploy(target: target, plan: plan, deployment: id, database: database, log: log)
+            let owner = try ProcessOwner.current(dataDir: config.dataDir)
+            let marker = [Self.markerVariable: "\(owner.token):\(id)"]
             let outcome: (DeployStatus, String?)
             if target.isLocal {
-                outcome = try await steps.run(LocalTransport())
+                outcome = try await steps.run(LocalTransport(marker: marker))
             } else {
                 log.write(name, "connecting to \(target.user.map { "\($0)@" } ?? "")\(target.host ?? ""):\(target.port)")
-                outcome = try await SSHTransport.withConnection(target, deadline: nil, log: { log.write(name, $0) }) {
+                outcome = try await SSHTransport.withConnection(
+                    target, marker: marker, deadline: nil, log: { log.write(name, $0) }
+                ) {
                     try await steps.run($0)
                 }
             }

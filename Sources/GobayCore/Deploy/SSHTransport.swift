@@ -7,9 +7,8 @@ import Foundation
 public struct SSHTransport: DeployTransport {
     let target: DeployTargetConfig
     let controlPath: String
-
-    /// The variables of every ssh process: no agent, no user config.
-    static let environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "LC_ALL": "C"]
+    /// The variables of every ssh and scp process: no agent, the deployment's marker.
+    let environment: [String: String]
 
     /// The options every ssh and scp call shares.
     static func options(_ target: DeployTargetConfig, controlPath: String) -> [String] {
@@ -38,7 +37,7 @@ public struct SSHTransport: DeployTransport {
         let spec = ProcessSpec(
             ["ssh"] + Self.options(target, controlPath: controlPath)
                 + ["-o", "ControlMaster=no", "-p", String(target.port), "--", host, try RemoteCommand.line(argv)],
-            environment: Self.environment)
+            environment: environment)
         let (outcome, stdout, stderr) = try await ProcessRunner.capture(spec, deadline: deadline)
         return RemoteResult(status: outcome.timedOut ? 124 : outcome.status, stdout: stdout, stderr: stderr)
     }
@@ -49,7 +48,7 @@ public struct SSHTransport: DeployTransport {
         let spec = ProcessSpec(
             ["scp", "-q"] + Self.options(target, controlPath: controlPath)
                 + ["-o", "ControlMaster=no", "-P", String(target.port), "--", local, "\(hostPart):\(remote)"],
-            environment: Self.environment)
+            environment: environment)
         let (outcome, stdout, stderr) = try await ProcessRunner.capture(spec, deadline: deadline)
         let result = RemoteResult(status: outcome.status, stdout: stdout, stderr: stderr)
         guard outcome.succeeded else {
@@ -62,7 +61,8 @@ public struct SSHTransport: DeployTransport {
     /// Opens the target's master connection, runs `body` with a transport that uses it, and
     /// closes it (the master is a child task: it ends with the deploy, whatever happens).
     public static func withConnection<T: Sendable>(
-        _ target: DeployTargetConfig, deadline: Date?, log: @escaping @Sendable (String) -> Void,
+        _ target: DeployTargetConfig, marker: [String: String], deadline: Date?,
+        log: @escaping @Sendable (String) -> Void,
         _ body: @Sendable (SSHTransport) async throws -> T
     ) async throws -> T {
         // A unix socket path is at most 108 bytes: a short private dir of its own.
@@ -71,7 +71,8 @@ public struct SSHTransport: DeployTransport {
             throw GobayError.failure("cannot create \(dir): \(String(cString: strerror(errno)))")
         }
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let transport = SSHTransport(target: target, controlPath: dir + "/cm")
+        let environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "LC_ALL": "C"].merging(marker) { _, new in new }
+        let transport = SSHTransport(target: target, controlPath: dir + "/cm", environment: environment)
         let (events, eventInput) = AsyncStream.makeStream(of: MasterEvent.self)
         let readyLine = "gobay-connected"
         let master = ProcessSpec(

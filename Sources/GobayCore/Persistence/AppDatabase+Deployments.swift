@@ -148,15 +148,15 @@ extension AppDatabase {
     /// Marks `interrupted` the unfinished deployments (and their unfinished targets) whose gobay
     /// process has died.
     @discardableResult
-    public func reapInterruptedDeployments(isAlive: (String) -> Bool) throws -> [Int64] {
+    public func reapInterruptedDeployments(isAlive: (String) -> Bool) throws -> [(id: Int64, owner: String)] {
         try writer.write { db in
             let rows = try Row.fetchAll(db, sql: "SELECT id, owner FROM deployment WHERE status IN ('queued', 'running')")
-            var dead: [Int64] = []
+            var dead: [(id: Int64, owner: String)] = []
             for row in rows {
                 let owner: String? = row[1]
                 guard let owner, !isAlive(owner) else { continue }
                 let id: Int64 = row[0]
-                dead.append(id)
+                dead.append((id, owner))
                 let now = StoredDate.value(Date())
                 try db.execute(
                     sql: "UPDATE deployment SET status = 'interrupted', finished_at = ?, error = ? WHERE id = ?",
