@@ -35,7 +35,7 @@ public func buildApplication(state: ServerState) throws -> some ApplicationProto
         // builds the scheduler finishes or cancels while it stops.
         services: [
             state.reporter, SchedulerService(state: state), ConfigReloadService(state: state),
-            RetentionService(state: state), state.libraryUpdates,
+            RetentionService(state: state), state.libraryUpdates, state.deployments,
         ],
         logger: state.logger)
 }
@@ -59,13 +59,17 @@ public struct RouterParts: Sendable {
     public var logger: Logger
     /// Library updates pushes ask for; nil: library pushes only queue the dependents' builds.
     public var libraryUpdates: LibraryUpdateService?
+    /// Deployments the API asks for; nil: the deployment routes answer 503.
+    public var deployments: DeployService?
 
     /// Names every part.
     public init(
         config: ConfigHolder, database: AppDatabase, scheduler: Scheduler, reporter: CommitStatusReporter,
-        metrics: ServerMetrics, watcher: BuildDirectoryWatcher?, logger: Logger, libraryUpdates: LibraryUpdateService? = nil
+        metrics: ServerMetrics, watcher: BuildDirectoryWatcher?, logger: Logger, libraryUpdates: LibraryUpdateService? = nil,
+        deployments: DeployService? = nil
     ) {
         self.libraryUpdates = libraryUpdates
+        self.deployments = deployments
         self.config = config
         self.database = database
         self.scheduler = scheduler
@@ -81,7 +85,8 @@ public func buildRouter(state: ServerState) -> Router<BasicRequestContext> {
     buildRouter(
         RouterParts(
             config: state.holder, database: state.database, scheduler: state.scheduler, reporter: state.reporter,
-            metrics: state.metrics, watcher: state.buildWatcher, logger: state.logger, libraryUpdates: state.libraryUpdates))
+            metrics: state.metrics, watcher: state.buildWatcher, logger: state.logger, libraryUpdates: state.libraryUpdates,
+            deployments: state.deployments))
 }
 
 /// The router with every endpoint; each controller gets only the parts it uses. A full disk or
@@ -99,6 +104,13 @@ public func buildRouter(_ parts: RouterParts) -> Router<BasicRequestContext> {
         configHolder: parts.config, database: parts.database, scheduler: parts.scheduler, watcher: parts.watcher,
         auth: auth)
     router.addRoutes(api.endpoints, atPath: "/api/v1")
+    router.addRoutes(
+        DeploymentController(
+            configHolder: parts.config, database: parts.database, deployments: parts.deployments, watcher: parts.watcher,
+            auth: auth
+        )
+            .endpoints,
+        atPath: "/api/v1")
     router.addRoutes(
         MetricsController(metrics: parts.metrics, database: parts.database, scheduler: parts.scheduler, auth: auth).endpoints)
     router.get("/healthz") { _, _ in "ok\n" }

@@ -7,18 +7,48 @@ import Hummingbird
 /// waits on the server's `BuildDirectoryWatcher`, woken by the log's writer (in this process or
 /// another) and by the final status, and reads nothing.
 struct LogFollower: Sendable {
-    let database: AppDatabase
+    /// Where the followed build or deployment stands.
+    struct State: Sendable {
+        /// Its status, as the API writes it.
+        var status: String
+        /// Whether it has ended.
+        var isFinal: Bool
+        /// Whether it still waits in a queue (its log may not exist yet).
+        var queued: Bool
+    }
+
     let watcher: BuildDirectoryWatcher?
-    let buildID: Int64
+    /// The build's or deployment's id, for the end event.
+    let id: Int64
     let path: String
+    /// Reads where it stands now.
+    let state: @Sendable () async -> State?
+
+    /// Follows build `id`'s log.
+    init(database: AppDatabase, watcher: BuildDirectoryWatcher?, buildID: Int64, path: String) {
+        self.watcher = watcher
+        self.id = buildID
+        self.path = path
+        self.state = {
+            (try? await database.build(buildID)).flatMap { $0 }.map {
+                State(status: $0.status.rawValue, isFinal: $0.status.isFinal, queued: $0.status == .queued)
+            }
+        }
+    }
+
+    /// Follows any log whose state `state` reads.
+    init(watcher: BuildDirectoryWatcher?, id: Int64, path: String, state: @escaping @Sendable () async -> State?) {
+        self.watcher = watcher
+        self.id = id
+        self.path = path
+        self.state = state
+    }
 
     func response() -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
-        let (database, watcher) = (self.database, self.watcher)
-        let buildID = self.buildID
-        let path = self.path
+        let (watcher, id, path, state) = (self.watcher, self.id, self.path, self.state)
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in
@@ -31,7 +61,7 @@ struct LogFollower: Sendable {
                     // after this look is missed.
                     let seen = subscription?.changes ?? 0
                     // Read the status before the file, so no line written before the end is missed.
-                    let record = try? await database.build(buildID)
+                    let record = await state()
                     let (chunk, next) = Self.read(path, from: offset)
                     offset = next
                     pending.append(chunk)
@@ -42,17 +72,17 @@ struct LogFollower: Sendable {
                         events += "data: \(line)\n\n"
                     }
                     if !events.isEmpty { try await writer.write(ByteBuffer(string: events)) }
-                    if let record, record.status.isFinal {
+                    if let record, record.isFinal {
                         if !pending.isEmpty {
                             try await writer.write(ByteBuffer(string: "data: \(String(decoding: pending, as: UTF8.self))\n\n"))
                         }
-                        let end = #"{"id":\#(buildID),"status":"\#(record.status.rawValue)"}"#
+                        let end = #"{"id":\#(id),"status":"\#(record.status)"}"#
                         try await writer.write(ByteBuffer(string: "event: end\ndata: \(end)\n\n"))
                         try await writer.finish(nil)
                         return
                     }
                     if let subscription {
-                        await subscription.wait(after: seen, queued: record?.status == .queued)
+                        await subscription.wait(after: seen, queued: record?.queued ?? false)
                         try Task.checkCancellation()
                     } else {
                         // No inotify (not Linux, or no instance left): look again after a while.

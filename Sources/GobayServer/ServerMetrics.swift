@@ -37,6 +37,17 @@ public final class ServerMetrics: Sendable {
         histogram.recordNanoseconds(Int64(seconds * 1e9))
     }
 
+    /// Counts a deployment's targets by how each ended.
+    func deploymentFinished(_ record: DeploymentRecord) {
+        for target in record.targets {
+            registry.makeCounter(
+                descriptor: Self.name(
+                    "deployments", unit: "total", help: "Deployment targets by project, target and how they ended."),
+                labels: [("project", record.project), ("target", target.target), ("status", target.status.rawValue)]
+            ).increment()
+        }
+    }
+
     /// Counts a webhook delivery by sender and result (queued, ignored, duplicate, unauthorized, ...).
     func delivery(sender: String, result: String) {
         registry.makeCounter(

@@ -18,6 +18,8 @@ public final class ServerState: Sendable {
     public let scheduler: Scheduler
     /// Library updates that pushes to a library ask for.
     public let libraryUpdates: LibraryUpdateService
+    /// Deployments: asked for through the API, or after a build of a branch in `deploy.on`.
+    public let deployments: DeployService
     /// Commit status reporting.
     public let reporter: CommitStatusReporter
     /// Prometheus metrics.
@@ -61,6 +63,8 @@ public final class ServerState: Sendable {
         for (old, new) in try database.requeueInterrupted(notBefore: Date()) {
             logger.info("build #\(old) was interrupted; queued again as #\(new)")
         }
+        let deadDeployments = try Deployer.reapInterrupted(database: database, dataDir: config.dataDir)
+        if !deadDeployments.isEmpty { logger.warning("deployments interrupted by a previous stop: \(deadDeployments)") }
         let watcher = BuildDirectoryWatcher()
         buildWatcher = watcher
         let dataDir = config.dataDir
@@ -72,7 +76,16 @@ public final class ServerState: Sendable {
         hooks.running = { id, plan in
             reporter.report(project: plan.project, sha: plan.commit, state: .running, buildID: id, description: "building")
         }
+        let metricsForDeploys = self.metrics
+        let deployments = DeployService(
+            config: { holder.current.config }, database: database, logger: logger, reporter: reporter
+        ) { record in
+            watcher?.notify((DataDirectory(dataDir).deploymentLog(record.id) as NSString).deletingLastPathComponent)
+            metricsForDeploys.deploymentFinished(record)
+        }
+        self.deployments = deployments
         hooks.finished = { record in
+            deployments.buildFinished(record)
             watcher?.notify(DataDirectory(dataDir).build(record.id).path)
             metrics.buildFinished(record)
             log.info("build finished", metadata: ["build.id": "\(record.id)", "build.status": "\(record.status.rawValue)"])

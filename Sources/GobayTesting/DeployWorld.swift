@@ -20,9 +20,11 @@ public final class DeployWorld: Sendable {
     public let local: Bool
 
     /// `count` targets named web-1, web-2, …; `deploySettings` is YAML added under `deploy:`
-    /// (e.g. `      strategy: parallel\n`).
+    /// (e.g. `      strategy: parallel\n`), `projectSettings` under `projects.api`, `extra` at the
+    /// end (e.g. a `server:` section).
     public init(
-        label: String, count: Int = 2, local: Bool = false, deploySettings: String = "", healthTimeout: String = "5s"
+        label: String, count: Int = 2, local: Bool = false, deploySettings: String = "", healthTimeout: String = "5s",
+        projectSettings: String = "", extra: String = ""
     ) throws {
         sandbox = try TestSandbox(label)
         self.local = local
@@ -51,9 +53,10 @@ public final class DeployWorld: Sendable {
                 repo: repos/api
                 branch: master
                 environment: modern
-                deploy:
+            \(projectSettings)    deploy:
             \(deploySettings)      targets:
             \(targetLines)
+            \(extra)
             """
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
         gobay = try GobayBinary(config: configPath)

@@ -94,10 +94,19 @@ public struct Deployer: Sendable {
 
     /// Records and runs the deployment to its end; returns the final record.
     public func run(_ plan: Plan, trigger: String) async throws -> DeploymentRecord {
+        try await run(plan, id: try record(plan, trigger: trigger))
+    }
+
+    /// Records the deployment, queued; returns its id.
+    public func record(_ plan: Plan, trigger: String) throws -> Int64 {
         let owner = try ProcessOwner.current(dataDir: config.dataDir)
-        let id = try database.createDeployment(
+        return try database.createDeployment(
             project: plan.project.name, build: plan.build.id, strategy: plan.deploy.strategy, trigger: trigger,
             owner: owner.token, targets: plan.targets.map(\.name))
+    }
+
+    /// Runs the recorded deployment `id` to its end; returns the final record.
+    public func run(_ plan: Plan, id: Int64) async throws -> DeploymentRecord {
         let path = config.data.deploymentLog(id)
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)

@@ -21,14 +21,15 @@ struct CommitStatusPost: Sendable {
 
     /// The posts `status` asks for: one per configured API.
     static func posts(
-        for status: StatusConfig, sha: String, state: CommitState, buildID: Int64, target: String, description: String
+        for status: StatusConfig, sha: String, state: CommitState, buildID: Int64, target: String, description: String,
+        context: String = "gobay"
     ) -> [CommitStatusPost] {
         var posts: [CommitStatusPost] = []
         if let gitlab = status.gitlab {
             // GitLab takes a numeric id or the URL-encoded path ("group%2Fproject").
             let unreserved = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
             let id = gitlab.projectID.addingPercentEncoding(withAllowedCharacters: unreserved) ?? gitlab.projectID
-            let body = ["state": state.rawValue, "target_url": target, "description": description, "name": "gobay"]
+            let body = ["state": state.rawValue, "target_url": target, "description": description, "name": context]
             posts.append(
                 CommitStatusPost(
                     api: "gitlab", url: "\(trimmed(gitlab.url))/api/v4/projects/\(id)/statuses/\(sha)",
@@ -36,7 +37,7 @@ struct CommitStatusPost: Sendable {
                     buildID: buildID, state: state))
         }
         if let github = status.github {
-            let body = ["state": state.github, "target_url": target, "description": description, "context": "gobay"]
+            let body = ["state": state.github, "target_url": target, "description": description, "context": context]
             posts.append(
                 CommitStatusPost(
                     api: "github", url: "\(trimmed(github.url))/repos/\(github.repo)/statuses/\(sha)",

@@ -43,12 +43,18 @@ public final class CommitStatusReporter: Service, Sendable {
         (queue, queueInput) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
 
-    /// Queues a report of `state` for `sha` of `project`, if the project reports statuses.
-    public func report(project: ProjectConfig, sha: String, state: CommitState, buildID: Int64, description: String) {
+    /// Queues a report of `state` for `sha` of `project`, if the project reports statuses: of
+    /// build `buildID` (context `gobay`), or of its deployment `deploymentID` (`gobay/deploy`).
+    public func report(
+        project: ProjectConfig, sha: String, state: CommitState, buildID: Int64, description: String,
+        deploymentID: Int64? = nil
+    ) {
         guard sha.count == 40 else { return }
-        let target = "\(publicURL)/api/v1/builds/\(buildID)" + (logTarget == .plainLog ? "/log" : "")
+        let page = deploymentID.map { "deployments/\($0)" } ?? "builds/\(buildID)"
+        let target = "\(publicURL)/api/v1/\(page)" + (logTarget == .plainLog ? "/log" : "")
         let posts = CommitStatusPost.posts(
-            for: project.status, sha: sha, state: state, buildID: buildID, target: target, description: description)
+            for: project.status, sha: sha, state: state, buildID: buildID, target: target, description: description,
+            context: deploymentID == nil ? "gobay" : "gobay/deploy")
         for post in posts {
             if case .terminated = queueInput.yield(post) {
                 log("commit status: the server is stopping; not reporting build #\(buildID) \(state.rawValue)")
