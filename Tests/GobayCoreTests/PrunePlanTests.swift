@@ -94,4 +94,48 @@ struct PrunePlanTests {
         #expect(Set(planned.map(\.id)) == Set(expected.keys))
         #expect(expected.values.contains { $0.hasPrefix("older than") } && expected.values.contains { $0.hasPrefix("beyond keep_failed") })
     }
+
+    /// A build deployed anywhere stays, however old: the release each target runs and the one
+    /// before it, and the builds of a deployment under way.
+    @Test func deployedBuildsAreKept() throws {
+        let sandbox = try TestSandbox("prune-deployed")
+        let path = try sandbox.write(
+            "gobay.yml",
+            """
+            data_dir: \(sandbox.path)/data
+            retention: { keep_builds: 2 }
+            environments:
+              go122: { go: "1.22", goroot: /nonexistent }
+            projects:
+              api: { repo: \(sandbox.path)/api, environment: go122 }
+            """)
+        let config = try ConfigLoader.load(path: path)
+        let database = try AppDatabase(dataDir: config.dataDir)
+        let old = Date().addingTimeInterval(-86_400)
+        try database.writer.write { db in
+            for id in 1...10 {
+                try db.execute(
+                    sql: """
+                        INSERT INTO build (id, project, environment, go_version, commit_sha, ref, status, created_at, finished_at)
+                        VALUES (?, 'api', 'go122', '1.22.10', ?, 'main', 'succeeded', ?, ?)
+                        """,
+                    arguments: [id, String(repeating: "a", count: 40), old, old])
+            }
+        }
+        // web-1 went 1 → 2 → 3 (3 current, 2 previous); web-2 tried 5 and rolled back to 4; 6 is
+        // being deployed to web-3 over 1.
+        for (build, target, status, previous) in [
+            (2, "web-1", DeployStatus.succeeded, 1), (3, "web-1", .succeeded, 2), (4, "web-2", .succeeded, 1),
+            (5, "web-2", .rolledBack, 4), (6, "web-3", .running, 1),
+        ] {
+            let id = try database.createDeployment(
+                project: "api", build: Int64(build), strategy: .serial, trigger: "cli", owner: "x", targets: [target])
+            try database.startDeploymentTarget(id, target: target, previous: Int64(previous))
+            if status != .running { try database.finishDeploymentTarget(id, target: target, status: status, error: nil) }
+        }
+        let planned = try BuildPruner(config: config, database: database).plan(now: Date())
+        // Kept: 10 and 9 (keep_builds), and the deployed 1 (web-3's previous), 2, 3, 4, 5 and 6.
+        #expect(Set(planned.map(\.id)) == [7, 8], "\(planned.map(\.id))")
+        #expect(try database.currentReleases(project: "api") == ["web-1": 3, "web-2": 4])
+    }
 }

@@ -46,7 +46,21 @@ extension AppDatabase {
             break
         }
         arguments += [succeeded, policy.keepBuilds ?? Int.max, succeeded, policy.keepFailed ?? Int.max]
+        // A build deployed anywhere stays: each target's newest ended deployment names the release
+        // it runs and the one before (what a rollback goes to); a queued or running one, its own.
         let sql = """
+            WITH live AS (
+                SELECT t.new_release, t.previous_release,
+                       ROW_NUMBER() OVER (PARTITION BY d.project, t.target ORDER BY t.deployment_id DESC) AS n
+                FROM deployment_target t JOIN deployment d ON d.id = t.deployment_id
+                WHERE t.status IN ('succeeded', 'rolled_back')
+            ), deployed AS (
+                SELECT new_release AS id FROM live WHERE n = 1
+                UNION SELECT previous_release FROM live WHERE n = 1 AND previous_release IS NOT NULL
+                UNION SELECT new_release FROM deployment_target WHERE status IN ('queued', 'running')
+                UNION SELECT previous_release FROM deployment_target
+                      WHERE status IN ('queued', 'running') AND previous_release IS NOT NULL
+            )
             SELECT id, project, status, seen, failed_seen, coalesce(finished_at < ?, 0) AS expired FROM (
                 SELECT id, project, ref, status, finished_at,
                        ROW_NUMBER() OVER (PARTITION BY project ORDER BY id DESC) AS seen,
@@ -55,6 +69,7 @@ extension AppDatabase {
                 FROM build WHERE status NOT IN (?, ?)\(filter))
             WHERE NOT (status = ? AND nth_of_kind = 1)
               AND (seen > ? OR expired OR (status <> ? AND failed_seen > ?))
+              AND id NOT IN (SELECT id FROM deployed)
             """
         return try writer.read { db in
             try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
