@@ -53,6 +53,19 @@ enum StarterConfig {
             tags: true
             # status:
             #   gitlab: { url: https://gitlab.example.com, project_id: "team/modern-svc", token_env: GITLAB_TOKEN }
+            # deploy:                     # `gobay deploy modern-svc`; the server deploys `on` branches itself
+            #   on: [main]
+            #   strategy: serial          # serial | parallel | canary
+            #   keep: 5
+            #   targets:
+            #     - name: web-1
+            #       host: 10.0.0.5        # or: local
+            #       user: deploy
+            #       identity_file: /etc/gobay/keys/deploy
+            #       known_hosts: /etc/gobay/known_hosts
+            #       path: /srv/modern-svc
+            #       restart: { supervisor: modern-svc }
+            #       health: { http: "http://10.0.0.5:8080/health", timeout: 20s }
 
         # `gobay serve`: webhooks, the HTTP API and the build queue.
         server:
