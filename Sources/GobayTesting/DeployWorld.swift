@@ -21,10 +21,11 @@ public final class DeployWorld: Sendable {
 
     /// `count` targets named web-1, web-2, …; `deploySettings` is YAML added under `deploy:`
     /// (e.g. `      strategy: parallel\n`), `projectSettings` under `projects.api`, `extra` at the
-    /// end (e.g. a `server:` section).
+    /// end (e.g. a `server:` section); `healthPaths` gives a target another health URL path
+    /// (one the service answers 404 makes that target's check fail).
     public init(
         label: String, count: Int = 2, local: Bool = false, deploySettings: String = "", healthTimeout: String = "5s",
-        projectSettings: String = "", extra: String = ""
+        projectSettings: String = "", extra: String = "", healthPaths: [String: String] = [:]
     ) throws {
         sandbox = try TestSandbox(label)
         self.local = local
@@ -38,7 +39,10 @@ public final class DeployWorld: Sendable {
         let box = sandbox
         targets = try (1...count).map { try DeployTarget(name: "web-\($0)", sandbox: box, program: "api") }
         let targetLines = targets.map { target in
-            local ? Self.localYAML(target, healthTimeout: healthTimeout) : target.targetYAML(indent: 6, healthTimeout: healthTimeout)
+            local
+                ? Self.localYAML(target, healthTimeout: healthTimeout)
+                : target.targetYAML(
+                    indent: 6, healthPath: healthPaths[target.name] ?? "/health", healthTimeout: healthTimeout)
         }.joined()
         configPath = sandbox.path + "/gobay.yml"
         let yaml = """

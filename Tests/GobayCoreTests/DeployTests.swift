@@ -182,4 +182,34 @@ struct DeployTests {
         }
         #expect(leftovers.isEmpty, "\(leftovers)")
     }
+
+    /// `parallel`: a target whose check fails goes back, the other keeps the release, and the
+    /// deployment is `partial`. `canary`: a failing first target stops it; the rest are skipped.
+    @Test func parallelIsPartialAndCanaryStopsAtTheFirstTarget() throws {
+        let parallel = try DeployWorld(
+            label: "deploy-parallel", deploySettings: "      strategy: parallel\n", healthPaths: ["web-2": "/nope"])
+        defer { parallel.stop() }
+        let v1 = try parallel.release("v1")
+        // web-2 never passes its check, and has no release to go back to: it fails, web-1 succeeds.
+        let first = try parallel.deploy(["api", "--target", "web-1"])
+        #expect(first.status == 0, "\(first.stderr)")
+        try parallel.release("v2")
+        let mixed = try parallel.deploy(["api"])
+        #expect(mixed.status == 1)
+        #expect(mixed.record?.status == .partial, "\(String(describing: mixed.record))")
+        #expect(mixed.record?.targets.map(\.status) == [.succeeded, .failed])
+        #expect(parallel.versions()[0] == "v2")
+        _ = v1
+
+        let canary = try DeployWorld(
+            label: "deploy-canary", deploySettings: "      strategy: canary\n", healthPaths: ["web-1": "/nope"])
+        defer { canary.stop() }
+        try canary.release("v1")
+        let stopped = try canary.deploy(["api"])
+        #expect(stopped.status == 1)
+        #expect(stopped.record?.targets.map(\.status) == [.failed, .skipped], "\(String(describing: stopped.record))")
+        #expect(canary.targets[1].currentTarget() == nil, "web-2 was touched")
+        let web2 = try canary.deploy(["api", "--target", "web-2"])
+        #expect(web2.status == 0 && canary.versions()[1] == "v1", "\(web2.stderr)")
+    }
 }
