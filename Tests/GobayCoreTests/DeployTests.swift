@@ -18,8 +18,14 @@ struct DeployTests {
         #expect(first.record?.status == .succeeded && first.record?.build == v1.id)
         #expect(dw.versions() == ["v1", "v1"])
         let v2 = try dw.release("v2")
+        let logins = dw.targets.map { $0.sshd.stderr.components(separatedBy: "Accepted publickey").count }
         let second = try dw.deploy([String(v2.id)])
         #expect(second.status == 0, "\(second.stderr)")
+        if !local {
+            // One connection per target for the whole deployment: every command went through it.
+            let after = dw.targets.map { $0.sshd.stderr.components(separatedBy: "Accepted publickey").count }
+            #expect(zip(logins, after).allSatisfy { $1 - $0 == 1 }, "\(logins) -> \(after)")
+        }
         #expect(dw.versions() == ["v2", "v2"])
         for target in dw.targets {
             #expect(target.currentTarget() == "releases/\(v2.id)", "\(target.name)")

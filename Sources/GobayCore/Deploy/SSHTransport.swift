@@ -78,7 +78,9 @@ public struct SSHTransport: DeployTransport {
         let master = ProcessSpec(
             ["ssh"] + options(target, controlPath: transport.controlPath)
                 + ["-o", "ControlMaster=yes", "-p", String(target.port), "--", transport.host,
-                   try RemoteCommand.line(["sh", "-c", "echo \(readyLine) && exec cat >/dev/null"])],
+                   // Says so once connected, then holds the session open until the master is stopped
+                   // (its stdin is /dev/null, so nothing may wait on it).
+                   try RemoteCommand.line(["sh", "-c", "echo \(readyLine) && exec sleep 2147483647"])],
             environment: environment)
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
