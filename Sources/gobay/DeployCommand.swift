@@ -81,22 +81,33 @@ extension GobayCLI {
         }
     }
 
-    /// `gobay deploy-log ID`.
+    /// `gobay deploy-log ID [-f]`.
     struct DeployLog: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "deploy-log", abstract: "Print a deployment's log.")
         @OptionGroup var options: ConfigOptions
         @Argument(help: "The deployment id.") var id: Int64
+        @Flag(name: [.customShort("f"), .long], help: "Follow the log until the deployment ends; exit 1 unless it succeeded.")
+        var follow = false
 
         func run() throws {
             let config = try options.load()
-            guard try AppDatabase(dataDir: config.dataDir).deployment(id) != nil else {
+            let database = try AppDatabase(dataDir: config.dataDir)
+            guard try database.deployment(id) != nil else {
                 throw GobayError("deployment #\(id) does not exist", hint: "`gobay deployments` lists them", kind: .notFound)
             }
             let path = config.data.deploymentLog(id)
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw GobayError.failure("deployment #\(id) has no log at \(path)")
+            guard follow else {
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw GobayError.failure("deployment #\(id) has no log at \(path)")
+                }
+                return FileHandle.standardOutput.write(data)
             }
-            FileHandle.standardOutput.write(data)
+            let id = self.id
+            let status = try SignalCancellation.runBlocking {
+                try await DeployLogFollower(database: database, id: id, path: path).run()
+            }
+            Terminal.error("deployment #\(id) \(status.rawValue)")
+            if status != .succeeded { throw ExitCode(1) }
         }
     }
 }
@@ -131,5 +142,42 @@ struct DeployRun {
         let record = try SignalCancellation.runBlocking { try await deployer.run(plan, trigger: trigger) }
         if json { try Terminal.printJSON(record) }
         if record.status != .succeeded { throw ExitCode(1) }
+    }
+}
+
+/// Prints a deployment's log as it grows, woken by inotify (the log's close at the end, and every
+/// write), until the deployment has ended.
+struct DeployLogFollower {
+    let database: AppDatabase
+    let id: Int64
+    let path: String
+
+    func run() async throws -> DeployStatus {
+        let directory = (path as NSString).deletingLastPathComponent
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let watcher = BuildDirectoryWatcher()
+        let subscription = watcher?.subscribe(directory)
+        defer { subscription?.cancel() }
+        var offset: UInt64 = 0
+        while true {
+            let seen = subscription?.changes ?? 0
+            // The status before the file: no line written before the end is missed.
+            let status = try database.deployment(id)?.status ?? .failed
+            if let handle = FileHandle(forReadingAtPath: path) {
+                try handle.seek(toOffset: offset)
+                let data = try handle.readToEnd() ?? Data()
+                try? handle.close()
+                offset += UInt64(data.count)
+                FileHandle.standardOutput.write(data)
+            }
+            if status.isFinal { return status }
+            // A deployment still queued on a server may have no directory to watch yet.
+            if let subscription, FileManager.default.fileExists(atPath: (path as NSString).deletingLastPathComponent) {
+                await subscription.wait(after: seen, queued: status == .queued)
+            } else {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            try Task.checkCancellation()
+        }
     }
 }

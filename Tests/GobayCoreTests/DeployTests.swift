@@ -218,4 +218,28 @@ struct DeployTests {
         let web2 = try canary.deploy(["api", "--target", "web-2"])
         #expect(web2.status == 0 && canary.versions()[1] == "v1", "\(web2.stderr)")
     }
+
+    /// Two deployments to one target at once: the second waits for the first, both succeed, and
+    /// their times on the target do not overlap; `deploy-log -f` prints a log to its end.
+    @Test func oneDeploymentPerTargetAtATime() throws {
+        let dw = try DeployWorld(label: "deploy-lock", count: 1)
+        defer { dw.stop() }
+        try dw.release("v1")
+        let children = try (1...2).map { n in
+            try ChildProcess(
+                dw.gobay.spec(["deploy", "api"]), stdoutPath: dw.sandbox.path + "/d\(n).out",
+                stderrPath: dw.sandbox.path + "/d\(n).err")
+        }
+        for child in children { #expect(child.wait() == 0, "\(child.stdout) \(child.stderr)") }
+        #expect(children.contains { $0.stdout.contains("waiting for another deployment of api to web-1") })
+        let records = try JSONDecoder().decode(
+            [DeploymentRecord].self, from: Data(try dw.gobay.run(["deployments", "--json"]).stdout.utf8))
+        #expect(records.count == 2 && records.allSatisfy { $0.status == .succeeded })
+        let spans = records.compactMap { r in r.targets.first.flatMap { t in t.startedAt.flatMap { s in t.finishedAt.map { (s, $0) } } } }
+            .sorted { $0.0 < $1.0 }
+        #expect(spans.count == 2 && spans[0].1 <= spans[1].0, "\(spans)")
+        let followed = try dw.gobay.run(["deploy-log", String(records[0].id), "-f"])
+        #expect(followed.status == 0 && followed.stdout.contains("deployment #\(records[0].id) succeeded"), "\(followed.stdout)")
+        #expect(try dw.gobay.run(["deploy-log", "999"]).status == 2)
+    }
 }
