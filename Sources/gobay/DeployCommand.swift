@@ -12,8 +12,12 @@ extension GobayCLI {
         @Argument(help: "A build id, or a project (its newest successful build).") var what: String
         @Option(name: .customLong("target"), help: "Only this target (repeatable).") var targets: [String] = []
         @Flag(help: "Print the deployment record as JSON (the log goes to stderr).") var json = false
+        @Option(help: "A gobay server to deploy through (default: $GOBAY_SERVER); its log is followed.") var server: String?
 
         func run() throws {
+            if let server = RemoteClient.server(server) {
+                return try RemoteDeploy(what: what, targets: targets, json: json).run(server: server)
+            }
             let config = try options.load()
             let database = try AppDatabase(dataDir: config.dataDir)
             let (project, build) = try DeployLookup.resolve(what, config: config, database: database)
@@ -178,6 +182,45 @@ struct DeployLogFollower {
                 try await Task.sleep(for: .milliseconds(200))
             }
             try Task.checkCancellation()
+        }
+    }
+}
+
+/// `gobay deploy --server`: queues the deployment on the server, follows its log, and exits as
+/// the local command does.
+struct RemoteDeploy {
+    let what: String
+    let targets: [String]
+    let json: Bool
+
+    func run(server: String) throws {
+        let (what, targets, json) = (self.what, self.targets, self.json)
+        try RemoteClient.run(server: server) { remote in
+            var project = what
+            var body: [String: Any] = [:]
+            if let id = Int64(what.hasPrefix("#") ? String(what.dropFirst()) : what) {
+                let build = try JSONDecoder().decode(BuildRecord.self, from: try await remote.request(.GET, "/api/v1/builds/\(id)"))
+                project = build.project
+                body["build"] = id
+            }
+            if !targets.isEmpty { body["targets"] = targets }
+            let name = project.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? project
+            let queued = try JSONDecoder().decode(
+                DeploymentRecord.self,
+                from: try await remote.request(
+                    .POST, "/api/v1/projects/\(name)/deployments", body: try JSONSerialization.data(withJSONObject: body)))
+            Terminal.error("queued deployment #\(queued.id) of \(queued.project) build #\(queued.build) on \(remote.base)")
+            let status = try await remote.follow(
+                "/api/v1/deployments/\(queued.id)/log?follow=1", what: "deployment #\(queued.id)",
+                again: "gobay deploy-log -f \(queued.id)"
+            ) { line in
+                if json { Terminal.error(line) } else { Terminal.out(line) }
+            }
+            if json {
+                let final = try await remote.request(.GET, "/api/v1/deployments/\(queued.id)")
+                FileHandle.standardOutput.write(final + Data("\n".utf8))
+            }
+            if status != DeployStatus.succeeded.rawValue { throw ExitCode(1) }
         }
     }
 }

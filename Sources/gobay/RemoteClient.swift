@@ -45,10 +45,15 @@ struct RemoteClient: Sendable {
     /// Sends a request and returns the body; a non-2xx answer becomes a GobayError with the
     /// server's error and hint (exit 2 for 4xx, 1 otherwise).
     func request(_ method: HTTPMethod, _ path: String, json: [String: String]? = nil) async throws -> Data {
+        try await request(method, path, body: try json.map { try JSONSerialization.data(withJSONObject: $0) })
+    }
+
+    /// Sends a request with a JSON `body` and returns the answer's body, as `request(_:_:json:)`.
+    func request(_ method: HTTPMethod, _ path: String, body: Data?) async throws -> Data {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
-        if let json {
-            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)))
+        if let body {
+            request.body = .bytes(ByteBuffer(bytes: body))
             request.headers.add(name: "Content-Type", value: "application/json")
         }
         let response = try await send(request, deadline: .now() + .seconds(30))
@@ -75,8 +80,13 @@ struct RemoteClient: Sendable {
     /// final status from the end event. Waiting for the next line costs no CPU: the body is read
     /// as it arrives.
     func follow(_ id: Int64, onLine: (String) -> Void) async throws -> String {
-        let response = try await send(
-            HTTPClientRequest(url: base + "/api/v1/builds/\(id)/log?follow=1"), deadline: .distantFuture)
+        try await follow("/api/v1/builds/\(id)/log?follow=1", what: "build #\(id)", again: "gobay log -f \(id)", onLine: onLine)
+    }
+
+    /// Follows the Server-Sent Events log at `path` (a build's or a deployment's); returns the
+    /// final status from the end event.
+    func follow(_ path: String, what: String, again: String, onLine: (String) -> Void) async throws -> String {
+        let response = try await send(HTTPClientRequest(url: base + path), deadline: .distantFuture)
         var events = ServerSentEvents()
         var finalStatus: String?
         var failure: String?
@@ -96,8 +106,8 @@ struct RemoteClient: Sendable {
         }
         if let finalStatus { return finalStatus }
         throw GobayError(
-            "the log stream of build #\(id) ended early: \(failure ?? "the server closed it")",
-            hint: "run `gobay log -f \(id)` again", kind: .upstream)
+            "the log stream of \(what) ended early: \(failure ?? "the server closed it")",
+            hint: "run `\(again)` again", kind: .upstream)
     }
 
     /// The most a plain answer may hold (a build's log through `request`).

@@ -94,8 +94,16 @@ struct DeployServerTests {
             "POST", "/api/v1/projects/api/deployments", headers: auth, body: Data(#"{"bulid": 1}"#.utf8))
         #expect(unknownField.status == 400)
         #expect(server.send("POST", "/api/v1/projects/api/deployments").status == 401)
+        // `gobay deploy --server`: queued there, its log followed here, the exit code its end.
+        var remote = dw.gobay.spec(["deploy", "api", "--target", "web-1", "--server", server.baseURL, "--json"])
+        remote.environment["GOBAY_TOKEN"] = Self.token
+        let viaServer = try ProcessRunner.capture(remote, deadline: Date().addingTimeInterval(180))
+        #expect(viaServer.outcome.status == 0, "\(viaServer.stderr)")
+        #expect(viaServer.stderr.contains("[web-1] health: done in"), "\(viaServer.stderr)")
+        let remoteRecord = try JSONDecoder().decode(DeploymentRecord.self, from: Data(viaServer.stdout.utf8))
+        #expect(remoteRecord.status == .succeeded && remoteRecord.trigger == "api")
         let metrics = server.send("GET", "/metrics", headers: auth).text
-        #expect(metrics.contains(#"gobay_deployments_total{project="api",target="web-1",status="succeeded"} 2"#), "\(metrics)")
+        #expect(metrics.contains(#"gobay_deployments_total{project="api",target="web-1",status="succeeded"} 3"#), "\(metrics)")
         #expect(!server.log.contains("glpat-secret") && !server.log.contains(Self.token))
     }
 }
