@@ -73,7 +73,8 @@ extension BuildRecord {
 }
 
 extension KeyedDecodingContainer {
-    fileprivate func decodeTimestamp(forKey key: Key) throws -> Date {
+    /// An RFC 3339 time (`Timestamp`), or a decoding error naming the key.
+    func decodeTimestamp(forKey key: Key) throws -> Date {
         let text = try decode(String.self, forKey: key)
         guard let date = Timestamp.date(text) else {
             throw DecodingError.dataCorruptedError(
@@ -82,7 +83,8 @@ extension KeyedDecodingContainer {
         return date
     }
 
-    fileprivate func decodeTimestampIfPresent(forKey key: Key) throws -> Date? {
+    /// An RFC 3339 time when the key is there and not null.
+    func decodeTimestampIfPresent(forKey key: Key) throws -> Date? {
         guard contains(key), try !decodeNil(forKey: key) else { return nil }
         return try decodeTimestamp(forKey: key)
     }

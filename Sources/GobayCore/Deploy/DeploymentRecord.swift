@@ -50,18 +50,25 @@ public struct DeploymentTargetRecord: Sendable, Codable, Equatable {
 
 /// A deployment: one build to a project's targets, with a strategy.
 public struct DeploymentRecord: Sendable, Codable, Equatable {
+    /// Its id.
     public var id: Int64
+    /// The project deployed.
     public var project: String
     /// The build deployed (also the release's name on each target).
     public var build: Int64
+    /// How the targets were taken.
     public var strategy: DeployConfig.Strategy
+    /// Where it stands.
     public var status: DeployStatus
     /// What started it: cli, api, webhook (after a build of a branch in `on`), rollback.
     public var trigger: String
+    /// When it was asked for, started and ended.
     public var createdAt: Date
     public var startedAt: Date?
     public var finishedAt: Date?
+    /// Why it did not succeed, target by target.
     public var error: String?
+    /// Its targets, in config order.
     public var targets: [DeploymentTargetRecord]
 
     enum CodingKeys: String, CodingKey {
@@ -79,8 +86,8 @@ extension DeploymentTargetRecord {
         status = try c.decode(DeployStatus.self, forKey: .status)
         previousRelease = try c.decodeIfPresent(Int64.self, forKey: .previousRelease)
         newRelease = try c.decode(Int64.self, forKey: .newRelease)
-        startedAt = try c.decodeIfPresent(String.self, forKey: .startedAt).flatMap(Timestamp.date)
-        finishedAt = try c.decodeIfPresent(String.self, forKey: .finishedAt).flatMap(Timestamp.date)
+        startedAt = try c.decodeTimestampIfPresent(forKey: .startedAt)
+        finishedAt = try c.decodeTimestampIfPresent(forKey: .finishedAt)
         error = try c.decodeIfPresent(String.self, forKey: .error)
     }
 
@@ -105,12 +112,9 @@ extension DeploymentRecord {
         strategy = try c.decode(DeployConfig.Strategy.self, forKey: .strategy)
         status = try c.decode(DeployStatus.self, forKey: .status)
         trigger = try c.decode(String.self, forKey: .trigger)
-        guard let created = Timestamp.date(try c.decode(String.self, forKey: .createdAt)) else {
-            throw DecodingError.dataCorruptedError(forKey: .createdAt, in: c, debugDescription: "not an RFC 3339 time")
-        }
-        createdAt = created
-        startedAt = try c.decodeIfPresent(String.self, forKey: .startedAt).flatMap(Timestamp.date)
-        finishedAt = try c.decodeIfPresent(String.self, forKey: .finishedAt).flatMap(Timestamp.date)
+        createdAt = try c.decodeTimestamp(forKey: .createdAt)
+        startedAt = try c.decodeTimestampIfPresent(forKey: .startedAt)
+        finishedAt = try c.decodeTimestampIfPresent(forKey: .finishedAt)
         error = try c.decodeIfPresent(String.self, forKey: .error)
         targets = try c.decode([DeploymentTargetRecord].self, forKey: .targets)
     }
