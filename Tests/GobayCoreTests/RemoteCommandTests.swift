@@ -26,6 +26,23 @@ struct RemoteCommandTests {
         #expect(!FileManager.default.fileExists(atPath: marker), "a command substitution ran")
     }
 
+    /// A sequence runs each vector only after the one before succeeded, each argument intact.
+    @Test(arguments: ["/bin/sh", "/bin/bash"])
+    func aSequenceStopsAtTheFirstFailure(shell: String) throws {
+        let marker = FileManager.default.temporaryDirectory.path + "/gobay-seq-\(UUID().uuidString)"
+        let line = try RemoteCommand.sequence([
+            ["printf", "%s\\0"] + Self.hostile, ["false"], ["touch", marker],
+        ])
+        let result = try ProcessRunner.capture(ProcessSpec([shell, "-c", line], environment: ["PATH": "/usr/bin:/bin"]))
+        #expect(result.outcome.status == 1)
+        #expect(result.stdout.split(separator: "\0", omittingEmptySubsequences: false).dropLast().map(String.init) == Self.hostile)
+        #expect(!FileManager.default.fileExists(atPath: marker), "a command after a failure ran")
+        let ok = try RemoteCommand.sequence([["true"], ["touch", marker]])
+        #expect(try ProcessRunner.capture(ProcessSpec([shell, "-c", ok], environment: ["PATH": "/usr/bin:/bin"])).outcome.status == 0)
+        #expect(FileManager.default.fileExists(atPath: marker))
+        try? FileManager.default.removeItem(atPath: marker)
+    }
+
     @Test func quotingIsPlainSingleQuotes() throws {
         #expect(try RemoteCommand.quote("a'b") == #"'a'\''b'"#)
         #expect(try RemoteCommand.quote("") == "''")

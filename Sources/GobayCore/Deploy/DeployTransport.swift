@@ -24,6 +24,22 @@ public protocol DeployTransport: Sendable {
     func run(_ argv: [String], deadline: Date?) async throws -> RemoteResult
     /// Copies the local file `local` to `remote` on the target (a new file).
     func upload(_ local: String, to remote: String, deadline: Date?) async throws
+    /// Runs `argvs` on the target one after another while each exits 0; the result is the
+    /// last one run, with the output of all.
+    func runAll(_ argvs: [[String]], deadline: Date?) async throws -> RemoteResult
+}
+
+extension DeployTransport {
+    public func runAll(_ argvs: [[String]], deadline: Date?) async throws -> RemoteResult {
+        var combined = RemoteResult(status: 0, stdout: "", stderr: "")
+        for argv in argvs {
+            let result = try await run(argv, deadline: deadline)
+            combined = RemoteResult(
+                status: result.status, stdout: combined.stdout + result.stdout, stderr: combined.stderr + result.stderr)
+            if !result.succeeded { break }
+        }
+        return combined
+    }
 }
 
 /// `host: local`: the same steps on this machine, each an argument vector, no SSH and no shell.

@@ -13,6 +13,13 @@ public enum RemoteCommand {
         return try argv.map(quote).joined(separator: " ")
     }
 
+    /// Several argument vectors as one command line, each run only when the one before exited 0
+    /// (`a && b && c`): one round trip to the target for steps that belong together.
+    public static func sequence(_ argvs: [[String]]) throws -> String {
+        guard !argvs.isEmpty else { throw GobayError.failure("no remote command given") }
+        return try argvs.map(line).joined(separator: " && ")
+    }
+
     /// One argument, single-quoted for a POSIX shell.
     public static func quote(_ argument: String) throws -> String {
         guard !argument.utf8.contains(0) else {

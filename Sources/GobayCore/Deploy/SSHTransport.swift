@@ -34,9 +34,19 @@ public struct SSHTransport: DeployTransport {
     private var host: String { target.host ?? "localhost" }
 
     public func run(_ argv: [String], deadline: Date?) async throws -> RemoteResult {
+        try await remote(try RemoteCommand.line(argv), deadline: deadline)
+    }
+
+    /// One round trip: the vectors joined with `&&` by `RemoteCommand.sequence`.
+    public func runAll(_ argvs: [[String]], deadline: Date?) async throws -> RemoteResult {
+        try await remote(try RemoteCommand.sequence(argvs), deadline: deadline)
+    }
+
+    /// Runs one command line, made by `RemoteCommand`, through the master connection.
+    private func remote(_ line: String, deadline: Date?) async throws -> RemoteResult {
         let spec = ProcessSpec(
             ["ssh"] + Self.options(target, controlPath: controlPath)
-                + ["-o", "ControlMaster=no", "-p", String(target.port), "--", host, try RemoteCommand.line(argv)],
+                + ["-o", "ControlMaster=no", "-p", String(target.port), "--", host, line],
             environment: environment)
         let (outcome, stdout, stderr) = try await ProcessRunner.capture(spec, deadline: deadline)
         return RemoteResult(status: outcome.timedOut ? 124 : outcome.status, stdout: stdout, stderr: stderr)

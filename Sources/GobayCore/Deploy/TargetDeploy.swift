@@ -70,17 +70,17 @@ struct TargetDeploy: Sendable {
 
     /// Checks what can be checked before anything changes; returns the current release.
     private func prepare(_ transport: any DeployTransport) async throws -> Int64? {
-        let made = try await transport.run(["mkdir", "-p", "--", releases], deadline: soon)
-        guard made.succeeded else {
-            throw failure("cannot create \(releases): \(made.lastLine)", hint: "make \(target.path) writable by the deploy user")
-        }
-        let writable = try await transport.run(["test", "-w", releases], deadline: soon)
-        guard writable.succeeded else {
-            throw failure("\(releases) is not writable", hint: "make \(target.path) writable by the deploy user")
-        }
         // An upload killed halfway leaves a temp file; `current` never pointed at it.
-        _ = try await transport.run(
-            ["find", releases, "-maxdepth", "1", "-name", ".gobay-upload-*", "-delete"], deadline: soon)
+        let made = try await transport.runAll(
+            [
+                ["mkdir", "-p", "--", releases], ["test", "-w", releases],
+                ["find", releases, "-maxdepth", "1", "-name", ".gobay-upload-*", "-delete"],
+            ], deadline: soon)
+        guard made.succeeded else {
+            throw failure(
+                "cannot create or write \(releases)" + (made.lastLine.isEmpty ? "" : ": \(made.lastLine)"),
+                hint: "make \(target.path) writable by the deploy user")
+        }
         if case .supervisor(let program, let config) = target.restart {
             let status = try await transport.run(supervisorctl(config) + ["status", program], deadline: soon)
             let text = status.stdout + status.stderr
@@ -127,21 +127,21 @@ struct TargetDeploy: Sendable {
 
     private func place(_ transport: any DeployTransport, _ staged: String, release: Int64) async throws {
         let dir = "\(releases)/\(release)"
-        for argv in [["chmod", "0755", "--", staged], ["mkdir", "-p", "--", dir], ["mv", "-f", "--", staged, "\(dir)/\(binaryName)"]] {
-            let result = try await transport.run(argv, deadline: soon)
-            guard result.succeeded else { throw failure("\(argv[0]) failed: \(result.lastLine)") }
-        }
+        let result = try await transport.runAll(
+            [["chmod", "0755", "--", staged], ["mkdir", "-p", "--", dir], ["mv", "-f", "--", staged, "\(dir)/\(binaryName)"]],
+            deadline: soon)
+        guard result.succeeded else { throw failure("cannot place the binary in \(dir): \(result.lastLine)") }
     }
 
     /// Points `current` at `releases/<release>` in one step: a temp symlink renamed over it.
     private func switchCurrent(_ transport: any DeployTransport, to release: Int64) async throws {
         let temp = "\(target.path)/.gobay-current-\(UUID().uuidString.prefix(8).lowercased())"
-        for argv in [["ln", "-sfn", "releases/\(release)", temp], ["mv", "-T", "-f", "--", temp, target.path + "/current"]] {
-            let result = try await transport.run(argv, deadline: soon)
-            guard result.succeeded else {
-                _ = try? await transport.run(["rm", "-f", "--", temp], deadline: soon)
-                throw failure("cannot switch current to release \(release): \(result.lastLine)")
-            }
+        let result = try await transport.runAll(
+            [["ln", "-sfn", "releases/\(release)", temp], ["mv", "-T", "-f", "--", temp, target.path + "/current"]],
+            deadline: soon)
+        guard result.succeeded else {
+            _ = try? await transport.run(["rm", "-f", "--", temp], deadline: soon)
+            throw failure("cannot switch current to release \(release): \(result.lastLine)")
         }
         log.write(name, "current -> releases/\(release)")
     }
@@ -150,9 +150,11 @@ struct TargetDeploy: Sendable {
         switch target.restart {
         case .supervisor(let program, let config):
             // supervisorctl waits for the program to stay up for its startsecs.
-            let restarted = try await transport.run(supervisorctl(config) + ["restart", program], deadline: minutes)
-            let status = try await transport.run(supervisorctl(config) + ["status", program], deadline: soon)
-            let state = status.stdout.split(whereSeparator: \.isWhitespace).dropFirst().first.map(String.init) ?? "unknown"
+            let restarted = try await transport.runAll(
+                [supervisorctl(config) + ["restart", program], supervisorctl(config) + ["status", program]], deadline: minutes)
+            // The last line is `status`'s: "api   RUNNING   pid 12, uptime 0:00:01".
+            let statusLine = restarted.stdout.split(separator: "\n").last { $0.hasPrefix(program) } ?? ""
+            let state = statusLine.split(whereSeparator: \.isWhitespace).dropFirst().first.map(String.init) ?? "unknown"
             guard restarted.succeeded, state == "RUNNING" else {
                 throw failure(
                     "supervisor program \(program) is \(state) after the restart: \(restarted.lastLine)",
