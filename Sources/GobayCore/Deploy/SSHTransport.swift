@@ -90,7 +90,7 @@ public struct SSHTransport: DeployTransport {
                 + ["-o", "ControlMaster=yes", "-p", String(target.port), "--", transport.host,
                    // Says so once connected, then holds the session open until the master is stopped
                    // (its stdin is /dev/null, so nothing may wait on it).
-                   try RemoteCommand.line(["sh", "-c", "echo \(readyLine) && exec sleep 2147483647"])],
+                   try RemoteCommand.sequence([["echo", readyLine], ["sleep", "2147483647"]])],
             environment: environment)
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
