@@ -1221,10 +1221,608 @@ def cmd_libpush(gobay_bin, port, lib_repo, dirs, files, fixture, pushes, *projec
           f"against the pushed commit: {compiled}")
 
 
+# --- bench/deploy ----------------------------------------------------------------
+# One ~10 MB Go binary deployed over SSH with `gobay deploy` to two targets, next to the hand-written
+# script it replaces (scp, ssh ... supervisorctl restart, curl on the health URL, one target after
+# another); and gobay's deploy time to 1, 4 and 8 targets at once. Each target is a real sshd and a
+# real supervisord on loopback, set up as Sources/GobayTesting/DeployTarget.swift sets them up.
+
+# Tests/Fixtures/deploy-service.go: /version and /health on 127.0.0.1:$PORT; version.go sets the variables.
+def deploy_service_source():
+    """The service's Go source, shared with the Swift tests (GoSources.deployService())."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "deploy-service.go")
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+# The payload that makes the binary about BENCH_SIZE_MB: the linker keeps an embedded file only
+# when something reads it.
+DEPLOY_BLOB_GO = """package main
+
+import _ "embed"
+
+//go:embed blob.txt
+var blob string
+
+func init() {
+\tif len(blob) == 0 || blob[len(blob)/2] == 0 {
+\t\tpanic("blob.txt is empty")
+\t}
+}
+"""
+
+DEPLOY_PROGRAM = "api"  # the supervisor program, and the binary's name (the project's output)
+DEPLOY_ENV_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def deploy_version_file(version):
+    """DeployWorld.versionFile(version): the release's version, health 200, no crash."""
+    return f'package main\n\nfunc init() {{\n\tversion = "{version}"\n\thealth = "200"\n\tcrash = "no"\n}}\n'
+
+
+def deploy_blob(size):
+    """About `size` bytes of base64 of random data, in lines of 76."""
+    import base64
+    return base64.encodebytes(os.urandom(max(1, size * 3 // 4))).decode()
+
+
+def commit_all(root, message):
+    run(["git", "-C", root, "add", "-A"])
+    run(["git", *GIT_IDENTITY, "-C", root, "commit", "-q", "-m", message])
+    return run(["git", "-C", root, "rev-parse", "HEAD"]).strip()
+
+
+def deploy_build(gobay_bin, version):
+    """`gobay build api --json`; returns {id, version, commit, path, sha256, size} of its linux binary."""
+    record = Gobay(gobay_bin).build_json(DEPLOY_PROGRAM)
+    if record.get("status") != "succeeded":
+        die(f"gobay build {DEPLOY_PROGRAM}: {record.get('status')}: {record.get('error')}")
+    binary = next((a for a in record.get("artifacts") or [] if a.get("name") == DEPLOY_PROGRAM), None)
+    if not binary or not os.path.isfile(binary.get("path", "")):
+        die(f"gobay build {DEPLOY_PROGRAM} --json: no binary {DEPLOY_PROGRAM} in {record.get('artifacts')!r}")
+    return {"id": record["id"], "version": version, "commit": record["commit"], "path": binary["path"],
+            "sha256": binary["sha256"], "size": os.path.getsize(binary["path"])}
+
+
+def cmd_deploy_builds(gobay_bin, repo, size_mb, out):
+    """The service's repo (module ex.com/team/api, branch master) and two builds of it, versions bench-a and
+    bench-b, each binary about SIZE_MB MB; writes them to OUT as JSON."""
+    target = int(size_mb) * 1000 * 1000
+    run(["git", "init", "-q", "-b", "master", repo])
+    write(repo, "go.mod", "module ex.com/team/api\n\ngo 1.22\n")
+    write(repo, "main.go", deploy_service_source())
+    write(repo, "blob.go", DEPLOY_BLOB_GO)
+    write(repo, "version.go", deploy_version_file("bench-size"))
+    # A first build measures the binary without most of the payload (and compiles the standard library).
+    write(repo, "blob.txt", deploy_blob(1000))
+    commit_all(repo, "service, small payload")
+    t0 = time.perf_counter()
+    probe = deploy_build(gobay_bin, "bench-size")
+    base = probe["size"]
+    log(f"build #{probe['id']} without the payload: {base} bytes in {ms(time.perf_counter() - t0)} ms")
+    if base >= target:
+        die(f"the service alone is {base} bytes, more than BENCH_SIZE_MB={size_mb}")
+    write(repo, "blob.txt", deploy_blob(target - base))
+    builds = {}
+    for key, version in (("a", "bench-a"), ("b", "bench-b")):
+        write(repo, "version.go", deploy_version_file(version))
+        commit_all(repo, version)
+        t0 = time.perf_counter()
+        builds[key] = deploy_build(gobay_bin, version)
+        log(f"build #{builds[key]['id']} ({version}): {builds[key]['size']} bytes in {ms(time.perf_counter() - t0)} ms")
+    with open(out, "w") as f:
+        json.dump(builds, f, indent=2)
+
+
+def free_loopback_port():
+    """A port on 127.0.0.1 that was free a moment ago (the kernel's pick for port 0)."""
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_key(path, comment, env):
+    """An ed25519 key pair at path and path.pub; returns "ssh-ed25519 AAAA..."."""
+    run(["/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path], env=env)
+    with open(path + ".pub") as f:
+        fields = f.read().split()
+    if len(fields) < 2:
+        die(f"ssh-keygen made no public key at {path}.pub")
+    return f"{fields[0]} {fields[1]}"
+
+
+def sshd_version():
+    p = subprocess.run(["/usr/sbin/sshd", "-V"], stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    found = re.search(r"OpenSSH_(\d+)\.(\d+)", p.stderr + p.stdout)
+    return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
+
+
+def sshd_config_text(tdir, port, marker):
+    """DeployTarget.sshdConfigText: key-only root login on loopback, every path inside tdir."""
+    lines = [
+        "ListenAddress 127.0.0.1", f"Port {port}", f"HostKey {tdir}/ssh_host_ed25519_key",
+        f"AuthorizedKeysFile {tdir}/authorized_keys", f"PidFile {tdir}/sshd.pid", "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no", "PubkeyAuthentication yes", "PermitRootLogin prohibit-password",
+        "UsePAM no", "StrictModes no", "UseDNS no", "PrintMotd no", "PrintLastLog no", "MaxStartups 100",
+        "MaxSessions 100", "Subsystem sftp internal-sftp",
+        # Sessions get a fresh environment; the marker lets the stop find what they left running.
+        f"SetEnv {marker}",
+    ]
+    if sshd_version() >= (9, 8):
+        lines.append("PerSourcePenalties no")
+    return "\n".join(lines) + "\n"
+
+
+def supervisor_config_text(tdir, socket_path, command, port):
+    """DeployTarget.supervisorConfigText: a supervisord of its own, one program not yet started."""
+    p = DEPLOY_PROGRAM
+    return (f"[unix_http_server]\nfile={socket_path}\nchmod=0700\n\n"
+            f"[supervisord]\nnodaemon=true\nuser=root\npidfile={tdir}/supervisord.pid\n"
+            f"logfile={tdir}/supervisord.log\nchildlogdir={tdir}/supervisor\n\n"
+            "[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n"
+            f"[supervisorctl]\nserverurl=unix://{socket_path}\n\n"
+            f"[program:{p}]\ncommand={command}\nenvironment=PORT=\"{port}\"\nautostart=false\nautorestart=true\n"
+            "startsecs=1\nstartretries=2\nstopwaitsecs=5\nstopasgroup=true\nkillasgroup=true\n"
+            f"stdout_logfile={tdir}/{p}.out.log\nstderr_logfile={tdir}/{p}.err.log\n")
+
+
+def start_logged(argv, env, prefix, leaders, what, ready, timeout=20):
+    """Starts argv in a session (and process group) of its own, output in PREFIX.out and PREFIX.err;
+    records its pid in the leaders file; waits until ready(text of both) returns non-None."""
+    with open(prefix + ".out", "wb") as out, open(prefix + ".err", "wb") as err:
+        proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                start_new_session=True)
+    with open(leaders, "a") as f:
+        f.write(f"{proc.pid}\n")
+    deadline = time.monotonic() + timeout
+    while True:
+        text = ""
+        for ext in (".out", ".err"):
+            with open(prefix + ext, errors="replace") as f:
+                text += f.read()
+        found = ready(text)
+        if found is not None:
+            return proc, found
+        if proc.poll() is not None:
+            return proc, None
+        if time.monotonic() > deadline:
+            die(f"{what} did not start in {timeout} s:\n{text[-2000:]}")
+        time.sleep(0.05)
+
+
+def start_target(tdir, name, marker, leaders):
+    """DeployTarget.init: keys, configs, sshd and supervisord of one target; returns its description."""
+    path = os.path.join(tdir, "srv", DEPLOY_PROGRAM)
+    os.makedirs(os.path.join(path, "releases"), exist_ok=True)
+    os.makedirs(os.path.join(tdir, "supervisor"), exist_ok=True)
+    socket_path = os.path.join(tdir, "supervisor.sock")
+    if len(socket_path.encode()) >= 100:
+        die(f"{socket_path} is too long for a unix socket; use a shorter TMPDIR")
+    client_env = {"PATH": DEPLOY_ENV_PATH, "HOME": tdir, "LANG": "C.UTF-8"}
+    key, value = marker.split("=", 1)
+    env = client_env | {key: value}
+    host_key = make_key(os.path.join(tdir, "ssh_host_ed25519_key"), f"host-{name}", client_env)
+    identity = os.path.join(tdir, "id_ed25519")
+    client_key = make_key(identity, f"gobay-bench-{name}", client_env)
+    write(tdir, "authorized_keys", client_key + "\n")
+    http_port = free_loopback_port()
+    conf = os.path.join(tdir, "supervisord.conf")
+    write(tdir, "supervisord.conf",
+          supervisor_config_text(tdir, socket_path, os.path.join(path, "current", DEPLOY_PROGRAM), http_port))
+
+    def listening(text):
+        found = re.search(r"Server listening on 127\.0\.0\.1 port (\d+)", text)
+        return int(found.group(1)) if found else None
+
+    ssh_port = None
+    for _ in range(5):
+        port = free_loopback_port()
+        if port == http_port:
+            continue
+        write(tdir, "sshd_config", sshd_config_text(tdir, port, marker))
+        _, ssh_port = start_logged(["/usr/sbin/sshd", "-D", "-e", "-f", os.path.join(tdir, "sshd_config")], env,
+                                   os.path.join(tdir, "sshd"), leaders, f"sshd of {name}", listening)
+        if ssh_port is not None:
+            break
+        with open(os.path.join(tdir, "sshd.err"), errors="replace") as f:
+            text = f.read()
+        if "Address already in use" not in text:
+            die(f"sshd of {name} exited at start:\n{text[-2000:]}")
+    if ssh_port is None:
+        die(f"sshd of {name} found no free port in 5 tries")
+    known_hosts = os.path.join(tdir, "known_hosts")
+    write(tdir, "known_hosts", f"[127.0.0.1]:{ssh_port} {host_key}\n")
+    # supervisord logs this once its socket listens.
+    _, started = start_logged(["/usr/bin/supervisord", "-n", "-c", conf], env, os.path.join(tdir, "supervisord"),
+                              leaders, f"supervisord of {name}",
+                              lambda text: True if "supervisord started with pid" in text else None)
+    if started is None:
+        with open(os.path.join(tdir, "supervisord.err"), errors="replace") as f:
+            die(f"supervisord of {name} exited at start:\n{f.read()[-2000:]}")
+    return {"name": name, "dir": tdir, "ssh_port": ssh_port, "http_port": http_port, "identity": identity,
+            "known_hosts": known_hosts, "path": path, "supervisor_config": conf}
+
+
+def cmd_deploy_targets_start(workdir, count):
+    """Starts COUNT targets web-1 ... web-COUNT in WORKDIR/targets; writes WORKDIR/targets/targets.json."""
+    base = os.path.join(workdir, "targets")
+    os.makedirs(base, exist_ok=True)
+    marker = f"GOBAY_BENCH_DEPLOY={uuid.uuid4()}"
+    # The marker first: the stop finds by it whatever a start that failed halfway left running.
+    write(base, "marker", marker + "\n")
+    if not os.path.isdir("/run/sshd"):
+        # sshd refuses to start without its privilege separation dir; Debian makes it only with its service.
+        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+    targets = []
+    for i in range(1, int(count) + 1):
+        t0 = time.perf_counter()
+        targets.append(start_target(os.path.join(base, f"web-{i}"), f"web-{i}", marker,
+                                    os.path.join(base, "leaders")))
+        log(f"target web-{i}: sshd on 127.0.0.1:{targets[-1]['ssh_port']}, program on "
+            f"127.0.0.1:{targets[-1]['http_port']} ({ms(time.perf_counter() - t0)} ms)")
+    with open(os.path.join(base, "targets.json"), "w") as f:
+        json.dump(targets, f, indent=2)
+
+
+def target_processes(marker, base):
+    """Pids of living processes of the targets: the marker (NAME=VALUE) in their environment, or the
+    targets dir in their command line. sshd rewrites its process title over its environment, so its
+    listener shows the marker no more; its title still names its config in base."""
+    wanted, where = marker.encode(), (base.rstrip("/") + "/").encode()
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as f:
+                environ = f.read()
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        if not cmdline:
+            continue  # a zombie (or a kernel thread)
+        if wanted in environ.split(b"\0") or where in cmdline:
+            found.append(int(name))
+    return found
+
+
+def cmd_deploy_targets_stop(workdir):
+    """Kills every target's sshd and supervisord (their process groups), then whatever else is theirs
+    (ssh sessions and the supervised programs, which run in groups of their own); checks none is left."""
+    import signal
+    base = os.path.join(workdir, "targets")
+    try:
+        with open(os.path.join(base, "marker")) as f:
+            marker = f.read().strip()
+    except FileNotFoundError:
+        return
+    try:
+        with open(os.path.join(base, "leaders")) as f:
+            leaders = [int(line) for line in f if line.strip()]
+    except FileNotFoundError:
+        leaders = []
+    living = set(target_processes(marker, base))
+    for pid in leaders:
+        # Only a leader that is still one of ours: a pid that died may name another process now.
+        if pid in living:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + 10
+    while True:
+        left = target_processes(marker, base)
+        if not left:
+            return
+        if time.monotonic() > deadline:
+            die(f"processes of the deploy targets still running after SIGKILL: {left}")
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.1)
+
+
+def deploy_yaml(data_dir, repo, goroot, targets, strategy, keep=5):
+    """A gobay.yml with project api (environment modern, Go 1.22) deploying to targets."""
+    q = json.dumps
+    lines = [f"data_dir: {q(data_dir)}", "environments:", f"  modern: {{ go: \"1.22\", goroot: {q(goroot)} }}",
+             "projects:", f"  {DEPLOY_PROGRAM}:", f"    repo: {q(repo)}", "    branch: master",
+             "    environment: modern", "    deploy:", f"      strategy: {strategy}", f"      keep: {keep}",
+             "      targets:"]
+    for t in targets:
+        lines += [f"        - name: {t['name']}", "          host: 127.0.0.1", f"          port: {t['ssh_port']}",
+                  "          user: root", f"          identity_file: {q(t['identity'])}",
+                  f"          known_hosts: {q(t['known_hosts'])}", f"          path: {q(t['path'])}",
+                  f"          restart: {{ supervisor: {DEPLOY_PROGRAM}, config: {q(t['supervisor_config'])} }}",
+                  f"          health: {{ http: \"http://127.0.0.1:{t['http_port']}/health\", timeout: 20s }}"]
+    return "\n".join(lines) + "\n"
+
+
+def cmd_deploy_config(workdir, repo, goroot):
+    """WORKDIR/gobay.yml (web-1 and web-2, parallel), serial.yml (the same two, serial) and fanout.yml
+    (all targets, parallel), one data dir."""
+    with open(os.path.join(workdir, "targets", "targets.json")) as f:
+        targets = json.load(f)
+    data = os.path.join(workdir, "data")
+    for name, chosen, strategy in (("gobay.yml", targets[:2], "parallel"), ("serial.yml", targets[:2], "serial"),
+                                   ("fanout.yml", targets, "parallel")):
+        path = os.path.join(workdir, name)
+        with open(path, "w") as f:
+            f.write(deploy_yaml(data, repo, goroot, chosen, strategy))
+        os.chmod(path, 0o600)
+
+
+class BenchTarget:
+    """One started target, seen from the bench."""
+
+    def __init__(self, d):
+        self.__dict__.update(d)
+        self.url = f"http://127.0.0.1:{self.http_port}"
+        self.current_link = os.path.join(self.path, "current")
+        self.env = {"PATH": DEPLOY_ENV_PATH, "HOME": self.dir, "LANG": "C.UTF-8"}
+
+    def ssh_options(self):
+        """DeployTarget.sshOptions: the key only, strict host key checking, no user or system config."""
+        return ["-F", "/dev/null", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+                "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={self.known_hosts}",
+                "-o", "GlobalKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10", "-i", self.identity]
+
+    def get(self, path, timeout=5):
+        """(status, body) of a GET, or (0, why) when nothing answers."""
+        import urllib.error
+        import urllib.request
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=timeout) as resp:
+                return resp.status, resp.read().decode(errors="replace")
+        except urllib.error.HTTPError as error:
+            return error.code, ""
+        except OSError as error:
+            return 0, str(error)
+
+    def program_pid(self):
+        """The program's pid by supervisorctl status, or None when it is not RUNNING."""
+        p = subprocess.run(["/usr/bin/supervisorctl", "-c", self.supervisor_config, "status", DEPLOY_PROGRAM],
+                           env=self.env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        found = re.search(r"RUNNING\s+pid (\d+)", p.stdout)
+        return int(found.group(1)) if found else None
+
+    def current(self):
+        try:
+            return os.readlink(self.current_link)
+        except OSError:
+            return None
+
+
+def force_upload(targets, build, other):
+    """Makes gobay upload build again: it skips the upload when the release is there with the same
+    sha256. Its release goes; a `current` pointing at it first points at the other build's release
+    (or at a parked name; the program keeps running until gobay restarts it)."""
+    import shutil
+    release = f"releases/{build['id']}"
+    for t in targets:
+        if t.current() == release:
+            fallback = f"releases/{other['id']}"
+            if not os.path.isdir(os.path.join(t.path, fallback)):
+                fallback = "releases/parked"
+            temp = os.path.join(t.path, ".bench-current")
+            if os.path.lexists(temp):
+                os.remove(temp)
+            os.symlink(fallback, temp)
+            os.replace(temp, t.current_link)
+        shutil.rmtree(os.path.join(t.path, release), ignore_errors=True)
+
+
+STEP_LINE = re.compile(r"\[([^\]]+)\] (\w+): done in (\d+) ms")
+
+
+def gobay_deploy(gobay_bin, config, build, targets, select):
+    """Times `gobay deploy --config CONFIG ID [--target ...] --json`; dies unless every target succeeded.
+    Returns (seconds, {step: [ms per target]})."""
+    argv = [gobay_bin, "deploy", "--config", config, str(build["id"])]
+    if select:
+        argv += [a for t in targets for a in ("--target", t.name)]
+    argv.append("--json")
+    t0 = time.perf_counter()
+    p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    elapsed = time.perf_counter() - t0
+    if p.returncode != 0:
+        die(f"{' '.join(map(shlex.quote, argv))} exited {p.returncode}\n{p.stdout[-2000:]}{p.stderr[-4000:]}")
+    record = parse_json_output(p.stdout, "gobay deploy --json")
+    statuses = {r.get("target"): r.get("status") for r in record.get("targets") or []}
+    if record.get("status") != "succeeded" or statuses != {t.name: "succeeded" for t in targets}:
+        die(f"gobay deploy of build #{build['id']}: {record.get('status')} {statuses} {record.get('error')}\n"
+            f"{p.stderr[-4000:]}")
+    steps = {}
+    for target, step, took in STEP_LINE.findall(p.stderr):
+        steps.setdefault(step, []).append(int(took))
+    if "upload" not in steps or "uploaded" not in p.stderr:
+        die(f"gobay deploy of build #{build['id']} uploaded nothing (the release was there):\n{p.stderr[-3000:]}")
+    return elapsed, steps
+
+
+def raw_deploy(targets, build):
+    """The hand-written script, one target after another: scp to a temp name, one ssh that moves it
+    into place, switches current and restarts, then curl on the health URL until it answers 2xx (20 s
+    at most, 0.1 s apart). Each scp and ssh opens a connection of its own. Returns (seconds, {part: [ms
+    per target]})."""
+    steps = {"scp": [], "ssh": [], "curl": []}
+    t0 = time.perf_counter()
+    for t in targets:
+        mark = time.perf_counter()
+        release = os.path.join(t.path, "releases", "raw")
+        temp = os.path.join(release, DEPLOY_PROGRAM + ".tmp")
+        run(["/usr/bin/scp", "-q", *t.ssh_options(), "-P", str(t.ssh_port), build["path"], f"root@127.0.0.1:{temp}"],
+            env=t.env)
+        steps["scp"].append(ms(time.perf_counter() - mark))
+        mark = time.perf_counter()
+        q = shlex.quote
+        link_temp = os.path.join(t.path, "current.tmp")
+        remote = (f"mv -f {q(temp)} {q(os.path.join(release, DEPLOY_PROGRAM))}"
+                  f" && ln -sfn releases/raw {q(link_temp)} && mv -T {q(link_temp)} {q(t.current_link)}"
+                  f" && supervisorctl -c {q(t.supervisor_config)} restart {q(DEPLOY_PROGRAM)}")
+        run(["/usr/bin/ssh", *t.ssh_options(), "-p", str(t.ssh_port), "root@127.0.0.1", "--", remote], env=t.env)
+        steps["ssh"].append(ms(time.perf_counter() - mark))
+        mark = time.perf_counter()
+        deadline = time.monotonic() + 20
+        while True:
+            p = subprocess.run(["curl", "-fsS", "-o", "/dev/null", "--max-time", "5", t.url + "/health"],
+                               env=t.env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+            if p.returncode == 0:
+                break
+            if time.monotonic() > deadline:
+                die(f"raw script: {t.name}: {t.url}/health did not answer 2xx in 20 s: {p.stderr.strip()}")
+            time.sleep(0.1)
+        steps["curl"].append(ms(time.perf_counter() - mark))
+    return time.perf_counter() - t0, steps
+
+
+class DeployBench:
+    """The sides of both parts, with the checks after each deployment."""
+
+    def __init__(self, gobay_bin, workdir):
+        self.gobay = gobay_bin
+        self.workdir = workdir
+        with open(os.path.join(workdir, "targets", "targets.json")) as f:
+            self.targets = [BenchTarget(d) for d in json.load(f)]
+        with open(os.path.join(workdir, "builds.json")) as f:
+            builds = json.load(f)
+        self.builds = [builds["a"], builds["b"]]
+        self.running = {}  # target name -> the version it answered last
+
+    def next_build(self, targets):
+        """The build the first target does not run, so each deployment changes the version."""
+        first = self.running.get(targets[0].name)
+        return self.builds[1] if first == self.builds[0]["version"] else self.builds[0]
+
+    def other(self, build):
+        return self.builds[1] if build is self.builds[0] else self.builds[0]
+
+    def check(self, targets, build, pids, side):
+        """Dies unless each target's program was restarted and answers the build's version."""
+        for t in targets:
+            status, body = t.get("/version")
+            if status != 200 or body != build["version"]:
+                die(f"{side}: {t.name} answers /version with {status} {body!r}, expected {build['version']!r}")
+            pid = t.program_pid()
+            if pid is None or pid == pids.get(t.name):
+                die(f"{side}: {t.name}'s program was not restarted (pid {pids.get(t.name)} before, {pid} after)")
+            self.running[t.name] = build["version"]
+
+    def deploy(self, side, targets, config=None, select=False):
+        """One deployment of the next build by side ("gobay" or "raw"); returns (seconds, steps)."""
+        build = self.next_build(targets)
+        pids = {t.name: t.program_pid() for t in targets}
+        steps = {}
+        if side == "gobay":
+            force_upload(targets, build, self.other(build))
+            elapsed, steps = gobay_deploy(self.gobay, config, build, targets, select)
+        else:
+            elapsed, steps = raw_deploy(targets, build)
+        self.check(targets, build, pids, side)
+        return elapsed, steps
+
+
+def spread(samples):
+    return f"median {ms(statistics.median(samples))} ms (min {ms(min(samples))}, max {ms(max(samples))})"
+
+
+def step_summary(steps):
+    """Median ms of each gobay step over all targets and rounds, in the order of TargetDeploy."""
+    order = ["prepare", "upload", "verify", "place", "switch", "restart", "health", "prune", "scp", "ssh", "curl"]
+    return ", ".join(f"{s} {round(statistics.median(steps[s]))}" for s in order if s in steps)
+
+
+def cmd_deploy_run(gobay_bin, workdir, runs, rounds, parts):
+    """Part A (two targets: gobay parallel, gobay serial, the raw script; BENCH_RUNS rounds, rotating) and
+    part B (gobay parallel to 1, 4 and 8 targets; BENCH_ROUNDS rounds, rotating); prints the summary."""
+    runs, rounds = int(runs), int(rounds)
+    bench = DeployBench(gobay_bin, workdir)
+    a, b = bench.builds
+    size = a["size"]
+    print(f"deploy: binary {DEPLOY_PROGRAM} {size} bytes ({size / 1e6:.1f} MB; build #{a['id']} {a['version']}, "
+          f"#{b['id']} {b['version']}, {b['size']} bytes), deployed alternately so every deployment uploads and "
+          f"restarts; gobay {gobay_bin}")
+    two = bench.targets[:2]
+    configs = {"gobay parallel": os.path.join(workdir, "gobay.yml"),
+               "gobay serial": os.path.join(workdir, "serial.yml")}
+    for t in two:
+        # The hand-written script's release dir, made once when the host was set up.
+        os.makedirs(os.path.join(t.path, "releases", "raw"), exist_ok=True)
+    failed_goals = []
+
+    if parts in ("all", "two"):
+        log("part A warm-up: gobay deploy to web-1 and web-2 (starts the programs), the raw script once")
+        bench.deploy("gobay", two, configs["gobay parallel"])
+        bench.deploy("raw", two)
+        sides = ["gobay parallel", "gobay serial", "raw script"]
+        samples = {s: [] for s in sides}
+        steps = {s: {} for s in sides}
+        for r in range(runs):
+            for side in sides[r % len(sides):] + sides[:r % len(sides)]:
+                if side == "raw script":
+                    elapsed, got = bench.deploy("raw", two)
+                else:
+                    elapsed, got = bench.deploy("gobay", two, configs[side])
+                samples[side].append(elapsed)
+                for step, values in got.items():
+                    steps[side].setdefault(step, []).extend(values)
+            log(f"part A round {r + 1}/{runs}: " + ", ".join(f"{s} {ms(samples[s][-1])}" for s in sides) + " (ms)")
+        med = {s: statistics.median(v) for s, v in samples.items()}
+        print(f"deploy: two targets, {runs} rounds, the three sides rotating; raw script = scp, ssh (mv, ln -sfn, "
+              f"mv -T, supervisorctl restart), curl /health, one target after another, a connection per command")
+        for s in sides:
+            print(f"deploy: two targets: {s:<14} {spread(samples[s])}")
+        for s in ("gobay parallel", "gobay serial"):
+            ratio = med[s] / med["raw script"]
+            ok = ratio <= 1.0
+            if not ok:
+                failed_goals.append(f"two targets {s}")
+            print(f"deploy: two targets: {s} / raw script = {ratio:.2f}x ({ms(med[s] - med['raw script']):+d} ms; "
+                  f"goal <= 1.0: {'met' if ok else 'NOT met'})")
+        for s in sides:
+            print(f"deploy: two targets: {s} steps, median ms per target: {step_summary(steps[s])}")
+
+    if parts in ("all", "fanout"):
+        counts = (1, 4, 8)
+        fanout = os.path.join(workdir, "fanout.yml")
+        log(f"part B warm-up: gobay deploy to all {len(bench.targets)} targets (starts the programs)")
+        bench.deploy("gobay", bench.targets, fanout, select=True)
+        samples = {n: [] for n in counts}
+        steps = {n: {} for n in counts}
+        for r in range(rounds):
+            for n in counts[r % len(counts):] + counts[:r % len(counts)]:
+                elapsed, got = bench.deploy("gobay", bench.targets[:n], fanout, select=True)
+                samples[n].append(elapsed)
+                for step, values in got.items():
+                    steps[n].setdefault(step, []).extend(values)
+            log(f"part B round {r + 1}/{rounds}: " + ", ".join(f"N={n} {ms(samples[n][-1])}" for n in counts)
+                + " (ms)")
+        med = {n: statistics.median(v) for n, v in samples.items()}
+        print(f"deploy: parallel to N targets (strategy parallel, --target web-1 ... web-N), {rounds} rounds, "
+              f"N rotating")
+        for n in counts:
+            print(f"deploy: parallel N={n}: {spread(samples[n])}; steps, median ms per target: {step_summary(steps[n])}")
+        ratio = med[8] / med[1]
+        ok = ratio <= 1.5
+        if not ok:
+            failed_goals.append("time(8) / time(1)")
+        print(f"deploy: parallel time(8) / time(1) = {ratio:.2f} (goal <= 1.5: {'met' if ok else 'NOT met'}); "
+              f"time(4) / time(1) = {med[4] / med[1]:.2f}")
+    if failed_goals:
+        log(f"goals not met: {', '.join(failed_goals)} (reported, not an error)")
+
+
 COMMANDS = {"gen": cmd_gen, "overhead": cmd_overhead, "concurrent": cmd_concurrent, "webhooks": cmd_webhooks,
             "executors": cmd_executors, "prune-fill": cmd_prune_fill, "prune-run": cmd_prune_run,
             "startup": cmd_startup, "lib-gen": cmd_lib_gen, "dependent-gen": cmd_dependent_gen,
-            "libfanout": cmd_libfanout, "lib-seed": cmd_lib_seed, "libpush": cmd_libpush}
+            "libfanout": cmd_libfanout, "lib-seed": cmd_lib_seed, "libpush": cmd_libpush,
+            "deploy-builds": cmd_deploy_builds, "deploy-targets-start": cmd_deploy_targets_start,
+            "deploy-targets-stop": cmd_deploy_targets_stop, "deploy-config": cmd_deploy_config,
+            "deploy-run": cmd_deploy_run}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

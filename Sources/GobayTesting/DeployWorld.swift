@@ -33,7 +33,7 @@ public final class DeployWorld: Sendable {
             path: sandbox.path + "/repos/api", branch: "master",
             files: [
                 "go.mod": "module ex.com/team/api\n\ngo 1.22\n",
-                "main.go": GoSources.deployService(),
+                "main.go": try GoSources.deployService(),
                 "version.go": Self.versionFile("v0"),
             ])
         let box = sandbox

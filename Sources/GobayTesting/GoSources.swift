@@ -43,50 +43,10 @@ public enum GoSources {
     /// A tiny HTTP service to deploy: it listens on 127.0.0.1:$PORT, answers `/version` with
     /// `version` and `/health` with the status code in `health`; with `crash` "yes" it exits 1 at
     /// once. All three are set with `-ldflags "-X main.version=v2 -X main.health=500 -X main.crash=yes"`.
-    public static func deployService() -> String {
-        """
-        package main
-
-        import (
-        \t"fmt"
-        \t"net/http"
-        \t"os"
-        \t"strconv"
-        )
-
-        var version = "dev"
-        var health = "200"
-        var crash = "no"
-
-        func main() {
-        \tif crash == "yes" {
-        \t\tfmt.Fprintln(os.Stderr, "crashing on purpose")
-        \t\tos.Exit(1)
-        \t}
-        \tcode, err := strconv.Atoi(health)
-        \tif err != nil {
-        \t\tfmt.Fprintln(os.Stderr, "bad health code:", health)
-        \t\tos.Exit(2)
-        \t}
-        \thttp.HandleFunc("/version", func(w http.ResponseWriter, r *http.Request) {
-        \t\tfmt.Fprint(w, version)
-        \t})
-        \thttp.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
-        \t\tw.WriteHeader(code)
-        \t\tif code == http.StatusOK {
-        \t\t\tfmt.Fprint(w, "ok")
-        \t\t} else {
-        \t\t\tfmt.Fprint(w, http.StatusText(code))
-        \t\t}
-        \t})
-        \taddr := "127.0.0.1:" + os.Getenv("PORT")
-        \tfmt.Println("listening on", addr, "version", version)
-        \tif err := http.ListenAndServe(addr, nil); err != nil {
-        \t\tfmt.Fprintln(os.Stderr, err)
-        \t\tos.Exit(1)
-        \t}
-        }
-
-        """
+    public static func deployService(filePath: String = #filePath) throws -> String {
+        // Shared with bench/deploy: Tests/Fixtures/deploy-service.go in this repository.
+        let root = URL(fileURLWithPath: filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        return try String(contentsOf: root.appendingPathComponent("Tests/Fixtures/deploy-service.go"), encoding: .utf8)
     }
 }
