@@ -133,4 +133,21 @@ struct LibraryRecordTests {
         #expect(allowed("project") == ["open"])
         #expect(trust.values.contains("own-secret"))
     }
+
+    /// A mirror's fetch inherits the mirror's lock: when the gobay that took it dies, the lock
+    /// stays held until the fetch it left running ends, so the next fetch never races it.
+    @Test func aChildHoldingALockKeepsItAfterItsParentLetsGo() throws {
+        let sandbox = try TestSandbox("lock-inherit")
+        let path = sandbox.path + "/mirror.lock"
+        var holder: FileLock? = try FileLock(path: path)
+        holder?.lockExclusive()
+        var spec = ProcessSpec(["sleep", "2"], environment: ["PATH": "/usr/bin:/bin"])
+        spec.descriptors = [holder?.descriptor ?? -1]
+        let child = try ChildProcess(spec, stdoutPath: sandbox.path + "/out", stderrPath: sandbox.path + "/err")
+        holder = nil  // the parent's descriptor closes, as when gobay is killed
+        let next = try FileLock(path: path)
+        #expect(!next.tryLockExclusive(), "the lock was free while the child still ran")
+        #expect(child.wait() == 0)
+        #expect(next.tryLockExclusive())
+    }
 }

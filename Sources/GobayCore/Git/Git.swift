@@ -18,14 +18,18 @@ public struct Git: Sendable {
         return env
     }
 
-    /// Runs git and returns its trimmed stdout, or throws with its stderr.
+    /// Runs git and returns its trimmed stdout, or throws with its stderr. `holding` are
+    /// descriptors of locks git inherits (as 3, 4, ...): a lock stays held while git runs, even
+    /// when the gobay that took it is killed first.
     @discardableResult
-    public static func run(_ args: [String], in dir: String? = nil, timeout: TimeInterval = 600) throws -> String {
+    public static func run(
+        _ args: [String], in dir: String? = nil, timeout: TimeInterval = 600, holding: [Int32] = []
+    ) throws -> String {
         // gobay runs git only in mirrors and in fresh checkouts it made itself, never in a tree a
         // build wrote to; a checkout handed to a step user trips the dubious-ownership check.
-        let result = try ProcessRunner.capture(
-            ProcessSpec(["git", "-c", "safe.directory=*"] + args, environment: environment, workingDirectory: dir),
-            deadline: Date().addingTimeInterval(timeout))
+        var spec = ProcessSpec(["git", "-c", "safe.directory=*"] + args, environment: environment, workingDirectory: dir)
+        spec.descriptors = holding
+        let result = try ProcessRunner.capture(spec, deadline: Date().addingTimeInterval(timeout))
         guard result.outcome.succeeded else {
             throw GitError(args: args, status: result.outcome.status, stderr: result.stderr)
         }

@@ -16,7 +16,9 @@ public struct GitMirror: Sendable {
         self.path = DataDirectory(dataDir).mirror(name: safe.isEmpty ? "repo" : safe, key: String(key))
     }
 
-    /// Creates the mirror if needed and fetches every branch and tag, under the mirror's lock.
+    /// Creates the mirror if needed and fetches every branch and tag, under the mirror's lock,
+    /// which git holds too: a fetch left running by a killed gobay finishes before the next one
+    /// starts (two at once would fight over the refs).
     public func update() throws {
         let lock = try FileLock(path: path + ".lock")
         lock.lockExclusive()
@@ -25,12 +27,13 @@ public struct GitMirror: Sendable {
             if !FileManager.default.fileExists(atPath: path + "/HEAD") {
                 let tmp = path + ".tmp-\(UUID().uuidString)"
                 defer { try? FileManager.default.removeItem(atPath: tmp) }
-                try Git.run(["clone", "--mirror", "--quiet", "--", url, tmp])
+                try Git.run(["clone", "--mirror", "--quiet", "--", url, tmp], holding: [lock.descriptor])
                 guard rename(tmp, path) == 0 else {
                     throw GobayError.failure("cannot create mirror \(path): \(String(cString: strerror(errno)))")
                 }
             } else {
-                try Git.run(["--git-dir", path, "fetch", "--prune", "--quiet", "--force", "--", "origin"])
+                try Git.run(
+                    ["--git-dir", path, "fetch", "--prune", "--quiet", "--force", "--", "origin"], holding: [lock.descriptor])
             }
         } catch let error as GitError {
             throw GobayError(

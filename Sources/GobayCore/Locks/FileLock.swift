@@ -28,6 +28,10 @@ public final class FileLock: Sendable {
         if fd >= 0 { close(fd) }
     }
 
+    /// The lock's descriptor, to hand to a child that must hold the lock while it runs (a flock
+    /// belongs to the open file, which the child then shares).
+    var descriptor: Int32 { fd }
+
     /// Takes the lock exclusively, waiting as long as it takes.
     public func lockExclusive() { flockRetrying(LOCK_EX) }
 
