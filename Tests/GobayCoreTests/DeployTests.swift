@@ -56,7 +56,7 @@ struct DeployTests {
         let crash = try dw.deploy(["api", "--target", "web-2"])
         #expect(crash.status == 1)
         #expect(crash.record?.status == .rolledBack && crash.record?.targets.map(\.target) == ["web-2"])
-        #expect(crash.record?.targets.first?.error?.contains("supervisor program api is") == true, "\(String(describing: crash.record))")
+        #expect(crash.record?.targets.first?.error?.contains("supervisor program api is not RUNNING") == true, "\(String(describing: crash.record))")
         #expect(dw.versions() == ["v2", "v2"])
 
         // The history, newest first.

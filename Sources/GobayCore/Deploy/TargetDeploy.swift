@@ -9,7 +9,8 @@ import NIOCore
 /// 3. verify the sha256 on the target against the one recorded at build time;
 /// 4. place: rename into `releases/<build>/<binary>`;
 /// 5. switch `current` in one step: a temp symlink, then `mv -T`;
-/// 6. restart, and for supervisor wait for RUNNING past its startsecs;
+/// 6. restart, and for supervisor wait for RUNNING past its startsecs (`supervisorctl restart`
+///    waits for it, and says "started");
 /// 7. health, retried until its timeout;
 /// 8. prune releases beyond `keep`, never the current or the previous one.
 /// A failure before the switch leaves the target as it was; after it, `current` goes back to
@@ -149,15 +150,12 @@ struct TargetDeploy: Sendable {
     private func restart(_ transport: any DeployTransport) async throws {
         switch target.restart {
         case .supervisor(let program, let config):
-            // supervisorctl waits for the program to stay up for its startsecs.
-            let restarted = try await transport.runAll(
-                [supervisorctl(config) + ["restart", program], supervisorctl(config) + ["status", program]], deadline: minutes)
-            // The last line is `status`'s: "api   RUNNING   pid 12, uptime 0:00:01".
-            let statusLine = restarted.stdout.split(separator: "\n").last { $0.hasPrefix(program) } ?? ""
-            let state = statusLine.split(whereSeparator: \.isWhitespace).dropFirst().first.map(String.init) ?? "unknown"
-            guard restarted.succeeded, state == "RUNNING" else {
+            // supervisorctl waits for the program to stay up for its startsecs, then says
+            // "api: started" and exits 0; a program that will not stay up is "ERROR (spawn error)".
+            let restarted = try await transport.run(supervisorctl(config) + ["restart", program], deadline: minutes)
+            guard restarted.succeeded, restarted.stdout.contains("\(program): started") else {
                 throw failure(
-                    "supervisor program \(program) is \(state) after the restart: \(restarted.lastLine)",
+                    "supervisor program \(program) is not RUNNING after the restart: \(restarted.lastLine)",
                     hint: "its log on the target says why it stopped")
             }
             log.write(name, "supervisor: \(program) RUNNING")
