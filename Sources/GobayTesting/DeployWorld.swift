@@ -25,7 +25,7 @@ public final class DeployWorld: Sendable {
     /// (one the service answers 404 makes that target's check fail).
     public init(
         label: String, count: Int = 2, local: Bool = false, deploySettings: String = "", healthTimeout: String = "5s",
-        projectSettings: String = "", extra: String = "", healthPaths: [String: String] = [:]
+        projectSettings: String = "", extra: String = "", healthPaths: [String: String] = [:], commands: Bool = false
     ) throws {
         sandbox = try TestSandbox(label)
         self.local = local
@@ -40,7 +40,7 @@ public final class DeployWorld: Sendable {
         targets = try (1...count).map { try DeployTarget(name: "web-\($0)", sandbox: box, program: "api") }
         let targetLines = targets.map { target in
             local
-                ? Self.localYAML(target, healthTimeout: healthTimeout)
+                ? Self.localYAML(target, healthTimeout: healthTimeout, commands: commands)
                 : target.targetYAML(
                     indent: 6, healthPath: healthPaths[target.name] ?? "/health", healthTimeout: healthTimeout)
         }.joined()
@@ -71,14 +71,24 @@ public final class DeployWorld: Sendable {
         "package main\n\nfunc init() {\n\tversion = \"\(version)\"\n\thealth = \"\(health)\"\n\tcrash = \"\(crash ? "yes" : "no")\"\n}\n"
     }
 
-    /// A target as `host: local`: the same directory and supervisord, no SSH.
-    static func localYAML(_ target: DeployTarget, healthTimeout: String) -> String {
-        [
+    /// A target as `host: local`: the same directory and supervisord, no SSH; with `commands`,
+    /// restarted and checked by commands (`restart: { command: [...] }`, `health: { command:
+    /// [...] }`) rather than by supervisor and HTTP.
+    static func localYAML(_ target: DeployTarget, healthTimeout: String, commands: Bool = false) -> String {
+        let restart =
+            commands
+            ? "{ command: [supervisorctl, -c, \(target.supervisorConfig), restart, \(target.program)] }"
+            : "{ supervisor: \(target.program), config: \(target.supervisorConfig) }"
+        let health =
+            commands
+            ? "{ command: [curl, -fsS, \"\(target.baseURL)/health\"], timeout: \(healthTimeout) }"
+            : "{ http: \"\(target.baseURL)/health\", timeout: \(healthTimeout) }"
+        return [
             "- name: \(target.name)",
             "  host: local",
             "  path: \(target.deployPath)",
-            "  restart: { supervisor: \(target.program), config: \(target.supervisorConfig) }",
-            "  health: { http: \"\(target.baseURL)/health\", timeout: \(healthTimeout) }",
+            "  restart: \(restart)",
+            "  health: \(health)",
         ].map { "      " + $0 }.joined(separator: "\n") + "\n"
     }
 

@@ -242,4 +242,19 @@ struct DeployTests {
         #expect(followed.status == 0 && followed.stdout.contains("deployment #\(records[0].id) succeeded"), "\(followed.stdout)")
         #expect(try dw.gobay.run(["deploy-log", "999"]).status == 2)
     }
+
+    /// `restart: { command: [...] }` and `health: { command: [...] }` run on the target (here
+    /// `host: local`): a bad release's failing check command rolls it back.
+    @Test func commandRestartAndCommandHealth() throws {
+        let dw = try DeployWorld(label: "deploy-commands", count: 1, local: true, commands: true)
+        defer { dw.stop() }
+        let v1 = try dw.release("v1")
+        #expect(try dw.deploy(["api"]).status == 0)
+        #expect(dw.versions() == ["v1"])
+        try dw.release("v2", health: 503)
+        let bad = try dw.deploy(["api"])
+        #expect(bad.status == 1 && bad.record?.status == .rolledBack, "\(bad.stderr)")
+        #expect(bad.record?.targets.first?.error?.contains("health check failed") == true)
+        #expect(dw.versions() == ["v1"] && dw.targets[0].currentTarget() == "releases/\(v1.id)")
+    }
 }
