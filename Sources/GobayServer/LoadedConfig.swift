@@ -14,6 +14,8 @@ public struct LoadedConfig: Sendable {
     public let loadedAt: Date
     /// The webhook secrets in force.
     let trust: WebhookTrust
+    /// The projects' and libraries' repository URLs, normalised once.
+    let repositories: RepositoryIndex
     let tokenHashes: [[UInt8]]
 
     /// Resolves the secrets and tokens `config` names from `environment`; throws naming the
@@ -23,6 +25,7 @@ public struct LoadedConfig: Sendable {
         self.hash = hash
         self.loadedAt = loadedAt
         trust = try WebhookTrust(config: config, environment: environment)
+        repositories = RepositoryIndex(config: config)
         tokenHashes = try config.server.tokens.map { token in
             switch token {
             case .sha256(let hex): return Self.bytes(hex: hex)

@@ -82,7 +82,7 @@ struct WebhookController: Sendable {
             throw APIError(.badRequest, reason)
         }
         let loaded = configHolder.current
-        let planner = PushPlanner(config: loaded.config)
+        let planner = PushPlanner(config: loaded.config, repositories: loaded.repositories)
         let candidates = planner.candidates(for: event)
         // A push to a shared library: its own secret or the global one may ask for it (a
         // project's secret is trusted for that project alone).

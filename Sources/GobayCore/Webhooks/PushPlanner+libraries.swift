@@ -6,8 +6,7 @@ extension PushPlanner {
     public func libraries(for event: WebhookEvent) -> [LibraryConfig] {
         guard case .push(let push) = event, !push.isTag, !push.deleted, GitRef.isCommitID(push.after), push.after.count == 40
         else { return [] }
-        return config.libraries.filter { lib in
-            guard push.repositoryURLs.contains(where: { RepositoryURL.same($0, lib.repo) }) else { return false }
+        return repositories.libraries(matching: push.repositoryURLs, in: config).filter { lib in
             if let branch = lib.branch { return branch == push.name }
             if let head = GitMirror(url: lib.repo, dataDir: config.dataDir).headFileBranch() { return head == push.name }
             return push.name == "main" || push.name == "master"

@@ -4,9 +4,15 @@ import Foundation
 /// which of them want this branch or tag, or why nothing is queued.
 public struct PushPlanner: Sendable {
     let config: GobayConfig
+    /// The config's repository URLs, normalised once.
+    let repositories: RepositoryIndex
 
-    /// A planner for the projects of `config`.
-    public init(config: GobayConfig) { self.config = config }
+    /// A planner for the projects of `config`; `repositories` is its index, made when the config
+    /// was loaded (made here when not given).
+    public init(config: GobayConfig, repositories: RepositoryIndex? = nil) {
+        self.config = config
+        self.repositories = repositories ?? RepositoryIndex(config: config)
+    }
 
     /// What a delivery asks for: the builds to queue, or the reason there are none.
     public struct Plan: Sendable {
@@ -19,7 +25,7 @@ public struct PushPlanner: Sendable {
     /// The projects whose `repo:` is the repository `event` comes from (any of its URLs).
     public func candidates(for event: WebhookEvent) -> [ProjectConfig] {
         guard case .push(let push) = event else { return [] }
-        return config.projects.filter { project in push.repositoryURLs.contains { RepositoryURL.same($0, project.repo) } }
+        return repositories.projects(matching: push.repositoryURLs, in: config)
     }
 
     /// The builds `event` asks of `projects` (those it is trusted for), waiting until `now` plus

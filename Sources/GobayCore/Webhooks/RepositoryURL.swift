@@ -1,8 +1,24 @@
 import Foundation
+import Synchronization
 
 /// Puts repository URLs in one canonical spelling, so that a webhook's URLs can be matched
 /// against a project's `repo:` however either of them is written.
 public enum RepositoryURL {
+    /// Counts normalisations for the task that sets it (and its child tasks): a delivery must
+    /// cost a handful, however many projects there are (theirs are normalised once, in
+    /// `RepositoryIndex`).
+    @TaskLocal public static var counter: Counter?
+
+    /// A count of normalisations.
+    public final class Counter: Sendable {
+        private let count = Atomic<Int>(0)
+        /// A counter at zero.
+        public init() {}
+        /// The normalisations counted so far.
+        public var value: Int { count.load(ordering: .relaxed) }
+        func add() { count.add(1, ordering: .relaxed) }
+    }
+
     /// `host/path` for a remote URL, or the absolute path for a local one.
     ///
     /// Remote: the scheme, `user@` or `user:pass@`, a trailing `/` and `.git` go, the host is lowercased,
@@ -12,6 +28,7 @@ public enum RepositoryURL {
     /// `file://` URL becomes an absolute path with `.`, `..` and repeated slashes resolved, without
     /// touching the disk; a relative path is resolved against the current directory.
     public static func normalize(_ url: String) -> String {
+        counter?.add()
         let text = url.trimmingCharacters(in: .whitespacesAndNewlines)
         if text.isEmpty { return "" }
         if let schemeEnd = text.range(of: "://") {
