@@ -60,6 +60,15 @@ struct WebhookController: Sendable {
         }
         var headers: [String: String] = [:]
         for field in request.headers { headers[field.name.canonicalName.lowercased()] = field.value }
+        // A redelivery first, before any parsing or matching: checked against the secret that
+        // verified the first delivery, it gets the stored answer.
+        if let id = WebhookParser.deliveryID(sender: sender, headers: headers),
+            let stored = try await database.storedDelivery(sender: sender.rawValue, id: id),
+            let trustedBy = stored.trustedBy,
+            configHolder.current.trust.verifies(sender: sender, headers: headers, body: body, trustedBy: trustedBy)
+        {
+            return redelivery(sender, stored.body)
+        }
 
         let event: WebhookEvent
         do {
@@ -118,7 +127,13 @@ struct WebhookController: Sendable {
         let commits = plan.builds.map { $0.commit ?? "" }
         // One transaction: a redelivery gets the stored answer; a new delivery queues its builds
         // and stores the answer with its id.
-        let result = try await database.acceptDelivery(sender: sender.rawValue, id: deliveryID, builds: plan.builds) {
+        // Whose secret verified it: the first trusted project's, a library's, or the global one.
+        let trustedBy =
+            trusted?.first.map { "project:\($0.name)" } ?? (trusted == nil ? libraries.first.map { "library:\($0.name)" } : nil)
+            ?? ""
+        let result = try await database.acceptDelivery(
+            sender: sender.rawValue, id: deliveryID, builds: plan.builds, trustedBy: trustedBy
+        ) {
             queued in
             var answer = Answer(libraries: libraryAnswer, reason: reason)
             for (index, build) in queued.enumerated() {
@@ -127,12 +142,7 @@ struct WebhookController: Sendable {
             }
             return String(decoding: (try? JSONResponse.encoder.encode(answer)) ?? Data("{}".utf8), as: UTF8.self)
         }
-        if result.duplicate {
-            metrics.delivery(sender: sender.rawValue, result: "duplicate")
-            var response = JSONResponse.text(result.body, status: .accepted)
-            if let name = HTTPField.Name("X-Gobay-Redelivery") { response.headers[name] = "true" }
-            return response
-        }
+        if result.duplicate { return redelivery(sender, result.body) }
         for (index, build) in result.queued.enumerated() {
             // A library rebuild names no commit of the project until it is planned.
             if !commits[index].isEmpty, let project = configHolder.current.config.projects.first(where: { $0.name == projects[index] }) {
@@ -148,6 +158,14 @@ struct WebhookController: Sendable {
                 "hook.sender": "\(sender.rawValue)", "hook.queued": "\(result.queued.map(\.id))", "hook.reason": "\(reason ?? "")",
             ])
         return JSONResponse.text(result.body, status: .accepted)
+    }
+
+    /// The stored answer to a delivery seen before; nothing is queued again.
+    private func redelivery(_ sender: WebhookSender, _ body: String) -> Response {
+        metrics.delivery(sender: sender.rawValue, result: "duplicate")
+        var response = JSONResponse.text(body, status: .accepted)
+        if let name = HTTPField.Name("X-Gobay-Redelivery") { response.headers[name] = "true" }
+        return response
     }
 
     /// Logs a refused delivery with its reason; never the body, headers or secrets.

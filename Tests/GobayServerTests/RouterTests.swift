@@ -203,8 +203,11 @@ struct RouterTests {
                 #expect(list.map { $0["id"] as? Int } == [queued])
                 #expect(list.first?["trigger"] as? String == "webhook")
             }
+            // A new delivery (a redelivery of delivery-1 would get its stored answer before parsing).
+            var fresh = signed
+            fresh[HTTPField.Name("X-Gitlab-Event-UUID")!] = "delivery-2"
             try await client.execute(
-                uri: "/hooks/gitlab", method: .post, headers: signed, body: ByteBuffer(string: "{not json")
+                uri: "/hooks/gitlab", method: .post, headers: fresh, body: ByteBuffer(string: "{not json")
             ) { response in
                 #expect(response.status == .badRequest)
             }

@@ -164,6 +164,12 @@ extension AppDatabase {
             }
             try db.create(index: "deployment_target_releases", on: "deployment_target", columns: ["new_release"])
         }
+        migrator.registerMigration("v8-delivery-trust") { db in
+            // Whose secret verified a delivery ("" the global one, "project:<name>",
+            // "library:<name>"), so a redelivery is checked against that secret alone, before any
+            // matching.
+            try db.alter(table: "delivery") { t in t.add(column: "trusted_by", .text) }
+        }
         return migrator
     }
 

@@ -92,7 +92,7 @@ extension AppDatabase {
     /// stored answer and queues nothing; otherwise the builds are queued and the answer that
     /// `answer` makes of them is stored with the id. Waits for SQLite off the caller's thread.
     public func acceptDelivery(
-        sender: String, id: String?, builds: [Enqueue],
+        sender: String, id: String?, builds: [Enqueue], trustedBy: String? = nil,
         answer: @escaping @Sendable ([(id: Int64, superseded: [Int64])]) -> String
     ) async throws -> (body: String, duplicate: Bool, queued: [(id: Int64, superseded: [Int64])]) {
         try await writer.write { db in
@@ -107,10 +107,21 @@ extension AppDatabase {
             if let id {
                 try db.execute(
                     sql:
-                        "INSERT INTO delivery (sender, delivery_id, status, body, created_at) VALUES (?, ?, 202, ?, ?)",
-                    arguments: [sender, id, body, StoredDate.value(Date())])
+                        "INSERT INTO delivery (sender, delivery_id, status, body, created_at, trusted_by) VALUES (?, ?, 202, ?, ?, ?)",
+                    arguments: [sender, id, body, StoredDate.value(Date()), trustedBy])
             }
             return (body, false, queued)
+        }
+    }
+
+    /// The stored answer to delivery `id` of `sender`, and whose secret verified it (nil for a
+    /// delivery stored before gobay kept that).
+    public func storedDelivery(sender: String, id: String) async throws -> (body: String, trustedBy: String?)? {
+        try await writer.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT body, trusted_by FROM delivery WHERE sender = ? AND delivery_id = ?",
+                arguments: [sender, id]
+            ).map { ($0[0], $0[1]) }
         }
     }
 

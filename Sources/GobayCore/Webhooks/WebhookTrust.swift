@@ -73,6 +73,26 @@ public struct WebhookTrust: Sendable {
         return nil
     }
 
+    /// Whether the delivery carries the secret `trustedBy` names ("" the global one,
+    /// "project:<name>", "library:<name>"; `none` trusts without one): a redelivery is checked
+    /// against the secret that verified it first, with no matching.
+    public func verifies(sender: WebhookSender, headers: [String: String], body: Data, trustedBy: String) -> Bool {
+        let source: SecretSource?
+        let value: String?
+        if trustedBy.hasPrefix("project:") {
+            let name = String(trustedBy.dropFirst("project:".count))
+            (source, value) = (projectSecrets[name], resolvedProjectSecrets[name])
+        } else if trustedBy.hasPrefix("library:") {
+            let name = String(trustedBy.dropFirst("library:".count))
+            (source, value) = (librarySecrets[name], resolvedLibrarySecrets[name])
+        } else {
+            (source, value) = (nil, nil)
+        }
+        if source == SecretSource.none { return true }
+        guard let secret = value ?? globalSecret else { return false }
+        return WebhookVerifier.verify(sender: sender, headers: headers, body: body, secrets: [secret])
+    }
+
     /// Whether no secret at all is configured, so every signed hook is refused (the hint says so).
     public var isUnconfigured: Bool {
         globalSecret == nil && resolvedProjectSecrets.isEmpty && !projectSecrets.values.contains(.none)
