@@ -48,7 +48,8 @@ struct AppDatabaseTests {
         let first = try await database.enqueue(request("api", environment: "modern")).id
         let second = try await database.enqueue(request("web")).id
         #expect(try await database.claimable().map(\.id) == [first, second])
-        #expect(try await database.claimable(now: Date().addingTimeInterval(7200)).map(\.id) == [later, first, second])
+        // In the order they became startable, not the order they were queued.
+        #expect(try await database.claimable(now: Date().addingTimeInterval(7200)).map(\.id) == [first, second, later])
         #expect(try await database.claimable().first?.environment == "modern")
 
         #expect(try await database.claim(first, owner: "a"))
@@ -104,6 +105,32 @@ struct AppDatabaseTests {
         #expect(try await database.build(old)?.status == .superseded)
         #expect(try await database.build(other)?.status == .queued)
         #expect(try await database.queueDepth() == 2)
+    }
+
+    /// The scheduler's look at the queue is one range of `build_claimable`, with no sort and no
+    /// scan, however deep the queue; it skips running projects and takes builds in the order
+    /// they became startable.
+    @Test func claimableUsesItsIndexAndSkipsBusyProjects() async throws {
+        let database = try AppDatabase(DatabaseQueue())
+        let now = Date()
+        let a = try await database.enqueue(request("a", notBefore: now.addingTimeInterval(-5))).id
+        let b = try await database.enqueue(request("b")).id
+        _ = try await database.enqueue(request("c", notBefore: now.addingTimeInterval(60))).id
+        let a2 = try await database.enqueue(request("a", ref: "dev", notBefore: now.addingTimeInterval(-1))).id
+        let later = now.addingTimeInterval(1)
+        #expect(try await database.claimable(now: later).map(\.id) == [a, a2, b])
+        #expect(try await database.claimable(now: later, excluding: ["a"]).map(\.id) == [b])
+        #expect(try await database.claimable(now: later, limit: 1).map(\.id) == [a])
+        for busy: Set<String> in [[], ["a", "b"]] {
+            let plan = try await database.writer.read { db in
+                let statement = try AppDatabase.claimableRequest(now: later, excluding: busy, limit: 4)
+                    .makePreparedRequest(db, forSingleResult: false).statement
+                return try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + statement.sql, arguments: statement.arguments)
+                    .map { $0["detail"] as String? ?? "" }
+            }
+            #expect(plan.contains { $0.contains("USING INDEX build_claimable") }, "\(plan)")
+            #expect(!plan.contains { $0.contains("TEMP B-TREE") || $0.hasPrefix("SCAN") }, "\(plan)")
+        }
     }
 
     @Test func reapAndRequeueInterruptedBuilds() async throws {

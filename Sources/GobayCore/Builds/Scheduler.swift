@@ -110,14 +110,22 @@ public final class Scheduler: Sendable {
         }
         var busyProjects = busy
         var claimed: [(AppDatabase.QueuedBuild, GobayConfig, CancelSignal)] = []
-        if free > 0, let candidates = try? await database.claimable() {
+        // A few candidates at a time (one range of an index, however deep the queue), of projects
+        // not running; again while slots are free and the last look claimed something.
+        while claimed.count < free,
+            let candidates = try? await database.claimable(excluding: busyProjects, limit: 2 * (free - claimed.count)),
+            !candidates.isEmpty
+        {
+            var progressed = false
             for build in candidates where claimed.count < free && !busyProjects.contains(build.project) {
                 guard (try? await database.claim(build.id, owner: owner.token)) == true else { continue }
                 busyProjects.insert(build.project)
                 let cancel = CancelSignal()
                 state.withLock { $0.running[build.id] = (build.project, cancel) }
                 claimed.append((build, config, cancel))
+                progressed = true
             }
+            if !progressed { break }
         }
         hooks.queueChanged()
         return (claimed, try? await database.nextQueuedStart(after: Date()))

@@ -170,6 +170,11 @@ extension AppDatabase {
             // matching.
             try db.alter(table: "delivery") { t in t.add(column: "trusted_by", .text) }
         }
+        migrator.registerMigration("v9-not-before-always") { db in
+            // Every waiting build gets a not_before (its creation when none was set), so the
+            // scheduler's look at the queue is one range of the build_claimable index.
+            try db.execute(sql: "UPDATE build SET not_before = created_at WHERE not_before IS NULL AND status = 'queued'")
+        }
         return migrator
     }
 

@@ -144,21 +144,31 @@ extension AppDatabase {
             project: request.project, environment: request.planned?.environment, goVersion: request.planned?.goVersion,
             commit: request.commit ?? "", ref: request.ref, status: .queued, createdAt: now, owner: request.owner,
             trigger: request.trigger, retryOf: request.retryOf, retried: false, requestedEnv: request.environment,
-            notBefore: request.notBefore, causeLibrary: request.cause?.library, causeCommit: request.cause?.commit)
+            notBefore: request.notBefore ?? now, causeLibrary: request.cause?.library, causeCommit: request.cause?.commit)
         try build.insert(db)
         return (build.id ?? db.lastInsertedRowID, superseded)
     }
 
-    /// Waiting builds that may start now, oldest first.
-    public func claimable(now: Date = Date()) async throws -> [QueuedBuild] {
-        try await writer.read { db in try Self.claimable(now: now, db) }
+    /// Up to `limit` waiting builds that may start now, of projects not in `excluding` (those
+    /// running), in the order they became startable. One range of the `build_claimable` index,
+    /// however deep the queue: every waiting build has a `not_before` (its creation when the
+    /// trigger set none).
+    public func claimable(now: Date = Date(), excluding busy: Set<String> = [], limit: Int = 64) async throws
+        -> [QueuedBuild]
+    {
+        try await writer.read { db in try Self.claimable(now: now, excluding: busy, limit: limit, db) }
     }
 
-    private static func claimable(now: Date, _ db: Database) throws -> [QueuedBuild] {
+    /// The request `claimable` runs (its query plan is tested).
+    static func claimableRequest(now: Date, excluding busy: Set<String>, limit: Int) -> QueryInterfaceRequest<StoredBuild> {
         typealias Columns = StoredBuild.Columns
-        return try StoredBuild.all().waiting()
-            .filter(Columns.notBefore == nil || Columns.notBefore <= now)
-            .order(Columns.id)
+        var request = StoredBuild.all().waiting().filter(Columns.notBefore <= now)
+        if !busy.isEmpty { request = request.filter(!busy.sorted().contains(Columns.project)) }
+        return request.order(Columns.notBefore, Columns.id).limit(limit)
+    }
+
+    static func claimable(now: Date, excluding busy: Set<String>, limit: Int, _ db: Database) throws -> [QueuedBuild] {
+        try claimableRequest(now: now, excluding: busy, limit: limit)
             .fetchAll(db)
             .compactMap { build in
                 guard let id = build.id else { return nil }
