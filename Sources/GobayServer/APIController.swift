@@ -226,8 +226,10 @@ struct APIController: Sendable {
     }
 
     private func environments() async throws -> [EnvironmentStatus] {
-        let counts = try await database.activeCounts()
         let config = config
+        var fixed: [String: String] = [:]
+        for project in config.projects { if let env = project.environment { fixed[project.name] = env } }
+        let counts = try await database.activeCounts(projectEnvironments: fixed)
         return config.environments.map { env in
             var status = EnvironmentStatus(env, in: config)
             status.env = nil

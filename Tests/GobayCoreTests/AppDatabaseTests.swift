@@ -117,8 +117,9 @@ struct AppDatabaseTests {
         let b = try await database.enqueue(request("b")).id
         _ = try await database.enqueue(request("c", notBefore: now.addingTimeInterval(60))).id
         let a2 = try await database.enqueue(request("a", ref: "dev", notBefore: now.addingTimeInterval(-1))).id
-        let later = now.addingTimeInterval(1)
-        #expect(try await database.claimable(now: later).map(\.id) == [a, a2, b])
+        let later = Date().addingTimeInterval(1)  // after every enqueue, however slow the machine
+        let all = try await database.claimable(now: later).map(\.id)
+        #expect(all == [a, a2, b], "\(all) a=\(a) a2=\(a2) b=\(b)")
         #expect(try await database.claimable(now: later, excluding: ["a"]).map(\.id) == [b])
         #expect(try await database.claimable(now: later, limit: 1).map(\.id) == [a])
         for busy: Set<String> in [[], ["a", "b"]] {
@@ -170,20 +171,22 @@ struct AppDatabaseTests {
         #expect(try await database.builds(limit: 2).map(\.id) == [ids[3], ids[2]])
     }
 
-    @Test func environmentCountsLeaveOutUnplannedBuilds() async throws {
+    @Test func environmentCountsIncludeWebhookQueuedBuilds() async throws {
         let database = try AppDatabase(DatabaseQueue())
-        _ = try await database.enqueue(request())  // no environment yet: counted nowhere
+        _ = try await database.enqueue(request())  // a webhook's: not planned, api builds in legacy
+        _ = try await database.enqueue(request("gomod"))  // not planned, go.mod will choose: nowhere yet
         _ = try await database.enqueue(request("web", environment: "modern"))  // asked for modern
         let running = try await database.enqueue(request("cli")).id
         try database.recordPlan(running, environment: "modern", goVersion: "1.22.10", commit: "c", ref: "main")
         try await database.markRunning(running)
         let done = try await database.enqueue(request("old", environment: "legacy")).id
         try await database.finish(done, status: .failed, error: "no")
-        let counts = try await database.activeCounts()
-        #expect(counts.keys.sorted() == ["modern"])
+        let counts = try await database.activeCounts(projectEnvironments: ["api": "legacy"])
+        #expect(counts.keys.sorted() == ["legacy", "modern"])
         #expect(counts["modern"]?.queued == 1 && counts["modern"]?.running == 1)
+        #expect(counts["legacy"]?.queued == 1 && counts["legacy"]?.running == 0)
         let byStatus = try await database.countsByStatus()
-        #expect(byStatus.contains { $0.status == .queued && $0.environment == nil && $0.count == 2 })
+        #expect(byStatus.contains { $0.status == .queued && $0.environment == nil && $0.count == 3 })
     }
 
     @Test func listingRunsTheSameQueriesForOneBuildOrMany() async throws {

@@ -207,22 +207,30 @@ extension AppDatabase {
         }
     }
 
-    /// Queued and running builds per environment: the one they run in, or the one they asked
-    /// for while not planned yet. Builds that neither ran nor asked for one are not counted.
-    public func activeCounts() async throws -> [String: (queued: Int, running: Int)] {
+    /// Queued and running builds per environment, in one query over the unfinished builds (an
+    /// index range, whatever the history's length). A build not planned yet counts in the
+    /// environment it asked for, else in its project's (`projectEnvironments`); a project whose
+    /// go.mod chooses has none until planned.
+    public func activeCounts(projectEnvironments: [String: String] = [:]) async throws
+        -> [String: (queued: Int, running: Int)]
+    {
         try await writer.read { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT COALESCE(environment, requested_env) AS env, status, COUNT(*) FROM build
-                    WHERE status IN (?, ?) AND env IS NOT NULL GROUP BY env, status
+                    SELECT COALESCE(environment, requested_env) AS env,
+                           CASE WHEN COALESCE(environment, requested_env) IS NULL THEN project END AS unplanned,
+                           status, COUNT(*)
+                    FROM build WHERE status IN (?, ?) GROUP BY env, unplanned, status
                     """,
                 arguments: [BuildStatus.queued, BuildStatus.running])
             var counts: [String: (queued: Int, running: Int)] = [:]
             for row in rows {
-                let env: String = row[0]
-                let n: Int = row[2]
-                if row[1] == BuildStatus.queued.rawValue {
+                let planned: String? = row[0]
+                let project: String? = row[1]
+                guard let env = planned ?? project.flatMap({ projectEnvironments[$0] }) else { continue }
+                let n: Int = row[3]
+                if row[2] == BuildStatus.queued.rawValue {
                     counts[env, default: (0, 0)].queued += n
                 } else {
                     counts[env, default: (0, 0)].running += n
