@@ -134,6 +134,41 @@ struct AppDatabaseTests {
         }
     }
 
+    /// /metrics reads the build counts from a summary kept by triggers: after queueing,
+    /// superseding, planning, running, finishing and deleting it equals a scan of the history,
+    /// and reading it never touches the build table.
+    @Test func buildCountsFollowEveryChange() async throws {
+        let database = try AppDatabase(DatabaseQueue())
+        func scan() async throws -> [String] {
+            try await database.writer.read { db in
+                try Row.fetchAll(db, sql: "SELECT status, environment, COUNT(*) FROM build GROUP BY 1, 2")
+                    .map { "\($0[0] as String) \(($0[1] as String?) ?? "-") \($0[2] as Int)" }.sorted()
+            }
+        }
+        func summary() async throws -> [String] {
+            try await database.countsByStatus().map { "\($0.status.rawValue) \($0.environment ?? "-") \($0.count)" }.sorted()
+        }
+        var ids: [Int64] = []
+        for n in 0..<30 {
+            ids.append(try await database.enqueue(request("p\(n % 4)", ref: "r\(n % 3)", coalesce: n % 2 == 0)).id)
+        }
+        for (index, id) in ids.enumerated() where index % 3 == 0 {
+            guard try await database.claim(id, owner: "x") else { continue }
+            try database.recordPlan(id, environment: index % 2 == 0 ? "modern" : "legacy", goVersion: "1.22", commit: "c", ref: "r")
+            try await database.markRunning(id)
+            if index % 6 == 0 { try await database.finish(id, status: .succeeded, error: nil) }
+        }
+        #expect(try await summary() == (try await scan()))
+        try await database.writer.write { db in try db.execute(sql: "DELETE FROM build WHERE id % 5 = 0") }
+        #expect(try await summary() == (try await scan()))
+        #expect(!(try await summary()).isEmpty)
+        let plan = try await database.writer.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT status, NULLIF(environment, ''), n FROM build_count WHERE n > 0")
+                .map { $0["detail"] as String? ?? "" }
+        }
+        #expect(!plan.contains { $0.contains(" build ") || $0.hasSuffix(" build") }, "\(plan)")
+    }
+
     @Test func reapAndRequeueInterruptedBuilds() async throws {
         let database = try AppDatabase(DatabaseQueue())
         let server = try await database.enqueue(request(environment: "modern")).id

@@ -175,6 +175,35 @@ extension AppDatabase {
             // scheduler's look at the queue is one range of the build_claimable index.
             try db.execute(sql: "UPDATE build SET not_before = created_at WHERE not_before IS NULL AND status = 'queued'")
         }
+        migrator.registerMigration("v10-build-counts") { db in
+            // /metrics reads builds by status and environment from this summary, kept by triggers
+            // in the same transaction as every change, never by scanning the history.
+            try db.execute(
+                sql: """
+                    CREATE TABLE build_count (
+                        status TEXT NOT NULL, environment TEXT NOT NULL, n INTEGER NOT NULL,
+                        PRIMARY KEY (status, environment)) WITHOUT ROWID;
+                    INSERT INTO build_count (status, environment, n)
+                        SELECT status, COALESCE(environment, ''), COUNT(*) FROM build GROUP BY 1, 2;
+                    CREATE TRIGGER build_count_insert AFTER INSERT ON build BEGIN
+                        INSERT INTO build_count (status, environment, n)
+                        VALUES (NEW.status, COALESCE(NEW.environment, ''), 1)
+                        ON CONFLICT (status, environment) DO UPDATE SET n = n + 1;
+                    END;
+                    CREATE TRIGGER build_count_delete AFTER DELETE ON build BEGIN
+                        UPDATE build_count SET n = n - 1
+                        WHERE status = OLD.status AND environment = COALESCE(OLD.environment, '');
+                    END;
+                    CREATE TRIGGER build_count_update AFTER UPDATE OF status, environment ON build
+                    WHEN OLD.status IS NOT NEW.status OR OLD.environment IS NOT NEW.environment BEGIN
+                        UPDATE build_count SET n = n - 1
+                        WHERE status = OLD.status AND environment = COALESCE(OLD.environment, '');
+                        INSERT INTO build_count (status, environment, n)
+                        VALUES (NEW.status, COALESCE(NEW.environment, ''), 1)
+                        ON CONFLICT (status, environment) DO UPDATE SET n = n + 1;
+                    END;
+                    """)
+        }
         return migrator
     }
 

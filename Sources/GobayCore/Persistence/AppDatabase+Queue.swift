@@ -196,14 +196,13 @@ extension AppDatabase {
 
     /// Build counts by status and environment; nil for builds not planned yet.
     public func countsByStatus() async throws -> [(status: BuildStatus, environment: String?, count: Int)] {
+        // The summary the triggers keep (migration v10): a handful of rows, whatever the history.
         try await writer.read { db in
-            typealias Columns = StoredBuild.Columns
-            let request = StoredBuild.select(Columns.status, Columns.environment, count(Columns.id))
-                .group(Columns.status, Columns.environment)
-            return try Row.fetchAll(db, request).compactMap { row in
-                guard let status = BuildStatus(rawValue: row[0]) else { return nil }
-                return (status, row[1], row[2])
-            }
+            try Row.fetchAll(db, sql: "SELECT status, NULLIF(environment, ''), n FROM build_count WHERE n > 0")
+                .compactMap { row in
+                    guard let status = BuildStatus(rawValue: row[0]) else { return nil }
+                    return (status, row[1], row[2])
+                }
         }
     }
 
