@@ -113,11 +113,12 @@ struct AppDatabaseTests {
     @Test func claimableUsesItsIndexAndSkipsBusyProjects() async throws {
         let database = try AppDatabase(DatabaseQueue())
         let now = Date()
+        // Explicit times, so a machine too busy to run this test for minutes changes nothing.
         let a = try await database.enqueue(request("a", notBefore: now.addingTimeInterval(-5))).id
-        let b = try await database.enqueue(request("b")).id
-        _ = try await database.enqueue(request("c", notBefore: now.addingTimeInterval(60))).id
+        let b = try await database.enqueue(request("b", notBefore: now.addingTimeInterval(-0.5))).id
+        _ = try await database.enqueue(request("c", notBefore: now.addingTimeInterval(10 * 365 * 86_400))).id
         let a2 = try await database.enqueue(request("a", ref: "dev", notBefore: now.addingTimeInterval(-1))).id
-        let later = Date().addingTimeInterval(1)  // after every enqueue, however slow the machine
+        let later = now.addingTimeInterval(86_400)
         let all = try await database.claimable(now: later).map(\.id)
         #expect(all == [a, a2, b], "\(all) a=\(a) a2=\(a2) b=\(b)")
         #expect(try await database.claimable(now: later, excluding: ["a"]).map(\.id) == [b])
