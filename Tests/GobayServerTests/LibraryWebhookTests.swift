@@ -19,7 +19,7 @@ struct LibraryWebhookTests {
             server:
               webhook_secret: global-secret
               tokens: ["sha256:\(FileDigest.sha256(data: Data(Self.token.utf8)))"]
-              quiet_period: 5s
+              quiet_period: 10s
             """)
         // Each dependent builds once, so the history knows it imports corelib.
         for (project, _) in LibraryWorld.dependents {
