@@ -50,6 +50,23 @@ struct BuildTests {
         #expect(try JSONDecoder().decode([BuildRecord].self, from: Data(filtered.stdout.utf8)).count == 1)
     }
 
+    /// A build of a commit the mirror holds already runs no fetch: it works with the origin gone;
+    /// a commit the mirror lacks still fetches (and fails clearly when the origin is gone).
+    @Test func aCommitTheMirrorHoldsIsBuiltWithoutAFetch() throws {
+        let world = try BuildWorld(label: "nofetch")
+        let first = try world.modern.head()
+        #expect(try world.gobay.run(["build", "modern-svc"]).status == 0)
+        let second = try world.modern.commit(["VERSION": "2\n"], message: "second")
+        let moved = world.modern.path + "-away"
+        try FileManager.default.moveItem(atPath: world.modern.path, toPath: moved)
+        defer { try? FileManager.default.moveItem(atPath: moved, toPath: world.modern.path) }
+        let rebuilt = try world.gobay.run(["build", "modern-svc", "--commit", first, "--json"])
+        #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
+        #expect(try world.decodeBuild(rebuilt.stdout).commit == first)
+        let missing = try world.gobay.run(["build", "modern-svc", "--commit", second])
+        #expect(missing.status != 0 && missing.stderr.contains("cannot fetch"), "\(missing.stderr)")
+    }
+
     @Test func logsArtifactsAndRefsAndCommits() throws {
         let world = try BuildWorld(label: "log")
         let first = try world.modern.head()

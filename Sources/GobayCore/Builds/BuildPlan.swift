@@ -16,14 +16,16 @@ public struct BuildPlan: Sendable {
     /// The ref that named it (or the commit id).
     public var ref: String
 
-    /// Resolves `request` against `config`: validates the ref, updates the mirror, reads go.mod
+    /// Resolves `request` against `config`: validates the ref, updates the mirror (unless the
+    /// request names a commit the mirror holds), reads go.mod
     /// at the commit and picks the environment and toolchain. Every bad input is a usage error.
     public static func make(_ request: BuildRequest, config: GobayConfig, store: ToolchainStore) throws -> BuildPlan {
         let project = try config.project(request.project)
         if let ref = request.ref { try GitRef.validate(ref) }
         if let env = request.environment { _ = try config.environment(env) }
         let mirror = GitMirror(url: project.repo, dataDir: config.dataDir)
-        try mirror.update()
+        // A commit the mirror holds already (a rebuild, a retry, a redelivered push) needs no fetch.
+        if !(request.commit.map(mirror.has(commit:)) ?? false) { try mirror.update() }
         let commit: String
         let ref: String
         if let sha = request.commit {

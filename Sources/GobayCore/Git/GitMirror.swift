@@ -82,6 +82,13 @@ public struct GitMirror: Sendable {
         return String(text.dropFirst("ref: refs/heads/".count)).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// Whether the mirror holds `sha` (a full commit id) already: a build of that commit then needs
+    /// no fetch.
+    public func has(commit sha: String) -> Bool {
+        guard sha.count == 40, GitRef.isCommitID(sha), FileManager.default.fileExists(atPath: path + "/HEAD") else { return false }
+        return (try? Git.run(["--git-dir", path, "cat-file", "-e", "--end-of-options", sha + "^{commit}"])) != nil
+    }
+
     /// The committer date of `commit` (RFC 3339), or nil when the mirror does not have it.
     public func commitDate(_ commit: String) -> String? {
         guard GitRef.isCommitID(commit) else { return nil }
