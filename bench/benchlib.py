@@ -603,6 +603,20 @@ class Client:
         return self.send("POST", "/hooks/gitlab", body, headers)
 
 
+def wait_healthy(client, seconds=30):
+    """Waits until the server behind `client` answers GET /healthz with 200."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if client.send("GET", "/healthz")[0] == 200:
+                return
+        except OSError:
+            client.conn = None
+        if time.monotonic() > deadline:
+            die(f"GET /healthz did not answer 200 within {seconds} s")
+        time.sleep(0.05)
+
+
 def rss_kib(pid):
     """VmRSS of a process, in KiB."""
     with open(f"/proc/{pid}/status") as f:
@@ -718,16 +732,7 @@ def cmd_webhooks(pid, port, repo, commit, fixture, workdir):
     url = f"http://127.0.0.1:{port}/hooks/gitlab"
     client = Client(port, token)
 
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if client.send("GET", "/healthz")[0] == 200:
-                break
-        except OSError:
-            client.conn = None
-        if time.monotonic() > deadline:
-            die("GET /healthz did not answer 200 within 30 s")
-        time.sleep(0.05)
+    wait_healthy(client)
 
     # Idle: started, answered /healthz, nothing else yet.
     time.sleep(1)
@@ -1146,16 +1151,7 @@ def cmd_libpush(gobay_bin, port, lib_repo, dirs, files, fixture, pushes, *projec
     token = os.environ.get("BENCH_TOKEN") or die("BENCH_TOKEN is not set")
     timeout = 300
     client = Client(port, token)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if client.send("GET", "/healthz")[0] == 200:
-                break
-        except OSError:
-            client.conn = None
-        if time.monotonic() > deadline:
-            die("GET /healthz did not answer 200 within 30 s")
-        time.sleep(0.05)
+    wait_healthy(client)
     envs = sorted(library_status(gobay_bin, "common"))
     results = []
     for i in range(pushes):
