@@ -1343,7 +1343,11 @@ def sshd_config_text(tdir, port, marker):
         "UsePAM no", "StrictModes no", "UseDNS no", "PrintMotd no", "PrintLastLog no", "MaxStartups 100",
         "MaxSessions 100", "Subsystem sftp internal-sftp",
         # Sessions get a fresh environment; the marker lets the stop find what they left running.
-        f"SetEnv {marker}",
+        # SHLVL=1: bash started by sshd skips ~/.bashrc (it does so when SHLVL is 2 or more once it
+        # counts itself). This machine's root ~/.bashrc runs `pyenv init`, 100 ms of CPU for every
+        # command; a deploy user's bashrc (Debian's /etc/skel one) returns at once when not
+        # interactive. Both gobay and the raw script see the same target.
+        f"SetEnv {marker} SHLVL=1",
     ]
     if sshd_version() >= (9, 8):
         lines.append("PerSourcePenalties no")
@@ -1615,6 +1619,14 @@ def force_upload(targets, build, other):
 STEP_LINE = re.compile(r"\[([^\]]+)\] (\w+): done in (\d+) ms")
 
 
+def machine_cpu_seconds():
+    """CPU time used on this machine so far, all processes (user, nice, system, irq, softirq)."""
+    with open("/proc/stat") as f:
+        fields = f.readline().split()
+    ticks = sum(int(fields[i]) for i in (1, 2, 3, 6, 7))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def gobay_deploy(gobay_bin, config, build, targets, select):
     """Times `gobay deploy --config CONFIG ID [--target ...] --json`; dies unless every target succeeded.
     Returns (seconds, {step: [ms per target]})."""
@@ -1622,9 +1634,17 @@ def gobay_deploy(gobay_bin, config, build, targets, select):
     if select:
         argv += [a for t in targets for a in ("--target", t.name)]
     argv.append("--json")
+    import resource
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    all_before = machine_cpu_seconds()
     t0 = time.perf_counter()
     p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True)
     elapsed = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    all_cpu = machine_cpu_seconds() - all_before
+    # gobay and what it waited for (its ssh and scp processes); the rest is the targets' sshd,
+    # supervisord and programs, which share this machine's cores.
+    gobay_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if p.returncode != 0:
         die(f"{' '.join(map(shlex.quote, argv))} exited {p.returncode}\n{p.stdout[-2000:]}{p.stderr[-4000:]}")
     record = parse_json_output(p.stdout, "gobay deploy --json")
@@ -1632,7 +1652,7 @@ def gobay_deploy(gobay_bin, config, build, targets, select):
     if record.get("status") != "succeeded" or statuses != {t.name: "succeeded" for t in targets}:
         die(f"gobay deploy of build #{build['id']}: {record.get('status')} {statuses} {record.get('error')}\n"
             f"{p.stderr[-4000:]}")
-    steps = {}
+    steps = {"cpu gobay": [gobay_cpu * 1000], "cpu targets": [max(0.0, all_cpu - gobay_cpu) * 1000]}
     for target, step, took in STEP_LINE.findall(p.stderr):
         steps.setdefault(step, []).append(int(took))
     if "upload" not in steps or "uploaded" not in p.stderr:
@@ -1732,6 +1752,14 @@ def step_summary(steps):
     return ", ".join(f"{s} {round(statistics.median(steps[s]))}" for s in order if s in steps)
 
 
+def cpu_summary(steps):
+    """Median CPU ms of one deployment: gobay with its ssh and scp, and the targets' side."""
+    if "cpu gobay" not in steps:
+        return ""
+    return (f"; CPU per deployment: gobay and its ssh {round(statistics.median(steps['cpu gobay']))} ms, "
+            f"targets (sshd, sftp, supervisord, programs) {round(statistics.median(steps['cpu targets']))} ms")
+
+
 def cmd_deploy_run(gobay_bin, workdir, runs, rounds, parts):
     """Part A (two targets: gobay parallel, gobay serial, the raw script; BENCH_RUNS rounds, rotating) and
     part B (gobay parallel to 1, 4 and 8 targets; BENCH_ROUNDS rounds, rotating); prints the summary."""
@@ -1780,7 +1808,7 @@ def cmd_deploy_run(gobay_bin, workdir, runs, rounds, parts):
             print(f"deploy: two targets: {s} / raw script = {ratio:.2f}x ({ms(med[s] - med['raw script']):+d} ms; "
                   f"goal <= 1.0: {'met' if ok else 'NOT met'})")
         for s in sides:
-            print(f"deploy: two targets: {s} steps, median ms per target: {step_summary(steps[s])}")
+            print(f"deploy: two targets: {s} steps, median ms per target: {step_summary(steps[s])}{cpu_summary(steps[s])}")
 
     if parts in ("all", "fanout"):
         counts = (1, 4, 8)
@@ -1801,7 +1829,8 @@ def cmd_deploy_run(gobay_bin, workdir, runs, rounds, parts):
         print(f"deploy: parallel to N targets (strategy parallel, --target web-1 ... web-N), {rounds} rounds, "
               f"N rotating")
         for n in counts:
-            print(f"deploy: parallel N={n}: {spread(samples[n])}; steps, median ms per target: {step_summary(steps[n])}")
+            print(f"deploy: parallel N={n}: {spread(samples[n])}; steps, median ms per target: {step_summary(steps[n])}"
+                  f"{cpu_summary(steps[n])}")
         ratio = med[8] / med[1]
         ok = ratio <= 1.5
         if not ok:

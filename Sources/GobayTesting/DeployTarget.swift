@@ -49,8 +49,11 @@ public final class DeployTarget: Sendable {
     private let stopped = Mutex(false)
 
     /// Makes the keys and configs in `dir` and starts sshd and supervisord for a program
-    /// `program` whose binary is `binary` (by default the program's name).
-    public init(name: String, dir: String, program: String = "app", binary: String? = nil) throws {
+    /// `program` whose binary is `binary` (by default the program's name); `sshdSettings` are
+    /// more lines for sshd_config (e.g. `AllowStreamLocalForwarding no`).
+    public init(name: String, dir: String, program: String = "app", binary: String? = nil, sshdSettings: [String] = [])
+        throws
+    {
         self.name = name
         self.dir = dir
         self.program = program
@@ -86,7 +89,8 @@ public final class DeployTarget: Sendable {
 
         try Self.makePrivilegeSeparationDirectory()
         let environment = Self.environment(home: dir, marker: marker)
-        (sshd, sshPort) = try Self.startSSHD(dir: dir, environment: environment, marker: marker, avoiding: httpPort)
+        (sshd, sshPort) = try Self.startSSHD(
+            dir: dir, environment: environment, marker: marker, avoiding: httpPort, settings: sshdSettings)
         do {
             try "[127.0.0.1]:\(sshPort) \(hostKey)\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)
             try "[127.0.0.1]:\(sshPort) \(otherHostKey)\n".write(
@@ -105,8 +109,11 @@ public final class DeployTarget: Sendable {
     }
 
     /// Makes the target in `<sandbox>/targets/<name>`.
-    public convenience init(name: String, sandbox: TestSandbox, program: String = "app", binary: String? = nil) throws {
-        try self.init(name: name, dir: sandbox.path + "/targets/" + name, program: program, binary: binary)
+    public convenience init(
+        name: String, sandbox: TestSandbox, program: String = "app", binary: String? = nil, sshdSettings: [String] = []
+    ) throws {
+        try self.init(
+            name: name, dir: sandbox.path + "/targets/" + name, program: program, binary: binary, sshdSettings: sshdSettings)
     }
 
     deinit { stop() }
@@ -284,14 +291,15 @@ extension DeployTarget {
     /// Starts sshd on a free port; another process may take the port between the probe and
     /// sshd's bind, so "Address already in use" is tried again on a new port. `avoiding` is the
     /// program's port, free but not held.
-    static func startSSHD(dir: String, environment: [String: String], marker: String, avoiding: Int) throws
-        -> (ChildProcess, Int)
+    static func startSSHD(
+        dir: String, environment: [String: String], marker: String, avoiding: Int, settings: [String]
+    ) throws -> (ChildProcess, Int)
     {
         var lastError: (any Error)?
         for _ in 0..<5 {
             let port = try freeLoopbackPort()
             if port == avoiding { continue }
-            try sshdConfigText(dir: dir, port: port, marker: marker)
+            try (sshdConfigText(dir: dir, port: port, marker: marker) + settings.map { $0 + "\n" }.joined())
                 .write(toFile: dir + "/sshd_config", atomically: true, encoding: .utf8)
             do {
                 // sshd prints this once it listens.

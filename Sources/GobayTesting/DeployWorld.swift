@@ -22,10 +22,12 @@ public final class DeployWorld: Sendable {
     /// `count` targets named web-1, web-2, …; `deploySettings` is YAML added under `deploy:`
     /// (e.g. `      strategy: parallel\n`), `projectSettings` under `projects.api`, `extra` at the
     /// end (e.g. a `server:` section); `healthPaths` gives a target another health URL path
-    /// (one the service answers 404 makes that target's check fail).
+    /// (one the service answers 404 makes that target's check fail); `sshdSettings` are more
+    /// sshd_config lines of every target.
     public init(
         label: String, count: Int = 2, local: Bool = false, deploySettings: String = "", healthTimeout: String = "5s",
-        projectSettings: String = "", extra: String = "", healthPaths: [String: String] = [:], commands: Bool = false
+        projectSettings: String = "", extra: String = "", healthPaths: [String: String] = [:], commands: Bool = false,
+        sshdSettings: [String] = []
     ) throws {
         sandbox = try TestSandbox(label)
         self.local = local
@@ -37,7 +39,7 @@ public final class DeployWorld: Sendable {
                 "version.go": Self.versionFile("v0"),
             ])
         let box = sandbox
-        targets = try (1...count).map { try DeployTarget(name: "web-\($0)", sandbox: box, program: "api") }
+        targets = try (1...count).map { try DeployTarget(name: "web-\($0)", sandbox: box, program: "api", sshdSettings: sshdSettings) }
         let targetLines = targets.map { target in
             local
                 ? Self.localYAML(target, healthTimeout: healthTimeout, commands: commands)

@@ -39,6 +39,9 @@ struct DeployTests {
             #expect(log.contains("[web-1] \(step): done in"), "\(step): \(log)")
         }
         #expect(log.contains("sha256 \(v2.artifacts[0].sha256) matches"))
+        // supervisord is restarted through its XML-RPC (forwarded over the connection when
+        // remote), not by running supervisorctl on the target.
+        #expect(log.contains("[web-1] supervisor: api RUNNING") && !log.contains("using supervisorctl"), "\(log)")
 
         // v3 answers 500 on /health: web-1 goes back to v2 by itself; serial never touches web-2.
         let v3 = try dw.release("v3", health: 500)
@@ -255,6 +258,24 @@ struct DeployTests {
         let bad = try dw.deploy(["api"])
         #expect(bad.status == 1 && bad.record?.status == .rolledBack, "\(bad.stderr)")
         #expect(bad.record?.targets.first?.error?.contains("health check failed") == true)
+        #expect(dw.versions() == ["v1"] && dw.targets[0].currentTarget() == "releases/\(v1.id)")
+    }
+
+    /// A target whose sshd forwards no sockets: gobay says so and restarts with
+    /// `supervisorctl`, which still rolls a release that will not start back.
+    @Test func supervisorctlWhenTheTargetForwardsNoSockets() throws {
+        let dw = try DeployWorld(label: "deploy-noforward", count: 1, sshdSettings: ["AllowStreamLocalForwarding no"])
+        defer { dw.stop() }
+        let v1 = try dw.release("v1")
+        let first = try dw.deploy(["api"])
+        #expect(first.status == 0 && dw.versions() == ["v1"], "\(first.stderr)")
+        let log = try dw.gobay.run(["deploy-log", String(try #require(first.record).id)]).stdout
+        #expect(log.contains("supervisor: using supervisorctl ("), "\(log)")
+        #expect(log.contains("[web-1] supervisor: api RUNNING"))
+        try dw.release("v2", crash: true)
+        let bad = try dw.deploy(["api"])
+        #expect(bad.status == 1 && bad.record?.status == .rolledBack, "\(bad.stderr)")
+        #expect(bad.record?.targets.first?.error?.contains("is not RUNNING after the restart") == true)
         #expect(dw.versions() == ["v1"] && dw.targets[0].currentTarget() == "releases/\(v1.id)")
     }
 }

@@ -9,6 +9,8 @@ public struct RemoteResult: Sendable {
     public var stdout: String
     /// Its standard error.
     public var stderr: String
+    /// How long it ran on the target, when the target said (`runParts`).
+    public var milliseconds: Int? = nil
     /// Whether it exited 0.
     public var succeeded: Bool { status == 0 }
     /// The last line of stderr (or stdout), for an error message.
@@ -27,6 +29,20 @@ public protocol DeployTransport: Sendable {
     /// Runs `argvs` on the target one after another while each exits 0; the result is the
     /// last one run, with the output of all.
     func runAll(_ argvs: [[String]], deadline: Date?) async throws -> RemoteResult
+    /// Runs `parts` in one round trip (see `RemoteCommand.parts`); one result per part that
+    /// ran, each with stderr merged into stdout. Fewer results than parts means the rest did
+    /// not run.
+    func runParts(_ parts: [[[String]]], stopAtFailure: Bool, timed: Bool, deadline: Date?) async throws
+        -> [RemoteResult]
+    /// A local unix socket that reaches `remote`, a unix socket path or `host:port` on the
+    /// target, for as long as the connection lasts; nil when the target does not allow it.
+    func reach(_ remote: SocketAddress, deadline: Date?) async -> String?
+}
+
+/// A socket on a target: a unix socket path, or a TCP port on a host the target can reach.
+public enum SocketAddress: Sendable, Equatable {
+    case unix(String)
+    case tcp(host: String, port: Int)
 }
 
 extension DeployTransport {
@@ -39,6 +55,21 @@ extension DeployTransport {
             if !result.succeeded { break }
         }
         return combined
+    }
+
+    public func runParts(_ parts: [[[String]]], stopAtFailure: Bool, timed: Bool, deadline: Date?) async throws
+        -> [RemoteResult] {
+        var results: [RemoteResult] = []
+        for part in parts {
+            let start = Date()
+            let result = try await runAll(part, deadline: deadline)
+            results.append(
+                RemoteResult(
+                    status: result.status, stdout: result.stdout + result.stderr, stderr: "",
+                    milliseconds: Int(Date().timeIntervalSince(start) * 1000)))
+            if stopAtFailure && !result.succeeded { break }
+        }
+        return results
     }
 }
 
@@ -57,6 +88,12 @@ public struct LocalTransport: DeployTransport {
         let (outcome, stdout, stderr) = try await ProcessRunner.capture(
             ProcessSpec(argv, environment: environment), deadline: deadline)
         return RemoteResult(status: outcome.timedOut ? 124 : outcome.status, stdout: stdout, stderr: stderr)
+    }
+
+    /// This machine's own socket; a TCP port is not reached through a unix socket here.
+    public func reach(_ remote: SocketAddress, deadline: Date?) async -> String? {
+        if case .unix(let path) = remote { return path }
+        return nil
     }
 
     public func upload(_ local: String, to remote: String, deadline: Date?) async throws {

@@ -20,11 +20,59 @@ public enum RemoteCommand {
         return try argvs.map(line).joined(separator: " && ")
     }
 
+    /// Independent parts in one round trip, run by `sh -c` whatever the remote login shell is.
+    /// Each part is argument vectors joined with `&&`, its stderr merged into its stdout, and is
+    /// followed by a line `<separator> <exit status>` (with `timed`, then `<start ns> <end ns>`) that `RemoteParts.split` reads back. With
+    /// `stopAtFailure`, a part runs only when the one before exited 0. `separator` is a fresh
+    /// random word per call, so no output can forge it.
+    public static func parts(_ parts: [[[String]]], separator: String, stopAtFailure: Bool, timed: Bool = false) throws
+        -> String
+    {
+        guard !parts.isEmpty else { throw GobayError.failure("no remote command given") }
+        guard !separator.isEmpty, separator.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
+            throw GobayError.failure("a part separator must be letters, digits and '-'")
+        }
+        // `timed`: each part's line also carries its start and end time (ns), so steps that share
+        // a round trip each log their own time.
+        var script = ""
+        for part in parts {
+            script += (timed ? "t=$(date +%s%N); " : "") + "{ \(try sequence(part)); } 2>&1; s=$?; "
+            script += timed
+                ? "printf '\\n%s %s %s %s\\n' \(try quote(separator)) \"$s\" \"$t\" \"$(date +%s%N)\"; "
+                : "printf '\\n%s %s\\n' \(try quote(separator)) \"$s\"; "
+            if stopAtFailure { script += "[ \"$s\" -eq 0 ] || exit 0; " }
+        }
+        return try line(["sh", "-c", script])
+    }
+
     /// One argument, single-quoted for a POSIX shell.
     public static func quote(_ argument: String) throws -> String {
         guard !argument.utf8.contains(0) else {
             throw GobayError("a remote argument contains a NUL byte, which no command can receive", kind: .usage)
         }
         return "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}
+
+/// The output of `RemoteCommand.parts`, one result per part that ran.
+enum RemoteParts {
+    static func split(_ output: String, separator: String) -> [RemoteResult] {
+        var results: [RemoteResult] = []
+        var rest = Substring(output)
+        let mark = "\n" + separator + " "
+        while let found = rest.range(of: mark) {
+            let text = String(rest[..<found.lowerBound])
+            let after = rest[found.upperBound...]
+            let end = after.firstIndex(of: "\n") ?? after.endIndex
+            let fields = after[..<end].split(separator: " ")
+            let status = fields.first.flatMap { Int32($0) } ?? 255
+            var result = RemoteResult(status: status, stdout: text, stderr: "")
+            if fields.count == 3, let start = Int64(fields[1]), let stop = Int64(fields[2]), stop >= start {
+                result.milliseconds = Int((stop - start) / 1_000_000)
+            }
+            results.append(result)
+            rest = end < after.endIndex ? after[after.index(after: end)...] : after[end...]
+        }
+        return results
     }
 }

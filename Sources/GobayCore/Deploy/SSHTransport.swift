@@ -42,6 +42,38 @@ public struct SSHTransport: DeployTransport {
         try await remote(try RemoteCommand.sequence(argvs), deadline: deadline)
     }
 
+    public func runParts(_ parts: [[[String]]], stopAtFailure: Bool, timed: Bool, deadline: Date?) async throws
+        -> [RemoteResult] {
+        let separator = "gobay-part-" + UUID().uuidString.lowercased()
+        let result = try await remote(
+            try RemoteCommand.parts(parts, separator: separator, stopAtFailure: stopAtFailure, timed: timed), deadline: deadline)
+        var results = RemoteParts.split(result.stdout, separator: separator)
+        if results.count < parts.count, !result.succeeded, !(stopAtFailure && results.last.map { !$0.succeeded } == true) {
+            // The connection or the shell died part way: the part that was running failed with it.
+            results.append(RemoteResult(status: result.status, stdout: result.stderr, stderr: ""))
+        }
+        return results
+    }
+
+    /// Forwards a local unix socket in the connection's private dir to `remote`, through the
+    /// master (`ssh -O forward`); the forward ends with the master.
+    public func reach(_ remote: SocketAddress, deadline: Date?) async -> String? {
+        let local = (controlPath as NSString).deletingLastPathComponent + "/fwd-" + UUID().uuidString.prefix(8).lowercased()
+        let destination: String
+        switch remote {
+        case .unix(let path): destination = path
+        case .tcp(let host, let port): destination = (host.contains(":") ? "[\(host)]" : host) + ":\(port)"
+        }
+        let spec = ProcessSpec(
+            ["ssh"] + Self.options(target, controlPath: controlPath)
+                + ["-O", "forward", "-L", "\(local):\(destination)", "-p", String(target.port), "--", host],
+            environment: environment)
+        guard let (outcome, _, _) = try? await ProcessRunner.capture(spec, deadline: deadline), outcome.succeeded,
+            FileManager.default.fileExists(atPath: local)
+        else { return nil }
+        return local
+    }
+
     /// Runs one command line, made by `RemoteCommand`, through the master connection.
     private func remote(_ line: String, deadline: Date?) async throws -> RemoteResult {
         let spec = ProcessSpec(

@@ -24,22 +24,23 @@ struct TargetDeploy: Sendable {
 
     private var releases: String { target.path + "/releases" }
     private var binaryName: String { plan.artifact.name }
-    private var name: String { target.name }
+    var name: String { target.name }
 
     /// Runs the steps through `transport`; returns the target's status and, unless it
-    /// succeeded, why.
+    /// succeeded, why. Round trips are few: prepare is one, verify one, place and switch one.
     func run(_ transport: any DeployTransport) async throws -> (DeployStatus, String?) {
-        let previous = try await step("prepare") { try await prepare(transport) }
+        let found = try await step("prepare") { try await prepare(transport) }
+        let previous = found.previous
         try database.startDeploymentTarget(deployment, target: name, previous: previous)
         let release = plan.build.id
-        let staged = try await step("upload") { try await upload(transport, release: release) }
+        let staged = try await step("upload") { try await upload(transport, release: release, existing: found.existingSum) }
         if let staged {
             try await step("verify") { try await verify(transport, staged) }
-            try await step("place") { try await place(transport, staged, release: release) }
         }
-        try await step("switch") { try await switchCurrent(transport, to: release) }
+        try await placeAndSwitch(transport, staged, release: release)
+        let restart = Restart(step: self, transport: transport, supervisor: found.supervisor)
         do {
-            try await step("restart") { try await restart(transport) }
+            try await step("restart") { try await restart.run() }
             try await step("health") { try await health(transport) }
         } catch {
             let reason = userMessage(error)
@@ -51,7 +52,7 @@ struct TargetDeploy: Sendable {
             do {
                 try await step("rollback") {
                     try await switchCurrent(transport, to: previous)
-                    try await restart(transport)
+                    try await restart.run()
                     try await health(transport)
                 }
             } catch {
@@ -60,7 +61,9 @@ struct TargetDeploy: Sendable {
             return (.rolledBack, reason)
         }
         do {
-            try await step("prune") { try await prune(transport, keeping: [release, previous].compactMap { $0 }) }
+            try await step("prune") {
+                try await prune(transport, listed: found.releases + [release], keeping: [release, previous].compactMap { $0 })
+            }
         } catch {
             log.write(name, "warning: \(userMessage(error))")
         }
@@ -69,43 +72,121 @@ struct TargetDeploy: Sendable {
 
     // MARK: - steps
 
-    /// Checks what can be checked before anything changes; returns the current release.
-    private func prepare(_ transport: any DeployTransport) async throws -> Int64? {
-        // An upload killed halfway leaves a temp file; `current` never pointed at it.
-        let made = try await transport.runAll(
+    /// What prepare found on the target.
+    struct Found {
+        /// The release `current` points at.
+        var previous: Int64?
+        /// The sha256 of this build's binary when its release is there already.
+        var existingSum: String?
+        /// The releases there.
+        var releases: [Int64]
+        /// supervisord's XML-RPC, when the target's supervisor is reached that way.
+        var supervisor: SupervisorRPC?
+    }
+
+    /// Checks what can be checked before anything changes, in one round trip: `releases` is
+    /// writable and an upload killed halfway is gone (`current` never pointed at it), where
+    /// `current` points, whether this release is there, and supervisor knows the program.
+    private func prepare(_ transport: any DeployTransport) async throws -> Found {
+        let binary = "\(releases)/\(plan.build.id)/\(binaryName)"
+        var parts: [[[String]]] = [
             [
                 ["mkdir", "-p", "--", releases], ["test", "-w", releases],
                 ["find", releases, "-maxdepth", "1", "-name", ".gobay-upload-*", "-delete"],
-            ], deadline: soon)
-        guard made.succeeded else {
+            ],
+            [["readlink", "--", target.path + "/current"]],
+            [["sha256sum", "--", binary]],
+            [["ls", "-1", "--", releases]],
+        ]
+        let configs = supervisorConfigs
+        parts += configs.map { [["cat", "--", $0]] }
+        let results = try await transport.runParts(parts, stopAtFailure: false, timed: false, deadline: soon)
+        func part(_ index: Int) -> RemoteResult {
+            index < results.count ? results[index] : RemoteResult(status: 255, stdout: "the connection ended", stderr: "")
+        }
+        guard part(0).succeeded else {
+            let why = part(0).lastLine
             throw failure(
-                "cannot create or write \(releases)" + (made.lastLine.isEmpty ? "" : ": \(made.lastLine)"),
+                "cannot create or write \(releases)" + (why.isEmpty ? "" : ": \(why)"),
                 hint: "make \(target.path) writable by the deploy user")
         }
-        if case .supervisor(let program, let config) = target.restart {
-            let status = try await transport.run(supervisorctl(config) + ["status", program], deadline: soon)
-            let text = status.stdout + status.stderr
-            if text.contains("no such process") {
-                throw failure(
-                    "supervisor has no program \"\(program)\"",
-                    hint: "add [program:\(program)] running \(target.path)/current/\(binaryName) to its config")
-            }
-            if status.status == 127 || text.contains("refused connection") || text.contains("no such file") {
-                throw failure("supervisorctl cannot reach supervisord: \(status.lastLine)", hint: "check that supervisord runs")
+        var found = Found(previous: nil, existingSum: nil, releases: [], supervisor: nil)
+        let link = part(1).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        if part(1).succeeded, let last = link.split(separator: "/").last, let id = Int64(last) {
+            log.write(name, "current release: \(id)")
+            found.previous = id
+        }
+        if part(2).succeeded { found.existingSum = part(2).stdout.split(separator: " ").first.map(String.init) }
+        if part(3).succeeded { found.releases = part(3).stdout.split(separator: "\n").compactMap { Int64($0) } }
+        if case .supervisor(let program, _) = target.restart {
+            let config = configs.indices.first { part(4 + $0).succeeded }.map { (configs[$0], part(4 + $0).stdout) }
+            found.supervisor = try await supervisorPreflight(transport, program: program, config: config)
+        }
+        return found
+    }
+
+    /// The supervisord configs `supervisorctl` would read, in its order (`-c`, else its search
+    /// list; the relative ones are from the login's directory, as for `supervisorctl`).
+    private var supervisorConfig: String? {
+        if case .supervisor(_, let config) = target.restart { return config }
+        return nil
+    }
+
+    private var supervisorConfigs: [String] {
+        guard case .supervisor(_, let config) = target.restart else { return [] }
+        if let config { return [config] }
+        return [
+            "/usr/etc/supervisord.conf", "/usr/supervisord.conf", "supervisord.conf", "etc/supervisord.conf",
+            "/etc/supervisord.conf", "/etc/supervisor/supervisord.conf",
+        ]
+    }
+
+    /// Checks that supervisor has the program: through its XML-RPC when the config says where
+    /// it listens and the connection can reach it (returned for the restart), else with
+    /// `supervisorctl status`.
+    private func supervisorPreflight(
+        _ transport: any DeployTransport, program: String, config: (path: String, text: String)?
+    ) async throws -> SupervisorRPC? {
+        var why = "no supervisord config found"
+        if let config {
+            why = "\(config.path) does not say where supervisord listens in a way gobay reads"
+            if let address = SupervisorServer.locate(config: config.text, path: config.path) {
+                why = "the connection cannot forward to \(address)"
+                if let socket = await transport.reach(address, deadline: soon) {
+                    let rpc = SupervisorRPC(socket: socket)
+                    let answer: Result<String?, SupervisorRPC.Unreachable>
+                    do throws(SupervisorRPC.Unreachable) {
+                        answer = .success(try await rpc.state(of: program, timeout: 60))
+                    } catch {
+                        answer = .failure(error)
+                    }
+                    switch answer {
+                    case .success(.some): return rpc
+                    case .success(.none): throw missingProgram(program)
+                    case .failure(let unreachable): why = unreachable.reason
+                    }
+                }
             }
         }
-        let link = try await transport.run(["readlink", "--", target.path + "/current"], deadline: soon)
-        let text = link.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard link.succeeded, let last = text.split(separator: "/").last, let id = Int64(last) else { return nil }
-        log.write(name, "current release: \(id)")
-        return id
+        log.write(name, "supervisor: using supervisorctl (\(why))")
+        let status = try await transport.run(supervisorctl(supervisorConfig) + ["status", program], deadline: soon)
+        let text = status.stdout + status.stderr
+        if text.contains("no such process") { throw missingProgram(program) }
+        if status.status == 127 || text.contains("refused connection") || text.contains("no such file") {
+            throw failure("supervisorctl cannot reach supervisord: \(status.lastLine)", hint: "check that supervisord runs")
+        }
+        return nil
+    }
+
+    private func missingProgram(_ program: String) -> GobayError {
+        failure(
+            "supervisor has no program \"\(program)\"",
+            hint: "add [program:\(program)] running \(target.path)/current/\(binaryName) to its config")
     }
 
     /// Uploads the binary to a temp name; nil when the release holds it already.
-    private func upload(_ transport: any DeployTransport, release: Int64) async throws -> String? {
-        let binary = "\(releases)/\(release)/\(binaryName)"
-        let existing = try await transport.run(["sha256sum", "--", binary], deadline: soon)
-        if existing.succeeded, existing.stdout.split(separator: " ").first.map(String.init) == plan.artifact.sha256 {
+    private func upload(_ transport: any DeployTransport, release: Int64, existing: String?) async throws -> String? {
+        if existing == plan.artifact.sha256 {
             log.write(name, "release \(release) is there already with sha256 \(plan.artifact.sha256)")
             return nil
         }
@@ -126,20 +207,51 @@ struct TargetDeploy: Sendable {
         log.write(name, "sha256 \(actual) matches build #\(plan.build.id)")
     }
 
-    private func place(_ transport: any DeployTransport, _ staged: String, release: Int64) async throws {
+    /// Renames the upload into `releases/<release>/<binary>` (when there is one) and switches
+    /// `current` to it, in one round trip; each logged as its own step with its time on the
+    /// target. The switch runs only once the binary is in place.
+    private func placeAndSwitch(_ transport: any DeployTransport, _ staged: String?, release: Int64) async throws {
         let dir = "\(releases)/\(release)"
-        let result = try await transport.runAll(
-            [["chmod", "0755", "--", staged], ["mkdir", "-p", "--", dir], ["mv", "-f", "--", staged, "\(dir)/\(binaryName)"]],
-            deadline: soon)
-        guard result.succeeded else { throw failure("cannot place the binary in \(dir): \(result.lastLine)") }
+        var parts: [[[String]]] = []
+        if let staged {
+            parts.append([["chmod", "0755", "--", staged], ["mkdir", "-p", "--", dir], ["mv", "-f", "--", staged, "\(dir)/\(binaryName)"]])
+        }
+        let temp = temporaryLink()
+        parts.append(switchCommands(temp, to: release))
+        let results = try await transport.runParts(parts, stopAtFailure: true, timed: true, deadline: soon)
+        var index = 0
+        if staged != nil {
+            let placed = results.first ?? RemoteResult(status: 255, stdout: "the connection ended", stderr: "")
+            guard placed.succeeded else {
+                let error = failure("cannot place the binary in \(dir): \(placed.lastLine)")
+                log.write(name, "place: failed after \(placed.milliseconds ?? 0) ms: \(userMessage(error))")
+                throw error
+            }
+            log.write(name, "place: done in \(placed.milliseconds ?? 0) ms")
+            index = 1
+        }
+        let switched = index < results.count ? results[index] : RemoteResult(status: 255, stdout: "the connection ended", stderr: "")
+        guard switched.succeeded else {
+            _ = try? await transport.run(["rm", "-f", "--", temp], deadline: soon)
+            let error = failure("cannot switch current to release \(release): \(switched.lastLine)")
+            log.write(name, "switch: failed after \(switched.milliseconds ?? 0) ms: \(userMessage(error))")
+            throw error
+        }
+        log.write(name, "current -> releases/\(release)")
+        log.write(name, "switch: done in \(switched.milliseconds ?? 0) ms")
     }
 
-    /// Points `current` at `releases/<release>` in one step: a temp symlink renamed over it.
+    private func temporaryLink() -> String { "\(target.path)/.gobay-current-\(UUID().uuidString.prefix(8).lowercased())" }
+
+    /// A temp symlink renamed over `current`: the switch is one rename.
+    private func switchCommands(_ temp: String, to release: Int64) -> [[String]] {
+        [["ln", "-sfn", "releases/\(release)", temp], ["mv", "-T", "-f", "--", temp, target.path + "/current"]]
+    }
+
+    /// Points `current` at `releases/<release>` in one step (the rollback's switch).
     private func switchCurrent(_ transport: any DeployTransport, to release: Int64) async throws {
-        let temp = "\(target.path)/.gobay-current-\(UUID().uuidString.prefix(8).lowercased())"
-        let result = try await transport.runAll(
-            [["ln", "-sfn", "releases/\(release)", temp], ["mv", "-T", "-f", "--", temp, target.path + "/current"]],
-            deadline: soon)
+        let temp = temporaryLink()
+        let result = try await transport.runAll(switchCommands(temp, to: release), deadline: soon)
         guard result.succeeded else {
             _ = try? await transport.run(["rm", "-f", "--", temp], deadline: soon)
             throw failure("cannot switch current to release \(release): \(result.lastLine)")
@@ -147,29 +259,56 @@ struct TargetDeploy: Sendable {
         log.write(name, "current -> releases/\(release)")
     }
 
-    private func restart(_ transport: any DeployTransport) async throws {
-        switch target.restart {
-        case .supervisor(let program, let config):
-            // supervisorctl waits for the program to stay up for its startsecs, then says
-            // "api: started" and exits 0; a program that will not stay up is "ERROR (spawn error)".
-            let restarted = try await transport.run(supervisorctl(config) + ["restart", program], deadline: minutes)
-            guard restarted.succeeded, restarted.stdout.contains("\(program): started") else {
-                throw failure(
-                    "supervisor program \(program) is not RUNNING after the restart: \(restarted.lastLine)",
-                    hint: "its log on the target says why it stopped")
+    /// The restart, the same for the deploy and its rollback.
+    struct Restart: Sendable {
+        let step: TargetDeploy
+        let transport: any DeployTransport
+        /// supervisord's XML-RPC, when prepare reached it that way.
+        let supervisor: SupervisorRPC?
+
+        func run() async throws {
+            let name = step.name
+            switch step.target.restart {
+            case .supervisor(let program, let config):
+                if let supervisor {
+                    // startProcess with wait returns once the program has been RUNNING for its
+                    // startsecs; a program that will not stay up is a SPAWN_ERROR or
+                    // ABNORMAL_TERMINATION fault.
+                    do {
+                        try await supervisor.restart(program, timeout: 5 * 60)
+                    } catch let fault as SupervisorRPC.Fault {
+                        throw step.failure(
+                            "supervisor program \(program) is not RUNNING after the restart: \(fault.message)",
+                            hint: "its log on the target says why it stopped")
+                    } catch let unreachable as SupervisorRPC.Unreachable {
+                        throw step.failure("cannot reach supervisord to restart \(program): \(unreachable.reason)")
+                    }
+                    step.log.write(name, "supervisor: \(program) RUNNING")
+                    return
+                }
+                // supervisorctl waits for the program to stay up for its startsecs, then says
+                // "api: started" and exits 0; a program that will not stay up is "ERROR (spawn error)".
+                let restarted = try await transport.run(
+                    step.supervisorctl(config) + ["restart", program], deadline: step.minutes)
+                guard restarted.succeeded, restarted.stdout.contains("\(program): started") else {
+                    throw step.failure(
+                        "supervisor program \(program) is not RUNNING after the restart: \(restarted.lastLine)",
+                        hint: "its log on the target says why it stopped")
+                }
+                step.log.write(name, "supervisor: \(program) RUNNING")
+            case .systemd(let unit):
+                let restarted = try await transport.run(["systemctl", "restart", "--", unit], deadline: step.minutes)
+                let active = try await transport.run(["systemctl", "is-active", "--", unit], deadline: step.soon)
+                guard restarted.succeeded, active.succeeded else {
+                    throw step.failure(
+                        "systemd unit \(unit) is not active after the restart: \(active.stdout.trimmingCharacters(in: .whitespacesAndNewlines))")
+                }
+                step.log.write(name, "systemd: \(unit) active")
+            case .command(let argv):
+                let result = try await transport.run(argv, deadline: step.minutes)
+                guard result.succeeded else { throw step.failure("restart command exited \(result.status): \(result.lastLine)") }
+                step.log.write(name, "restart command exited 0")
             }
-            log.write(name, "supervisor: \(program) RUNNING")
-        case .systemd(let unit):
-            let restarted = try await transport.run(["systemctl", "restart", "--", unit], deadline: minutes)
-            let active = try await transport.run(["systemctl", "is-active", "--", unit], deadline: soon)
-            guard restarted.succeeded, active.succeeded else {
-                throw failure("systemd unit \(unit) is not active after the restart: \(active.stdout.trimmingCharacters(in: .whitespacesAndNewlines))")
-            }
-            log.write(name, "systemd: \(unit) active")
-        case .command(let argv):
-            let result = try await transport.run(argv, deadline: minutes)
-            guard result.succeeded else { throw failure("restart command exited \(result.status): \(result.lastLine)") }
-            log.write(name, "restart command exited 0")
         }
     }
 
@@ -202,11 +341,10 @@ struct TargetDeploy: Sendable {
         throw failure("health check failed after \(attempts) attempts in \(Int(check.timeout))s: \(last)")
     }
 
-    /// Removes releases beyond `keep`, newest kept first; never one of `keeping`.
-    private func prune(_ transport: any DeployTransport, keeping: [Int64]) async throws {
-        let listed = try await transport.run(["ls", "-1", "--", releases], deadline: soon)
-        guard listed.succeeded else { throw failure("cannot list \(releases): \(listed.lastLine)") }
-        let ids = listed.stdout.split(separator: "\n").compactMap { Int64($0) }.sorted(by: >)
+    /// Removes releases beyond `keep`, newest kept first; never one of `keeping`. `listed` is
+    /// what prepare found there, and this release.
+    private func prune(_ transport: any DeployTransport, listed: [Int64], keeping: [Int64]) async throws {
+        let ids = Set(listed).sorted(by: >)
         let kept = Set(ids.prefix(plan.deploy.keep)).union(keeping)
         let doomed = ids.filter { !kept.contains($0) }
         guard !doomed.isEmpty else { return }
@@ -217,14 +355,14 @@ struct TargetDeploy: Sendable {
 
     // MARK: - helpers
 
-    private func supervisorctl(_ config: String?) -> [String] {
+    func supervisorctl(_ config: String?) -> [String] {
         ["supervisorctl"] + (config.map { ["-c", $0] } ?? [])
     }
 
-    private var soon: Date { Date().addingTimeInterval(60) }
-    private var minutes: Date { Date().addingTimeInterval(5 * 60) }
+    var soon: Date { Date().addingTimeInterval(60) }
+    var minutes: Date { Date().addingTimeInterval(5 * 60) }
 
-    private func failure(_ message: String, hint: String? = nil) -> GobayError {
+    func failure(_ message: String, hint: String? = nil) -> GobayError {
         GobayError("target \(name): \(message)", hint: hint, kind: .upstream)
     }
 
