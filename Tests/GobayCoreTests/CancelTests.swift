@@ -111,7 +111,9 @@ struct CancelTests {
         let started = Date()
         build.cancel()
         let record = try await build.value
-        #expect(Date().timeIntervalSince(started) < 15)
+        // Prompt, not the hanging test's end: TERM, KILL 3 s later. The bound leaves room for a
+        // machine busy enough to starve this test process for a while.
+        #expect(Date().timeIntervalSince(started) < 90)
         #expect(record.status == .canceled)
         #expect(record.steps.last?.name == "test" && record.steps.last?.status == .canceled)
         #expect(world.leftoverProcesses() == [])

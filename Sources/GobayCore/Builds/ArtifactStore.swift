@@ -6,16 +6,25 @@ import Foundation
     import Glibc
 #endif
 
-/// Moves what a build wrote into `<data_dir>/builds/<id>/artifacts`, a directory no step can
-/// reach. A build's output is hostile: it is opened without following any symbolic link (on
+/// Stores what a build wrote as `<data_dir>/builds/<id>/artifacts/<name>`, a directory no step
+/// can reach. A build's output is hostile: it is opened without following any symbolic link (on
 /// the way or at the end), must be a regular file, and is copied byte for byte by gobay itself,
 /// so a link to the database or a fifo in its place fails the build instead of being served.
+///
+/// With an object store (`<data_dir>/objects`), the copy lands there under its sha256 and the
+/// build's artifact is a hard link to it: identical binaries are stored once, and an object is
+/// never written again, so an older build's artifact never changes.
 public struct ArtifactStore {
     /// The build's store directory.
     public let directory: String
+    /// The content-addressed objects, or nil to keep a copy in `directory` alone.
+    public let objects: String?
 
-    /// A store writing into `directory`.
-    public init(directory: String) { self.directory = directory }
+    /// A store writing into `directory`, its content in `objects` when given.
+    public init(directory: String, objects: String? = nil) {
+        self.directory = directory
+        self.objects = objects
+    }
 
     /// One stored artifact.
     public struct Stored: Sendable {
@@ -25,11 +34,14 @@ public struct ArtifactStore {
         public var sha256: String
         /// Its size in bytes.
         public var size: Int64
+        /// Whether an identical artifact was stored already (no new bytes on disk).
+        public var deduplicated: Bool
     }
 
-    /// Copies `relative` (below `base`, a directory gobay made) into the store as `name`, and
-    /// removes the output. Throws a `StepFailure` naming what was found instead of a file.
-    public func store(_ relative: String, below base: String, as name: String) throws -> Stored {
+    /// Copies `relative` (below `base`, a directory gobay made) into the store as `name`. The
+    /// output is removed unless `keepOutput` (a stable output path Go links into again only
+    /// when something changed). Throws a `StepFailure` naming what was found instead of a file.
+    public func store(_ relative: String, below base: String, as name: String, keepOutput: Bool = false) throws -> Stored {
         let baseFD = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard baseFD >= 0 else { throw failure(name, "cannot open \(base): \(String(cString: strerror(errno)))") }
         defer { close(baseFD) }
@@ -50,8 +62,34 @@ public struct ArtifactStore {
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let final = directory + "/" + name
-        let tmp = directory + "/.tmp-" + name
-        unlink(tmp)
+        // The copy goes where it will stay: beside the objects (one file system, for the links),
+        // else straight into the build's directory.
+        let staging = objects ?? directory
+        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        let tmp = staging + "/.tmp-" + UUID().uuidString.lowercased()
+        let (sha256, size) = try copy(fd, to: tmp, name: name)
+        var deduplicated = false
+        do {
+            if let objects {
+                deduplicated = try install(tmp, object: Self.object(sha256, in: objects), as: final)
+            } else {
+                try rename(tmp, over: final)
+            }
+        } catch {
+            unlink(tmp)
+            throw error
+        }
+        if !keepOutput { _ = unlinkat(baseFD, relative, 0) }
+        return Stored(path: final, sha256: sha256, size: size, deduplicated: deduplicated)
+    }
+
+    /// The object of content `sha256`: `objects/<first two hex digits>/<sha256>`.
+    public static func object(_ sha256: String, in objects: String) -> String {
+        objects + "/" + sha256.prefix(2) + "/" + sha256
+    }
+
+    /// Copies `fd` to a new file `tmp` (read-only, executable), hashing as it goes.
+    private func copy(_ fd: Int32, to tmp: String, name: String) throws -> (String, Int64) {
         let out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o755)
         guard out >= 0 else { throw failure(name, "cannot create \(tmp): \(String(cString: strerror(errno)))") }
         var digest = SHA256()
@@ -76,17 +114,67 @@ public struct ArtifactStore {
                 buffer.withUnsafeBytes { digest.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
                 size += Int64(n)
             }
+            // Objects are never written again: no write bit for anyone.
+            guard fchmod(out, 0o555) == 0 else { throw failure(name, "cannot chmod \(tmp)") }
         } catch {
             unlink(tmp)
             throw error
         }
-        guard rename(tmp, final) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(tmp)
-            throw failure(name, "cannot store it: \(reason)")
+        return (FileDigest.hex(digest.finalize()), size)
+    }
+
+    /// Links the object of `tmp`'s content as `final`: the object that is there (then `tmp` goes,
+    /// and this returns true), else `tmp` itself, which becomes the object. Nothing is replaced
+    /// and nothing waits: an object `collect` removes meanwhile is made again, and when two
+    /// builds make one at once, one of them keeps a copy of its own.
+    private func install(_ tmp: String, object: String, as final: String) throws -> Bool {
+        let name = (final as NSString).lastPathComponent
+        try FileManager.default.createDirectory(
+            atPath: (object as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let linkTemp = directory + "/.link-" + name
+        var info = stat()
+        if lstat(object, &info) == 0, info.st_mode & S_IFMT == S_IFREG {
+            unlink(linkTemp)
+            if Glibc.link(object, linkTemp) == 0 {
+                try rename(linkTemp, over: final)
+                unlink(tmp)
+                return true
+            }
+            // Gone meanwhile, or on another file system: this copy is the artifact.
         }
-        _ = unlinkat(baseFD, relative, 0)
-        return Stored(path: final, sha256: FileDigest.hex(digest.finalize()), size: size)
+        try rename(tmp, over: final)
+        // The object is made with no moment at which it exists unlinked from this build.
+        if Glibc.link(final, object) != 0 && errno != EEXIST && errno != EXDEV {
+            throw failure(name, "cannot store object \(object): \(String(cString: strerror(errno)))")
+        }
+        return false
+    }
+
+    private func rename(_ from: String, over to: String) throws {
+        guard Glibc.rename(from, to) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(from)
+            throw failure((to as NSString).lastPathComponent, "cannot store it: \(reason)")
+        }
+    }
+
+    /// Removes every object no build links to any more (its link count is 1); returns the
+    /// bytes freed. A build storing the same content at that moment links the object first or
+    /// makes it again.
+    public static func collect(objects: String) -> Int64 {
+        var freed: Int64 = 0
+        guard let shards = try? FileManager.default.contentsOfDirectory(atPath: objects) else { return 0 }
+        for shard in shards where shard.count == 2 {
+            let dir = objects + "/" + shard
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { continue }
+            for name in names where name.count == 64 {
+                var info = stat()
+                let path = dir + "/" + name
+                guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_nlink == 1 else { continue }
+                if unlink(path) == 0 { freed += Int64(info.st_size) }
+            }
+        }
+        return freed
     }
 
     /// The bytes of a stored artifact, or nil when `path` is not a regular file inside build

@@ -62,7 +62,8 @@ public struct BuildPruner: Sendable {
     }
 
     /// Removes what `plan` names: rows first (in batches, one transaction each), then each build's
-    /// directory. Returns what was removed and the bytes freed.
+    /// directory, then the artifact objects no build links to any more. Returns what was removed
+    /// and the bytes freed.
     @discardableResult
     public func prune(now: Date = Date()) throws -> (removed: [Doomed], bytes: Int64) {
         let doomed = try plan(now: now)
@@ -79,15 +80,19 @@ public struct BuildPruner: Sendable {
                 try? FileManager.default.removeItem(atPath: dir)
             }
         }
+        if !doomed.isEmpty { bytes += ArtifactStore.collect(objects: config.data.objects) }
         return (doomed, bytes)
     }
 
+    /// The bytes only `dir` holds: files with one link (an artifact linked to an object counts
+    /// when its object goes).
     private static func size(of dir: String) -> Int64 {
         guard let walk = FileManager.default.enumerator(atPath: dir) else { return 0 }
         var total: Int64 = 0
         while let name = walk.nextObject() as? String {
-            if let size = (try? FileManager.default.attributesOfItem(atPath: dir + "/" + name)[.size]) as? NSNumber {
-                total += size.int64Value
+            var info = stat()
+            if lstat(dir + "/" + name, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_nlink == 1 {
+                total += Int64(info.st_size)
             }
         }
         return total

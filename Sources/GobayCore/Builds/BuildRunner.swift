@@ -180,10 +180,10 @@ public struct BuildRunner: Sendable {
             executor: executor, marker: Self.marker(owner: owner.token, id: id),
             projectEnv: try plan.project.resolvedEnv())
         let workDir = try await steps.fetch()
-        // Steps may run as another user: the checkout was handed to them, the out dir is made theirs.
-        try? FileManager.default.removeItem(atPath: steps.outDir)
+        // Steps may run as another user: the checkout was handed to them, the out dir is made
+        // theirs. It stays between builds, so an unchanged program is not linked again.
         try Ownership.makeDirectories(steps.outDir, owner: executor.stepUser)
-        defer { try? FileManager.default.removeItem(atPath: steps.outDir) }
+        if let user = executor.stepUser { try Ownership.hand([steps.outDir], to: user) }
         let libraries = try await steps.deps(workDir: workDir)
         // Builds read the shared GOPATH: hold it shared so no dependency or library update swaps
         // it underneath; the library commits read now are the ones the build compiles against.

@@ -240,8 +240,10 @@ struct BuildSteps: Sendable {
     }
 
     /// The directory steps write this build's binaries to: inside the environment, where the
-    /// step can write; gobay copies them out into the artifact store.
-    var outDir: String { env.outRoot + "/" + String(id) }
+    /// step can write; gobay copies them out into the artifact store. The same for every build
+    /// of the project in this environment (builds of a project run one at a time), like a
+    /// Jenkins workspace, so Go links again only when the program changed.
+    var outDir: String { env.outRoot + "/" + plan.project.name }
 
     /// `go build -trimpath` per target into the environment's out dir, up to the environment's
     /// concurrency at once. Placeholders in ldflags are expanded once, so every binary of the build
@@ -289,16 +291,20 @@ struct BuildSteps: Sendable {
     }
 
     /// Copies each binary into the artifact store (no step can write there) and records its
-    /// sha256 and size; the out dir is removed. A build whose output is not a regular file fails.
+    /// sha256 and size; the output stays for the next build. Identical binaries are stored
+    /// once. A build whose output is not a regular file fails.
     func artifacts(_ built: [Built]) async throws {
         try await step("artifacts") {
-            let (dir, id, envDir, log) = (dir, id, env.dir, log)
+            let (dir, envDir, log, objects, project) = (dir, env.dir, log, config.data.objects, plan.project.name)
             // Copying and hashing binaries of many megabytes: off the cooperative pool.
             let records = try await BlockingThread.run("gobay-artifacts-\(id)") {
-                let store = ArtifactStore(directory: dir.artifacts)
+                let store = ArtifactStore(directory: dir.artifacts, objects: objects)
                 return try built.map { b -> ArtifactRecord in
-                    let stored = try store.store("out/\(id)/\(b.name)", below: envDir, as: b.name)
-                    log.write("artifacts", "\(b.name) \(stored.size) bytes sha256 \(stored.sha256)")
+                    let stored = try store.store("out/\(project)/\(b.name)", below: envDir, as: b.name, keepOutput: true)
+                    log.write(
+                        "artifacts",
+                        "\(b.name) \(stored.size) bytes sha256 \(stored.sha256)"
+                            + (stored.deduplicated ? " (the same as an earlier build's: stored once)" : ""))
                     return ArtifactRecord(
                         name: b.name, path: stored.path, sha256: stored.sha256, size: stored.size, goos: b.target.goos,
                         goarch: b.target.goarch)

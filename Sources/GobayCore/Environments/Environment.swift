@@ -32,7 +32,8 @@ public struct Environment: Sendable {
     /// Module-mode checkouts, one per project: inside the environment, so a step of another
     /// environment can never reach them.
     public var workRoot: String { layout.work }
-    /// Where steps write binaries (`out/<build id>/`); gobay copies them into the artifact store.
+    /// Where steps write binaries (`out/<project>/`, kept between builds); gobay copies them into
+    /// the artifact store.
     public var outRoot: String { layout.out }
 
     /// The checkout of a module-mode project.

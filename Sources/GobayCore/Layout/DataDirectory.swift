@@ -7,6 +7,7 @@ import Foundation
 ///     toolchains/             installed Go toolchains
 ///     envs/<env>/             one environment: gopath, gomodcache, gocache, home, work, out
 ///     builds/<id>/            a build's log and artifacts, reachable by gobay alone
+///     objects/<ab>/<sha256>   every artifact once, by content; builds' artifacts are hard links
 ///     libraries/<name>/<sha>  one clean tree of a library commit, copied into each environment
 ///     deployments/<id>/log    a deployment's log
 ///     locks/                  cross-process locks: owners, GOPATH, slots, useradd, server
@@ -39,6 +40,9 @@ public struct DataDirectory: Sendable, Hashable {
     public var builds: String { root + "/builds" }
     /// One build's directory: its log and artifacts.
     public func build(_ id: Int64) -> BuildDirectory { BuildDirectory(path: builds + "/\(id)") }
+    /// The content-addressed artifact store: each distinct artifact once, named by its sha256,
+    /// never rewritten; a build's `artifacts/<name>` is a hard link to its object.
+    public var objects: String { root + "/objects" }
     /// Clean trees of library commits, copied from into each environment's GOPATH.
     public var libraries: String { root + "/libraries" }
     /// The trees of one library.
@@ -86,7 +90,8 @@ public struct EnvironmentDirectory: Sendable, Hashable {
     public var work: String { path + "/work" }
     /// The checkout of a shared library: `gopath/src/<import_path>`.
     public func library(importPath: String) -> String { gopath + "/src/" + importPath }
-    /// Where steps write binaries, `out/<build id>/`.
+    /// Where steps write binaries, `out/<project>/`: the same path for every build of a project
+    /// in this environment, so an unchanged program is not linked again.
     public var out: String { path + "/out" }
 }
 
