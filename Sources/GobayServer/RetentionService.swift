@@ -4,8 +4,8 @@ import Logging
 import ServiceLifecycle
 
 /// Prunes builds the retention policy no longer keeps, once at start and then every
-/// `retention.interval` (one hour by default), with the config in force at each run. Stops with
-/// the server.
+/// `retention.interval` (one hour by default), with the config in force at each run, and runs
+/// `git maintenance --auto` in the mirrors (builds' fetches skip it). Stops with the server.
 struct RetentionService: Service {
     let state: ServerState
 
@@ -31,6 +31,9 @@ struct RetentionService: Service {
                     state.logger.warning("pruning failed", metadata: ["error": "\(userMessage(error))"])
                 }
             }
+            // Mirrors get the `git maintenance --auto` their fetches skip, whatever the policy.
+            let dataDir = config.dataDir
+            _ = try? await BlockingWork.run("gobay-git-maintenance") { GitMirror.maintain(dataDir: dataDir) }
             try? await Task.sleep(nanoseconds: UInt64(max(1, config.retention.interval) * 1_000_000_000))
         }
     }

@@ -6,12 +6,18 @@ extension GobayCLI {
     /// `gobay prune [--dry-run]`: removes builds the retention policy no longer keeps.
     struct Prune: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Remove ended builds (rows, logs, artifacts) that retention: no longer keeps.")
+            abstract: "Remove ended builds (rows, logs, artifacts) that retention: no longer keeps; maintain git mirrors.")
         @OptionGroup var options: ConfigOptions
         @Flag(help: "List what would be removed; remove nothing.") var dryRun = false
 
         func run() throws {
             let config = try options.load()
+            if !dryRun {
+                // Builds' fetches skip `git maintenance --auto`: a server runs it in its retention
+                // loop; without one, `gobay prune` (from cron) does.
+                let maintained = GitMirror.maintain(dataDir: config.dataDir)
+                if maintained > 0 { Terminal.out("git maintenance ran in \(maintained) mirror(s)") }
+            }
             guard config.retention.isActive || config.projects.contains(where: { $0.retention?.isActive == true }) else {
                 Terminal.out("no retention: configured; nothing is pruned (see retention: in the README)")
                 return

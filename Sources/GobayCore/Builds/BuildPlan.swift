@@ -25,11 +25,13 @@ public struct BuildPlan: Sendable {
         if let env = request.environment { _ = try config.environment(env) }
         let mirror = GitMirror(url: project.repo, dataDir: config.dataDir)
         // A commit the mirror holds already (a rebuild, a retry, a redelivered push) needs no fetch.
-        if !(request.commit.map(mirror.has(commit:)) ?? false) { try mirror.update() }
+        // A full commit id the mirror holds needs no fetch (a rebuild, a retry, a redelivered push).
+        let present = request.commit.flatMap(mirror.present(commit:))
+        if present == nil { try mirror.update() }
         let commit: String
         let ref: String
         if let sha = request.commit {
-            commit = try mirror.resolve(commit: sha)
+            commit = try present ?? mirror.resolve(commit: sha)
             ref = request.ref ?? commit
         } else {
             ref = try request.ref ?? project.branch ?? mirror.defaultBranch()

@@ -32,8 +32,11 @@ public struct GitMirror: Sendable {
                     throw GobayError.failure("cannot create mirror \(path): \(String(cString: strerror(errno)))")
                 }
             } else {
+                // No `git maintenance --auto` on a build's path: `maintain` runs it from the
+                // server's retention loop and `gobay prune`.
                 try Git.run(
-                    ["--git-dir", path, "fetch", "--prune", "--quiet", "--force", "--", "origin"], holding: [lock.descriptor])
+                    ["--git-dir", path, "fetch", "--prune", "--quiet", "--force", "--no-auto-maintenance", "--", "origin"],
+                    holding: [lock.descriptor])
             }
         } catch let error as GitError {
             throw GobayError(
@@ -84,9 +87,32 @@ public struct GitMirror: Sendable {
 
     /// Whether the mirror holds `sha` (a full commit id) already: a build of that commit then needs
     /// no fetch.
-    public func has(commit sha: String) -> Bool {
-        guard sha.count == 40, GitRef.isCommitID(sha), FileManager.default.fileExists(atPath: path + "/HEAD") else { return false }
-        return (try? Git.run(["--git-dir", path, "cat-file", "-e", "--end-of-options", sha + "^{commit}"])) != nil
+    public func has(commit sha: String) -> Bool { present(commit: sha) != nil }
+
+    /// The commit `sha` (a full 40-digit id) when the mirror holds it, without fetching.
+    public func present(commit sha: String) -> String? {
+        guard sha.count == 40, GitRef.isCommitID(sha), FileManager.default.fileExists(atPath: path + "/HEAD") else { return nil }
+        return try? Git.run(["--git-dir", path, "rev-parse", "--verify", "--quiet", "--end-of-options", sha + "^{commit}"])
+    }
+
+    /// Runs `git maintenance run --auto` in every mirror of `dataDir` nobody is fetching into
+    /// (packs loose objects once there are many, as a fetch would have); returns how many it
+    /// ran in. Mirrors a fetch holds are left for the next time.
+    public static func maintain(dataDir: String) -> Int {
+        let root = DataDirectory(dataDir).git
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: root) else { return 0 }
+        var count = 0
+        for name in names.sorted() where name.hasSuffix(".git") {
+            let path = root + "/" + name
+            guard FileManager.default.fileExists(atPath: path + "/HEAD"), let lock = try? FileLock(path: path + ".lock"),
+                lock.tryLockExclusive()
+            else { continue }
+            defer { lock.unlock() }
+            if (try? Git.run(["--git-dir", path, "maintenance", "run", "--auto", "--quiet"], holding: [lock.descriptor])) != nil {
+                count += 1
+            }
+        }
+        return count
     }
 
     /// The committer date of `commit` (RFC 3339), or nil when the mirror does not have it.

@@ -6,24 +6,62 @@ import Foundation
 public struct SecretValues: Sendable {
     /// Values shorter than this are not masked: masking "1" would hide every digit of a log.
     public static let minimumLength = 4
-    private let values: [String]
+    /// The values' UTF-8 bytes.
+    private let values: [[UInt8]]
+    /// The values by their first four bytes: a line is scanned once, whatever the number of
+    /// secrets (a thousand projects' webhook secrets cost what ten do).
+    private let byPrefix: [UInt32: [Int]]
 
-    /// Keeps the values long enough to mask, longest first (so a secret that contains another is
-    /// masked whole).
+    /// Keeps the values long enough to mask.
     public init(_ values: [String]) {
-        self.values = Set(values.filter { $0.count >= Self.minimumLength }).sorted { $0.count > $1.count }
+        let kept = Set(values.filter { $0.utf8.count >= Self.minimumLength && $0.count >= Self.minimumLength })
+        self.values = kept.sorted().map { Array($0.utf8) }
+        var byPrefix: [UInt32: [Int]] = [:]
+        for (index, value) in self.values.enumerated() {
+            byPrefix[Self.prefix(value, at: 0), default: []].append(index)
+        }
+        self.byPrefix = byPrefix
     }
 
     /// Whether there is nothing to mask.
     public var isEmpty: Bool { values.isEmpty }
 
-    /// `text` with every secret value replaced by `***`.
+    /// `text` with every secret value replaced by `***`. Where secrets overlap, everything any
+    /// of them covers is masked, as one `***`.
     public func mask(_ text: String) -> String {
-        var out = text
-        for value in values where out.contains(value) {
-            out = out.replacingOccurrences(of: value, with: "***")
+        guard !values.isEmpty else { return text }
+        let bytes = Array(text.utf8)
+        guard bytes.count >= Self.minimumLength else { return text }
+        var covered: [Bool]? = nil
+        for start in 0...(bytes.count - Self.minimumLength) {
+            guard let candidates = byPrefix[Self.prefix(bytes, at: start)] else { continue }
+            for index in candidates {
+                let value = values[index]
+                guard start + value.count <= bytes.count, bytes[start..<(start + value.count)].elementsEqual(value)
+                else { continue }
+                if covered == nil { covered = [Bool](repeating: false, count: bytes.count) }
+                for position in start..<(start + value.count) { covered?[position] = true }
+            }
         }
-        return out
+        guard let covered else { return text }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var position = 0
+        while position < bytes.count {
+            if covered[position] {
+                out += Array("***".utf8)
+                while position < bytes.count && covered[position] { position += 1 }
+            } else {
+                out.append(bytes[position])
+                position += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func prefix(_ bytes: [UInt8], at start: Int) -> UInt32 {
+        UInt32(bytes[start]) << 24 | UInt32(bytes[start + 1]) << 16 | UInt32(bytes[start + 2]) << 8
+            | UInt32(bytes[start + 3])
     }
 }
 
