@@ -104,7 +104,13 @@ struct APIController: Sendable {
             let record = try await build(context)
             let path = config.data.build(record.id).log
             if request.uri.queryParameters["follow"].map({ $0 == "1" || $0 == "true" }) == true {
-                return LogFollower(database: database, watcher: watcher, buildID: record.id, path: path).response()
+                var follower = LogFollower(database: database, watcher: watcher, buildID: record.id, path: path)
+                // `offset`: from that byte on (the dashboard shows the tail, then follows from its end).
+                if let raw = request.uri.queryParameters["offset"] {
+                    guard let offset = UInt64(raw) else { throw APIError(.badRequest, "offset must be a byte offset") }
+                    follower.start = offset
+                }
+                return follower.response()
             }
             let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
             var headers = HTTPFields()
@@ -192,23 +198,34 @@ struct APIController: Sendable {
             throw APIError(.badRequest, "\"\(commit)\" is not a commit id", hint: "pass a hex commit id")
         }
         if let env = body.environment { _ = try mapped { try config.environment(env) } }
+        let record = try await Self.queue(
+            project, ref: body.ref, commit: body.commit, environment: body.environment, config: config, database: database,
+            scheduler: scheduler)
+        return JSONResponse.make(record, status: .accepted)
+    }
+
+    /// Queues a build of `project` as the API does (the dashboard's Build and Rebuild too): the
+    /// ref (by default the project's branch) or commit must name a commit of the repository.
+    static func queue(
+        _ project: ProjectConfig, ref: String?, commit: String?, environment: String?, config: GobayConfig,
+        database: AppDatabase, scheduler: Scheduler
+    ) async throws -> BuildRecord {
         let mirror = GitMirror(url: project.repo, dataDir: config.dataDir)
-        let ref = body.ref ?? project.branch ?? mirror.headFileBranch() ?? "HEAD"
-        try await resolve(mirror: mirror, ref: ref, commit: body.commit)
+        let ref = ref ?? project.branch ?? mirror.headFileBranch() ?? "HEAD"
+        try await resolve(mirror: mirror, ref: ref, commit: commit, dataDir: config.dataDir)
         let queued = try await database.enqueue(
             AppDatabase.Enqueue(
-                project: project.name, ref: ref, commit: body.commit, environment: body.environment, trigger: .api,
+                project: project.name, ref: ref, commit: commit, environment: environment, trigger: .api,
                 coalesce: false, notBefore: nil))
         scheduler.wake()
         guard let record = try await database.build(queued.id) else { throw APIError(.internalServerError, "build vanished") }
-        return JSONResponse.make(record, status: .accepted)
+        return record
     }
 
     /// Fetches the mirror and checks that `ref` (or `commit`, when given) names a commit, as
     /// `gobay build` does before it runs anything: 422 when it does not, 502 when the repository
     /// cannot be fetched, 503 (through `StorageFailureMiddleware`) when the data dir's disk is full.
-    private func resolve(mirror: GitMirror, ref: String, commit: String?) async throws {
-        let dataDir = config.dataDir
+    private static func resolve(mirror: GitMirror, ref: String, commit: String?, dataDir: String) async throws {
         do {
             try await BlockingWork.run("gobay-resolve") {
                 try mirror.update()
@@ -226,7 +243,11 @@ struct APIController: Sendable {
     }
 
     private func environments() async throws -> [EnvironmentStatus] {
-        let config = config
+        try await Self.environments(config: config, database: database)
+    }
+
+    /// Every environment with its queued and running builds, counted in one indexed query.
+    static func environments(config: GobayConfig, database: AppDatabase) async throws -> [EnvironmentStatus] {
         var fixed: [String: String] = [:]
         for project in config.projects { if let env = project.environment { fixed[project.name] = env } }
         let counts = try await database.activeCounts(projectEnvironments: fixed)

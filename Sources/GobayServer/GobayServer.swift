@@ -95,7 +95,8 @@ public func buildRouter(_ parts: RouterParts) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: AccessLogMiddleware(logger: parts.logger))
     router.add(middleware: StorageFailureMiddleware(configHolder: parts.config, metrics: parts.metrics, logger: parts.logger))
-    let auth = RequestAuthorization(config: parts.config)
+    let sessions = DashboardSessions()
+    let auth = RequestAuthorization(config: parts.config, sessions: sessions)
     let webhooks = WebhookController(
         configHolder: parts.config, database: parts.database, scheduler: parts.scheduler, reporter: parts.reporter,
         metrics: parts.metrics, logger: parts.logger, libraryUpdates: parts.libraryUpdates)
@@ -114,5 +115,10 @@ public func buildRouter(_ parts: RouterParts) -> Router<BasicRequestContext> {
     router.addRoutes(
         MetricsController(metrics: parts.metrics, database: parts.database, scheduler: parts.scheduler, auth: auth).endpoints)
     router.get("/healthz") { _, _ in "ok\n" }
+    do {
+        try DashboardController(parts: parts, sessions: sessions).register(on: router)
+    } catch {
+        parts.logger.error("the dashboard's templates do not parse; no dashboard", metadata: ["error": "\(error)"])
+    }
     return router
 }

@@ -60,6 +60,19 @@ public struct LoadedConfig: Sendable {
         return found
     }
 
+    /// The hash of `token` when it is a configured API token (a dashboard login keeps it, so the
+    /// session ends when the token leaves the config).
+    func tokenHash(_ token: String) -> [UInt8]? {
+        isValidToken(token) ? Array(SHA256.hash(data: Data(token.utf8))) : nil
+    }
+
+    /// Whether `hash` is still one of the configured tokens' (constant time).
+    func hasTokenHash(_ hash: [UInt8]) -> Bool {
+        var found = false
+        for known in tokenHashes where ConstantTime.equal(known, hash) { found = true }
+        return found
+    }
+
     private static func bytes(hex: String) -> [UInt8] {
         var out: [UInt8] = []
         var index = hex.startIndex

@@ -21,6 +21,8 @@ struct LogFollower: Sendable {
     /// The build's or deployment's id, for the end event.
     let id: Int64
     let path: String
+    /// The byte offset to start at (a page that shows the log's tail follows from its end).
+    var start: UInt64 = 0
     /// Reads where it stands now.
     let state: @Sendable () async -> State?
 
@@ -48,13 +50,13 @@ struct LogFollower: Sendable {
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
-        let (watcher, id, path, state) = (self.watcher, self.id, self.path, self.state)
+        let (watcher, id, path, state, start) = (self.watcher, self.id, self.path, self.state, self.start)
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in
                 let subscription = watcher?.subscribe((path as NSString).deletingLastPathComponent)
                 defer { subscription?.cancel() }
-                var offset: UInt64 = 0
+                var offset = start
                 var pending = Data()
                 while true {
                     // Changes are counted before the status and the file are read, so none made

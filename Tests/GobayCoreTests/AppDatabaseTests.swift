@@ -339,3 +339,52 @@ final class StatementLog: Sendable {
     func reset() { statements.withLock { $0 = [] } }
     var all: [String] { statements.withLock { $0 } }
 }
+
+/// One project's page of builds reads its own steps and artifacts, not every row between its
+/// oldest and newest build (which, in a long interleaved history, is the whole history).
+@Suite("database: a project's builds read their own steps")
+struct ProjectPageReadTests {
+    @Test func stepsAndArtifactsByIdNotByRange() async throws {
+        let statements = Mutex<[String]>([])
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            db.trace { event in statements.withLock { $0.append(event.description) } }
+        }
+        let database = try AppDatabase(DatabaseQueue(configuration: configuration))
+        func build(_ project: String) throws -> Int64 {
+            let id = try database.enqueue(
+                project: project, environment: "modern", goVersion: "1.22.10", commit: "abc", ref: "main", owner: "me")
+            _ = try database.startStep(id, name: "build")
+            return id
+        }
+        let first = try build("p")
+        for _ in 0..<300 { _ = try build("q") }
+        let last = try build("p")
+        statements.withLock { $0.removeAll() }
+        let page = try await database.builds(project: "p", limit: 50)
+        #expect(page.map(\.id) == [last, first])
+        #expect(page.allSatisfy { $0.steps.map(\.name) == ["build"] })
+        let reads = statements.withLock { $0 }.filter { $0.contains("\"step\"") || $0.contains("\"artifact\"") }
+        #expect(!reads.isEmpty && reads.allSatisfy { !$0.contains("BETWEEN") }, "\(reads)")
+    }
+
+    /// The dashboard's newest build per project and branch, in one statement.
+    @Test func newestBuildPerProjectAndBranch() async throws {
+        let database = try AppDatabase(DatabaseQueue())
+        func build(_ project: String, _ ref: String) throws -> Int64 {
+            try database.enqueue(
+                project: project, environment: "modern", goVersion: "1.22.10", commit: "abc", ref: ref, owner: "me")
+        }
+        let pMain1 = try build("p", "main")
+        let pDev = try build("p", "dev")
+        let qMain = try build("q", "main")
+        let pMain2 = try build("p", "main")
+        _ = pMain1
+        let found = try await database.newestBuilds([
+            (project: "p", ref: "main"), (project: "p", ref: "dev"), (project: "p", ref: nil), (project: "q", ref: "main"),
+            (project: "q", ref: "dev"), (project: "r", ref: nil),
+        ])
+        #expect(found.map { $0?.id } == [pMain2, pDev, pMain2, qMain, nil, nil])
+        #expect(try await database.newestBuilds([]).isEmpty)
+    }
+}

@@ -121,6 +121,12 @@ public struct GitMirror: Sendable {
         return try? Git.run(["--git-dir", path, "show", "-s", "--format=%cI", "--end-of-options", commit])
     }
 
+    /// The subject line of `commit`'s message, or nil when the mirror does not have it.
+    public func subject(_ commit: String) -> String? {
+        guard GitRef.isCommitID(commit) else { return nil }
+        return try? Git.run(["--git-dir", path, "show", "-s", "--format=%s", "--end-of-options", commit])
+    }
+
     /// The content of `file` at `commit`, or nil when the commit has no such file.
     public func read(_ file: String, at commit: String) -> String? {
         try? Git.run(["--git-dir", path, "show", "\(commit):\(file)"])

@@ -175,17 +175,26 @@ extension AppDatabase {
     static func records(_ builds: [StoredBuild], _ db: Database) throws -> [BuildRecord] {
         let ids = Set(builds.compactMap(\.id))
         guard let oldest = ids.min(), let newest = ids.max() else { return [] }
-        // A range, not a list of ids: a listing of 25,000 builds would exceed SQLite's limit on
-        // arguments. Builds between them that are not listed are skipped.
+        // The ids themselves (one index seek each) unless there are so many that SQLite's limit
+        // on arguments would refuse the list; then the range, skipping builds not listed. A
+        // range alone would read a whole history: one project's 50 builds can span a million.
+        let stepFilter: SQLExpression
+        let artifactFilter: SQLExpression
+        if ids.count <= 10_000 {
+            stepFilter = ids.contains(StoredStep.Columns.buildId)
+            artifactFilter = ids.contains(StoredArtifact.Columns.buildId)
+        } else {
+            stepFilter = (oldest...newest).contains(StoredStep.Columns.buildId)
+            artifactFilter = (oldest...newest).contains(StoredArtifact.Columns.buildId)
+        }
         var steps: [Int64: [StepRecord]] = [:]
-        for step in try StoredStep.filter((oldest...newest).contains(StoredStep.Columns.buildId))
-            .order(StoredStep.Columns.id).fetchAll(db) where ids.contains(step.buildId)
-        {
+        for step in try StoredStep.filter(stepFilter).order(StoredStep.Columns.id).fetchAll(db)
+        where ids.contains(step.buildId) {
             steps[step.buildId, default: []].append(step.record)
         }
         var artifacts: [Int64: [ArtifactRecord]] = [:]
         // Binaries first, then reports (junit.xml, which has no target).
-        for artifact in try StoredArtifact.filter((oldest...newest).contains(StoredArtifact.Columns.buildId))
+        for artifact in try StoredArtifact.filter(artifactFilter)
             .order(StoredArtifact.Columns.goos == "", StoredArtifact.Columns.id).fetchAll(db)
         where ids.contains(artifact.buildId) {
             artifacts[artifact.buildId, default: []].append(artifact.record)

@@ -204,6 +204,13 @@ extension AppDatabase {
                     END;
                     """)
         }
+        migrator.registerMigration("v11-dashboard-indexes") { db in
+            // The dashboard's newest build of each project and branch: one index seek per pair.
+            try db.create(index: "build_project_ref", on: "build", columns: ["project", "ref", "id"])
+            // `activeCounts` (/environments, the overview) reads the queued and running builds
+            // from this index alone, however many wait.
+            try db.create(index: "build_active", on: "build", columns: ["status", "environment", "requested_env", "project"])
+        }
         return migrator
     }
 
