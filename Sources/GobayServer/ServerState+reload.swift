@@ -52,7 +52,6 @@ extension ServerState {
         if old.headerTimeout != new.headerTimeout { keys.append("server.header_timeout") }
         if old.idleTimeout != new.idleTimeout { keys.append("server.idle_timeout") }
         if old.maxConnections != new.maxConnections { keys.append("server.max_connections") }
-        if old.publicRead != new.publicRead { keys.append("server.public_read (commit status links)") }
         if old.logFormat != new.logFormat { keys.append("server.log_format") }
         return keys
     }

@@ -54,7 +54,7 @@ public final class ServerState: Sendable {
         let publicURL = config.server.publicURL ?? "http://\(config.server.listen)"
         let log = logger
         reporter = CommitStatusReporter(
-            publicURL: publicURL, logTarget: config.server.publicRead ? .plainLog : .build, environment: environment
+            publicURL: publicURL, logTarget: .dashboard, environment: environment
         ) { message in
             log.warning("\(message)")
         }

@@ -77,7 +77,7 @@ struct DeployServerTests {
         #expect(states("gobay/deploy") == ["pending", "running", "success"], "\(states("gobay/deploy"))")
         #expect(posts.allSatisfy { $0.path.hasSuffix("/statuses/\(commit)") })
         #expect(
-            posts.contains { ($0.json?["target_url"] as? String)?.hasSuffix("/api/v1/deployments/\(id)") == true })
+            posts.contains { ($0.json?["target_url"] as? String)?.hasSuffix("/deployments") == true })
 
         // The API: deploy again to one target (the release is there already), and bad requests.
         let again = server.send(

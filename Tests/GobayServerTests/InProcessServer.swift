@@ -42,7 +42,7 @@ struct InProcessServer {
             scheduler: try Scheduler(config: config, database: database, hooks: Scheduler.Hooks()),
             reporter: CommitStatusReporter(
                 publicURL: config.server.publicURL ?? "http://127.0.0.1:1",
-                logTarget: config.server.publicRead ? .plainLog : .build, environment: environment
+                logTarget: .dashboard, environment: environment
             ) { _ in },
             metrics: ServerMetrics(), watcher: nil, logger: logger)
     }

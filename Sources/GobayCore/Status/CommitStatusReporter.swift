@@ -16,6 +16,9 @@ public final class CommitStatusReporter: Service, Sendable {
         /// The build's plain-text log, `/api/v1/builds/{id}/log`: readable in a browser, so the
         /// link to use when `public_read` is on.
         case plainLog
+        /// The dashboard's page of the build, `/builds/{id}` (deployments: `/deployments`), which
+        /// sends a reader without a session through the login page and back.
+        case dashboard
     }
 
     private let publicURL: String
@@ -50,8 +53,13 @@ public final class CommitStatusReporter: Service, Sendable {
         deploymentID: Int64? = nil
     ) {
         guard sha.count == 40 else { return }
-        let page = deploymentID.map { "deployments/\($0)" } ?? "builds/\(buildID)"
-        let target = "\(publicURL)/api/v1/\(page)" + (logTarget == .plainLog ? "/log" : "")
+        let target: String
+        switch logTarget {
+        case .dashboard: target = publicURL + (deploymentID == nil ? "/builds/\(buildID)" : "/deployments")
+        case .build, .plainLog:
+            let page = deploymentID.map { "deployments/\($0)" } ?? "builds/\(buildID)"
+            target = "\(publicURL)/api/v1/\(page)" + (logTarget == .plainLog ? "/log" : "")
+        }
         let posts = CommitStatusPost.posts(
             for: project.status, sha: sha, state: state, buildID: buildID, target: target, description: description,
             context: deploymentID == nil ? "gobay" : "gobay/deploy")
