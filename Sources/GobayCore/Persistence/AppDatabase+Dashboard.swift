@@ -25,7 +25,7 @@ extension AppDatabase {
                             END
                         FROM wanted w ORDER BY w.i
                         """,
-                    arguments: StatementArguments(arguments) ?? StatementArguments())
+                    arguments: StatementArguments(arguments))
                 ids += rows.map { $0[1] as Int64? }
             }
             let found = try StoredBuild.filter(keys: ids.compactMap { $0 }).fetchAll(db)
