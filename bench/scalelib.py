@@ -228,6 +228,7 @@ def cmd_configs(workdir, goroot, projects):
     config("sched-empty", "sched-empty", projects, hooks_server)
     config("sched-queued", "sched-queued", projects, hooks_server)
     config("reads", "reads", projects, hooks_server)
+    config("dashboard", "dashboard", projects, hooks_server)
     # One data dir for both: the same environments, GOCACHE and history, only the project count differs.
     config("build-big", "build", projects, build_server, REAL_PROJECTS)
     config("build-small", "build", SMALL, build_server, REAL_PROJECTS)
@@ -729,7 +730,57 @@ def cmd_throughput(gobay_bin, workdir, fixture, builds, rounds, spec):
     goal("throughput: gobay >= 0.9x raw go", g / w >= 0.9, f"{g:.2f} vs {w:.2f} builds/s, {g / w:.2f}x")
 
 
-COMMANDS = {"configs": cmd_configs, "fill-queue": cmd_fill_queue, "repos": cmd_repos, "webhooks": cmd_webhooks,
+# --- part 7: dashboard ------------------------------------------------------------------------
+
+
+def cmd_dashboard(workdir, spec, ended, requests, warmup):
+    """p99 and size of the dashboard's pages (issue #13: the overview under 30 ms, every page under 100 KB)."""
+    ended, requests, warmup = map(int, (ended, requests, warmup))
+    server = Server(spec, load_manifest(workdir))
+    client = server.client
+    wait_healthy(client)
+    newest = client.json("GET", "/api/v1/builds?limit=1", auth=True)
+    if len(newest) != 1:
+        die(f"/api/v1/builds?limit=1: expected one build, got {newest!r:.300}")
+    project = f"svc-{server.projects // 2:04d}"
+    pages = ["/", "/projects", f"/projects/{project}", f"/builds/{newest[0]['id']}", "/deployments"]
+    sizes = {}
+    for path in pages:
+        status, headers, data = client.send("GET", path, auth=True)
+        if status != 200 or b"<h1>" not in data or b"</html>" not in data:
+            die(f"GET {path}: expected a page, got {status}: {data[:300]!r}")
+        sizes[path] = len(data)
+    samples = {path: [] for path in pages}
+    spent = {path: 0.0 for path in pages}
+    for i in range(warmup + requests):
+        for path in pages[i % len(pages):] + pages[:i % len(pages)]:
+            if i == warmup:
+                spent[path] = 0.0
+            if spent[path] > READ_BUDGET_S:
+                continue
+            t0 = time.perf_counter()
+            status, _, data = client.send("GET", path, auth=True)
+            elapsed = time.perf_counter() - t0
+            spent[path] += elapsed
+            if status != 200:
+                die(f"GET {path}: expected 200, got {status}: {data[:300]!r}")
+            if i >= warmup:
+                samples[path].append(elapsed * 1000)
+    server.check_alive()
+    print(f"scale: dashboard: {server.projects} projects, {ended} ended builds; {requests} requests per page after "
+          f"{warmup} warm-up, one at a time, one keep-alive connection, with an API token")
+    for path in pages:
+        s = samples[path]
+        print(f"scale: dashboard: GET {path:<28} p50 {percentile(s, 50):6.2f} ms  p99 {percentile(s, 99):6.2f} ms  "
+              f"max {max(s):6.2f} ms  {sizes[path] / 1000:.1f} KB")
+    p99 = percentile(samples["/"], 99)
+    goal(f"dashboard: the overview's p99 < 30 ms at {server.projects} projects and {ended} builds", p99 < 30,
+         f"{p99:.2f} ms")
+    biggest = max(pages, key=lambda p: sizes[p])
+    goal("dashboard: every page under 100 KB", sizes[biggest] < 100_000, f"largest {biggest} {sizes[biggest]} bytes")
+
+
+COMMANDS = {"dashboard": cmd_dashboard, "configs": cmd_configs, "fill-queue": cmd_fill_queue, "repos": cmd_repos, "webhooks": cmd_webhooks,
             "scheduler": cmd_scheduler, "reads": cmd_reads, "cli": cmd_cli, "rebuild": cmd_rebuild,
             "throughput": cmd_throughput}
 

@@ -109,6 +109,8 @@ struct DashboardTests {
         }
         let projects = server.send("GET", "/projects?q=modern", headers: session.headers).text
         #expect(projects.contains("/projects/modern-svc") && !projects.contains("/projects/legacy-svc"))
+        let paged = server.send("GET", "/projects?page=9", headers: session.headers).text
+        #expect(paged.contains("3 projects; page 1 of 1") && !paged.contains("rel=\"next\""), "\(paged)")
 
         // Reads through the API work with the session (the page's live log and artifacts);
         // changes through the API do not (a cookie would make them forgeable).

@@ -171,12 +171,27 @@ struct DashboardController: Sendable {
                     name: project.name, environment: project.environment ?? "from go.mod", branches: cells, targets: targets))
         }
         let options = [("", "any")] + BuildStatus.allCases.map { ($0.rawValue, $0.rawValue) }
+        // A page of rows keeps a thousand projects' page small; the links keep the filter.
+        let pageSize = 100
+        let pages = max(1, (rows.count + pageSize - 1) / pageSize)
+        let page = min(max(1, request.uri.queryParameters["page"].flatMap { Int(String($0)) } ?? 1), pages)
+        func link(_ number: Int) -> String {
+            var items = [URLQueryItem(name: "page", value: String(number))]
+            if !query.isEmpty { items.append(URLQueryItem(name: "q", value: query)) }
+            if !wanted.isEmpty { items.append(URLQueryItem(name: "status", value: wanted)) }
+            var components = URLComponents()
+            components.path = "/projects"
+            components.queryItems = items
+            return components.string ?? "/projects"
+        }
         return render(
             "projects",
             DashboardViews.Projects(
                 common: common("Projects", viewer), query: query,
                 statuses: options.map { DashboardViews.Option(value: $0.0, label: $0.1, selected: $0.0 == wanted) },
-                rows: rows))
+                rows: Array(rows.dropFirst((page - 1) * pageSize).prefix(pageSize)), count: rows.count,
+                page: page, pages: pages, previous: page > 1 ? link(page - 1) : nil,
+                next: page < pages ? link(page + 1) : nil))
     }
 
     private func project(_ viewer: Viewer, _ request: Request, name: String) async throws -> Response {

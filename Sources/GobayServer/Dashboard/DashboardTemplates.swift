@@ -88,6 +88,7 @@ enum DashboardTemplates {
         {{/rows}}{{^rows}}<tr><td colspan="4" class="muted">No project matches.</td></tr>
         {{/rows}}</tbody>
         </table></div>
+        <p class="pager">{{count}} projects; page {{page}} of {{pages}}{{#previous}} · <a href="{{previous}}" rel="prev">Previous</a>{{/previous}}{{#next}} · <a href="{{next}}" rel="next">Next</a>{{/next}}</p>
         {{> foot}}
         """
 

@@ -98,6 +98,12 @@ enum DashboardViews {
         var query: String
         var statuses: [Option]
         var rows: [ProjectRow]
+        /// Projects that match, on every page.
+        var count: Int
+        var page: Int
+        var pages: Int
+        var previous: String?
+        var next: String?
     }
 
     struct Project {
