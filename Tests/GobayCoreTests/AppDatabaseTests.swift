@@ -259,7 +259,14 @@ struct AppDatabaseTests {
         }
         #expect(single.count <= 3, "\(single)")
         let counts = try await selects { _ = try await database.activeCounts() }
-        #expect(counts.count == 1, "GET /environments counts in one query: \(counts)")
+        #expect(counts.count == 2, "GET /environments counts in two index reads, however many wait: \(counts)")
+        for statement in counts {
+            let plan = try await database.writer.read { db in
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + statement, arguments: ["queued", "running"])
+                    .map { $0["detail"] as String? ?? "" }
+            }
+            #expect(plan.contains { $0.contains("COVERING INDEX build_active") }, "\(statement): \(plan)")
+        }
     }
 
     /// A history written by gobay before records: RFC 3339 text times, '' for the environment

@@ -214,26 +214,36 @@ extension AppDatabase {
         -> [String: (queued: Int, running: Int)]
     {
         try await writer.read { db in
-            let rows = try Row.fetchAll(
+            // Two range reads of the covering index `build_active`: builds with an environment
+            // (planned, or asked for one) by environment, and the rest by project, which the
+            // config maps to its environment. No temporary sort, however many wait.
+            let planned = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT COALESCE(environment, requested_env) AS env,
-                           CASE WHEN COALESCE(environment, requested_env) IS NULL THEN project END AS unplanned,
-                           status, COUNT(*)
-                    FROM build WHERE status IN (?, ?) GROUP BY env, unplanned, status
+                    SELECT COALESCE(environment, requested_env), status, COUNT(*) FROM build
+                    WHERE status IN (?, ?) AND (environment IS NOT NULL OR requested_env IS NOT NULL)
+                    GROUP BY 1, 2
+                    """,
+                arguments: [BuildStatus.queued, BuildStatus.running])
+            let unplanned = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT project, status, COUNT(*) FROM build
+                    WHERE status IN (?, ?) AND environment IS NULL AND requested_env IS NULL
+                    GROUP BY status, project
                     """,
                 arguments: [BuildStatus.queued, BuildStatus.running])
             var counts: [String: (queued: Int, running: Int)] = [:]
-            for row in rows {
-                let planned: String? = row[0]
-                let project: String? = row[1]
-                guard let env = planned ?? project.flatMap({ projectEnvironments[$0] }) else { continue }
-                let n: Int = row[3]
-                if row[2] == BuildStatus.queued.rawValue {
+            func add(_ env: String, _ status: String, _ n: Int) {
+                if status == BuildStatus.queued.rawValue {
                     counts[env, default: (0, 0)].queued += n
                 } else {
                     counts[env, default: (0, 0)].running += n
                 }
+            }
+            for row in planned { add(row[0], row[1], row[2]) }
+            for row in unplanned {
+                if let env = projectEnvironments[row[0] as String] { add(env, row[1], row[2]) }
             }
             return counts
         }
