@@ -389,6 +389,28 @@ def cmd_scheduler(workdir, fixture, queued, seconds, warmup, rounds, threads, co
 # --- part 3: reads ------------------------------------------------------------------------
 
 
+def timed_gets(client, paths, requests, warmup):
+    """GETs each path warmup + requests times, rotating, one at a time; ms per measured request, by path.
+    A path far off its goal stops early: a few samples say so (warm-up and measured apart)."""
+    samples = {path: [] for path in paths}
+    spent = {path: 0.0 for path in paths}
+    for i in range(warmup + requests):
+        for path in paths[i % len(paths):] + paths[:i % len(paths)]:
+            if i == warmup:
+                spent[path] = 0.0
+            if spent[path] > (READ_BUDGET_S / 4 if i < warmup else READ_BUDGET_S):
+                continue
+            t0 = time.perf_counter()
+            status, _, data = client.send("GET", path, auth=True)
+            elapsed = time.perf_counter() - t0
+            spent[path] += elapsed
+            if status != 200:
+                die(f"GET {path}: expected 200, got {status}: {data[:300]!r}")
+            if i >= warmup:
+                samples[path].append(elapsed * 1000)
+    return samples
+
+
 def cmd_reads(workdir, spec, ended, queued, requests, warmup):
     """p99 of four reads, one request at a time on a keep-alive connection, and the server's RSS."""
     ended, queued, requests, warmup = map(int, (ended, queued, requests, warmup))
@@ -423,23 +445,7 @@ def cmd_reads(workdir, spec, ended, queued, requests, warmup):
         die(f"{endpoints[3]}: expected {min(50, own)} builds of {project}, got {len(page)} of "
             f"{sorted({b.get('project') for b in page})}")
 
-    samples = {path: [] for path in endpoints}
-    spent = {path: 0.0 for path in endpoints}
-    for i in range(warmup + requests):
-        for path in endpoints[i % 4:] + endpoints[:i % 4]:
-            # An endpoint far off the goal stops early: a few samples say so (warm-up and measured apart).
-            if i == warmup:
-                spent[path] = 0.0
-            if spent[path] > (READ_BUDGET_S / 4 if i < warmup else READ_BUDGET_S):
-                continue
-            t0 = time.perf_counter()
-            status, _, data = client.send("GET", path, auth=True)
-            elapsed = time.perf_counter() - t0
-            spent[path] += elapsed
-            if status != 200:
-                die(f"GET {path}: expected 200, got {status}: {data[:300]!r}")
-            if i >= warmup:
-                samples[path].append(elapsed * 1000)
+    samples = timed_gets(client, endpoints, requests, warmup)
     server.check_alive()
     rss_after, hwm = server.rss(), server.hwm()
 
@@ -750,22 +756,7 @@ def cmd_dashboard(workdir, spec, ended, requests, warmup):
         if status != 200 or b"<h1>" not in data or b"</html>" not in data:
             die(f"GET {path}: expected a page, got {status}: {data[:300]!r}")
         sizes[path] = len(data)
-    samples = {path: [] for path in pages}
-    spent = {path: 0.0 for path in pages}
-    for i in range(warmup + requests):
-        for path in pages[i % len(pages):] + pages[:i % len(pages)]:
-            if i == warmup:
-                spent[path] = 0.0
-            if spent[path] > READ_BUDGET_S:
-                continue
-            t0 = time.perf_counter()
-            status, _, data = client.send("GET", path, auth=True)
-            elapsed = time.perf_counter() - t0
-            spent[path] += elapsed
-            if status != 200:
-                die(f"GET {path}: expected 200, got {status}: {data[:300]!r}")
-            if i >= warmup:
-                samples[path].append(elapsed * 1000)
+    samples = timed_gets(client, pages, requests, warmup)
     server.check_alive()
     print(f"scale: dashboard: {server.projects} projects, {ended} ended builds; {requests} requests per page after "
           f"{warmup} warm-up, one at a time, one keep-alive connection, with an API token")
