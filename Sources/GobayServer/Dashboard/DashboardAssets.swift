@@ -34,6 +34,7 @@ enum DashboardAssets {
             --link: #58a6ff; --ok: #3fb950; --bad: #f85149; --run: #d29922; --wait: #9198a1; }
         }
         * { box-sizing: border-box; }
+        [hidden] { display: none !important; }
         body { margin: 0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; background: var(--bg); color: var(--fg); }
         a { color: var(--link); }
         header.top { display: flex; flex-wrap: wrap; gap: .5rem 1.25rem; align-items: center; padding: .6rem 1rem;
@@ -89,8 +90,10 @@ enum DashboardAssets {
             var status = document.getElementById("build-status");
             var source = new EventSource("/api/v1/builds/" + encodeURIComponent(id) + "/log?follow=1&offset=" + encodeURIComponent(offset));
             var atBottom = function () { return pre.scrollHeight - pre.scrollTop - pre.clientHeight < 40; };
+            var started = false;
             source.onmessage = function (event) {
               var stick = atBottom();
+              if (!started) { started = true; refreshParts(); }
               pre.appendChild(document.createTextNode(event.data + "\\n"));
               var lines = pre.childNodes;
               while (lines.length > 5000) { pre.removeChild(lines[0]); }
@@ -105,7 +108,24 @@ enum DashboardAssets {
               } catch (e) { /* the page still holds the log */ }
               var live = document.querySelectorAll("[data-while-running]");
               for (var i = 0; i < live.length; i++) { live[i].hidden = true; }
+              refreshParts();
             });
+          }
+          // The record, the buttons, the steps and the artifacts as the server has them now,
+          // taken from the page itself (no reload: the log and the scroll position stay).
+          function refreshParts() {
+            if (!window.fetch || !window.DOMParser) { return; }
+            fetch(window.location.pathname, { credentials: "same-origin" })
+              .then(function (response) { return response.ok ? response.text() : null; })
+              .then(function (html) {
+                if (!html) { return; }
+                var fresh = new DOMParser().parseFromString(html, "text/html");
+                ["record", "actions", "steps", "artifacts"].forEach(function (id) {
+                  var now = document.getElementById(id), next = fresh.getElementById(id);
+                  if (now && next) { now.replaceWith(document.importNode(next, true)); }
+                });
+              })
+              .catch(function () { /* the page keeps what it shows */ });
           }
           function setStatus(element, value) {
             element.textContent = value;

@@ -119,7 +119,7 @@ enum DashboardTemplates {
 
     static let build = """
         {{> head}}<h1>Build #{{id}} <span id="build-status" class="st st-{{status}}" data-status="{{status}}">{{status}}</span></h1>
-        <dl class="record">
+        <dl class="record" id="record">
         <dt>Project</dt><dd><a href="/projects/{{project}}">{{project}}</a></dd>
         <dt>Ref</dt><dd class="mono">{{ref}}</dd>
         <dt>Commit</dt><dd class="mono">{{commit}}</dd>
@@ -132,13 +132,13 @@ enum DashboardTemplates {
         {{#error}}<dt>Error</dt><dd class="error">{{error}}</dd>{{/error}}
         {{#tests}}<dt>Tests</dt><dd>{{.}}</dd>{{/tests}}
         </dl>
-        {{#common.loggedIn}}<div class="actions">
+        {{#common.loggedIn}}<div class="actions" id="actions">
         {{#running}}<form class="inline" method="post" action="/builds/{{id}}/cancel" data-while-running><input type="hidden" name="csrf" value="{{common.csrf}}"><button class="danger" type="submit">Cancel</button></form>{{/running}}
         <form class="inline" method="post" action="/builds/{{id}}/rebuild"><input type="hidden" name="csrf" value="{{common.csrf}}"><button type="submit">Rebuild</button></form>
         {{#deployable}}<form class="inline" method="post" action="/builds/{{id}}/deploy"><input type="hidden" name="csrf" value="{{common.csrf}}"><button type="submit">Deploy</button></form>{{/deployable}}
         </div>{{/common.loggedIn}}
         <h2>Steps</h2>
-        <div class="scroll"><table>
+        <div class="scroll" id="steps"><table>
         <thead><tr><th>Step</th><th>Status</th><th>Time</th></tr></thead>
         <tbody>
         {{#steps}}<tr><td>{{name}}</td><td><span class="st st-{{status}}">{{status}}</span></td><td>{{duration}}</td></tr>
@@ -148,7 +148,7 @@ enum DashboardTemplates {
         {{#hasLibraries}}<h2>Libraries</h2>
         <ul>{{#libraries}}<li><span class="mono">{{name}}</span> at <span class="mono">{{commit}}</span></li>{{/libraries}}</ul>{{/hasLibraries}}
         <h2>Artifacts</h2>
-        <div class="scroll"><table>
+        <div class="scroll" id="artifacts"><table>
         <thead><tr><th>Name</th><th>Size</th><th>SHA-256</th></tr></thead>
         <tbody>
         {{#artifacts}}<tr><td><a href="/api/v1/builds/{{buildID}}/artifacts/{{name}}">{{name}}</a></td><td>{{size}}</td><td class="mono">{{sha256}}</td></tr>
