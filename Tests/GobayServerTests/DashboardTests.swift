@@ -1,6 +1,9 @@
 import Foundation
 import GobayCore
 import GobayTesting
+import HTTPTypes
+import Hummingbird
+import NIOCore
 import Testing
 
 @testable import GobayServer
@@ -187,5 +190,62 @@ struct DashboardTests {
         let result = try ProcessRunner.capture(
             ProcessSpec(["/usr/bin/tidy", "-errors", "-quiet", path], environment: ["PATH": "/usr/bin:/bin"]))
         return (result.stdout + result.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A running build's page follows its log with the script, and reloads itself without it.
+    @Test func aRunningBuildsPageRefreshesItselfWithoutJavaScript() throws {
+        let library = try DashboardTemplates.library()
+        func page(running: Bool) -> String {
+            var common = DashboardViews.Common(title: "Build #7", loggedIn: true, csrf: "c", path: "/builds/7")
+            common.refresh = running
+            let build = DashboardViews.Build(
+                common: common, id: 7, status: running ? "running" : "succeeded", project: "p", ref: "main",
+                commit: "abc", message: nil, environment: "modern", goVersion: "1.22.10", trigger: "api", created: "now",
+                duration: "1s", error: nil, tests: nil, running: running, deployable: false, steps: [], hasLibraries: false,
+                libraries: [], artifacts: [], truncated: false, shownLines: 1, logLines: ["line"], logOffset: 5)
+            return library.render(build, withTemplate: "build") ?? ""
+        }
+        let running = page(running: true)
+        #expect(running.contains(#"<noscript><meta http-equiv="refresh" content="5"></noscript>"#))
+        #expect(running.contains(#"data-offset="5" data-follow"#) && running.contains("/builds/7/cancel"))
+        let ended = page(running: false)
+        #expect(!ended.contains("http-equiv") && !ended.contains("data-follow") && !ended.contains("/cancel"))
+    }
+
+    /// Sessions end when they expire, when their token leaves the config, and on log out; the
+    /// oldest go first when there are too many.
+    @Test func sessionsEnd() throws {
+        let token = "dashboard-token"
+        let hash = FileDigest.sha256(data: Data(token.utf8))
+        func loaded(_ tokens: String) throws -> LoadedConfig {
+            let yaml = "data_dir: /tmp/none\nenvironments: {}\nprojects: {}\nserver:\n  tokens: [\(tokens)]\n"
+            return try LoadedConfig(config: ConfigLoader.parse(yaml, path: "gobay.yml"), hash: "h", environment: [:])
+        }
+        let config = try loaded("\"sha256:\(hash)\"")
+        let other = try loaded("\"sha256:\(String(repeating: "0", count: 64))\"")
+        let sessions = DashboardSessions(lifetime: 60, capacity: 2)
+        let start = Date()
+        let tokenHash = try #require(config.tokenHash(token))
+        #expect(config.tokenHash("wrong") == nil)
+        let first = sessions.create(tokenHash: tokenHash, now: start)
+        func request(_ id: String) -> Request {
+            var head = HTTPRequest(method: .get, scheme: "http", authority: "localhost", path: "/")
+            head.headerFields[.cookie] = "theme=dark; \(DashboardSessions.cookieName)=\(id)"
+            return Request(head: head, body: .init(buffer: ByteBuffer()))
+        }
+        #expect(sessions.session(for: request(first.id), config: config, now: start)?.csrf == first.csrf)
+        #expect(sessions.session(for: request(first.id), config: other, now: start) == nil, "its token left the config")
+        #expect(sessions.session(for: request(first.id), config: config, now: start) == nil, "a session ended stays ended")
+        let second = sessions.create(tokenHash: tokenHash, now: start)
+        #expect(sessions.session(for: request(second.id), config: config, now: start.addingTimeInterval(61)) == nil)
+        let a = sessions.create(tokenHash: tokenHash, now: start)
+        let b = sessions.create(tokenHash: tokenHash, now: start.addingTimeInterval(1))
+        let c = sessions.create(tokenHash: tokenHash, now: start.addingTimeInterval(2))
+        #expect(sessions.session(for: request(a.id), config: config, now: start.addingTimeInterval(3)) == nil, "the oldest went")
+        #expect(sessions.session(for: request(b.id), config: config, now: start.addingTimeInterval(3)) != nil)
+        sessions.remove(c.id)
+        #expect(sessions.session(for: request(c.id), config: config, now: start.addingTimeInterval(3)) == nil)
+        #expect(first.id.count == 64 && first.csrf.count == 64 && first.id != first.csrf)
+        #expect(sessions.cookie(for: first, secure: true).contains("; Secure"))
     }
 }
