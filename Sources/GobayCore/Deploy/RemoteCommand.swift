@@ -20,11 +20,12 @@ public enum RemoteCommand {
         return try argvs.map(line).joined(separator: " && ")
     }
 
-    /// Independent parts in one round trip, run by `sh -c` whatever the remote login shell is.
-    /// Each part is argument vectors joined with `&&`, its stderr merged into its stdout, and is
-    /// followed by a line `<separator> <exit status>` (with `timed`, then `<start ns> <end ns>`) that `RemoteParts.split` reads back. With
-    /// `stopAtFailure`, a part runs only when the one before exited 0. `separator` is a fresh
-    /// random word per call, so no output can forge it.
+    /// Independent parts in one round trip, for the remote login shell (POSIX, as for `line` and
+    /// `sequence`). Each part is argument vectors joined with `&&`, its stderr merged into its
+    /// stdout, and is followed by a line `<separator> <exit status>` (with `timed`, then
+    /// `<start ns> <end ns>`) that `RemoteParts.split` reads back. With `stopAtFailure`, a part
+    /// runs only when the one before exited 0. `separator` is a fresh random word per call, so no
+    /// output can forge it.
     public static func parts(_ parts: [[[String]]], separator: String, stopAtFailure: Bool, timed: Bool = false) throws
         -> String
     {
@@ -42,7 +43,7 @@ public enum RemoteCommand {
                 : "printf '\\n%s %s\\n' \(try quote(separator)) \"$s\"; "
             if stopAtFailure { script += "[ \"$s\" -eq 0 ] || exit 0; " }
         }
-        return try line(["sh", "-c", script])
+        return script
     }
 
     /// One argument, single-quoted for a POSIX shell.
