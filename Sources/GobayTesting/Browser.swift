@@ -278,9 +278,10 @@ extension Browser {
     /// PATH, the marker, and a HOME and TMPDIR of its own; nothing else of the test's environment.
     static func environment(_ root: String, marker: String) -> [String: String] {
         let entry = marker.split(separator: "=", maxSplits: 1).map(String.init)
+        let home = (root as NSString).appendingPathComponent("home")
         return [
-            "PATH": "/usr/bin:/bin", "HOME": root + "/home", "TMPDIR": root + "/tmp", "LANG": "C.UTF-8",
-            "XDG_CONFIG_HOME": root + "/home/.config", "XDG_CACHE_HOME": root + "/home/.cache", entry[0]: entry[1],
+            "PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": root + "/tmp", "LANG": "C.UTF-8",
+            "XDG_CONFIG_HOME": home + "/.config", "XDG_CACHE_HOME": home + "/.cache", entry[0]: entry[1],
         ]
     }
 

@@ -27,7 +27,9 @@ struct DataDirectoryTests {
         ]
         var offenders: [String] = []
         for file in FileManager.default.enumerator(atPath: root)?.compactMap({ $0 as? String }) ?? []
-        where file.hasSuffix(".swift") && file != "GobayCore/Layout/DataDirectory.swift" {
+        where file.hasSuffix(".swift") && file != "GobayCore/Layout/DataDirectory.swift"
+            && file != "GobayCore/Layout/DashboardURL.swift"
+        {
             let text = try String(contentsOfFile: root + "/" + file, encoding: .utf8)
             for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                 let code = line.trimmingCharacters(in: .whitespaces)

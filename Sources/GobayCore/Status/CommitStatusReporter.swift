@@ -55,7 +55,7 @@ public final class CommitStatusReporter: Service, Sendable {
         guard sha.count == 40 else { return }
         let target: String
         switch logTarget {
-        case .dashboard: target = publicURL + (deploymentID == nil ? "/builds/\(buildID)" : "/deployments")
+        case .dashboard: target = publicURL + (deploymentID == nil ? DashboardURL.build(buildID) : DashboardURL.deployments)
         case .build, .plainLog:
             let page = deploymentID.map { "deployments/\($0)" } ?? "builds/\(buildID)"
             target = "\(publicURL)/api/v1/\(page)" + (logTarget == .plainLog ? "/log" : "")

@@ -55,18 +55,18 @@ struct DashboardController: Sendable {
                 let record = try await APIController.queue(
                     project, ref: ref, commit: nil, environment: nil, config: config, database: parts.database,
                     scheduler: parts.scheduler)
-                return redirect("/builds/\(record.id)")
+                return redirect(DashboardURL.build(record.id))
             }
         }
         router.post("/builds/:id/cancel") { request, context in
             try await act(request) { _, _ in
                 let record = try await buildRecord(context.parameters.get("id") ?? "")
-                guard !record.status.isFinal else { return redirect("/builds/\(record.id)?done=ended") }
+                guard !record.status.isFinal else { return redirect(DashboardURL.build(record.id) + "?done=ended") }
                 guard try await parts.scheduler.cancel(record.id) else {
                     throw GobayError(
                         "build #\(record.id) is not run by this server", hint: "it was started by `gobay build`; stop that process")
                 }
-                return redirect("/builds/\(record.id)?done=cancel")
+                return redirect(DashboardURL.build(record.id) + "?done=cancel")
             }
         }
         router.post("/builds/:id/rebuild") { request, context in
@@ -77,7 +77,7 @@ struct DashboardController: Sendable {
                 let record2 = try await APIController.queue(
                     project, ref: record.ref, commit: record.commit.isEmpty ? nil : record.commit,
                     environment: nil, config: config, database: parts.database, scheduler: parts.scheduler)
-                return redirect("/builds/\(record2.id)")
+                return redirect(DashboardURL.build(record2.id))
             }
         }
         router.post("/builds/:id/deploy") { request, context in
@@ -87,7 +87,7 @@ struct DashboardController: Sendable {
                 try await BlockingWork.run("gobay-deploy-request") {
                     _ = try service.request(project: record.project, build: record.id, targets: nil, trigger: "dashboard")
                 }
-                return redirect("/deployments?done=deploy")
+                return redirect(DashboardURL.deployments + "?done=deploy")
             }
         }
         router.post("/deployments/rollback") { request, _ in
@@ -98,7 +98,7 @@ struct DashboardController: Sendable {
                 try await BlockingWork.run("gobay-deploy-request") {
                     _ = try service.request(project: project, build: build, targets: [target], trigger: "rollback")
                 }
-                return redirect("/deployments?done=rollback")
+                return redirect(DashboardURL.deployments + "?done=rollback")
             }
         }
         router.get("/static/:file") { request, context in staticFile(request, name: context.parameters.get("file") ?? "") }
