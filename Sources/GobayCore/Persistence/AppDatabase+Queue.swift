@@ -214,17 +214,25 @@ extension AppDatabase {
         -> [String: (queued: Int, running: Int)]
     {
         try await writer.read { db in
-            // Two range reads of the covering index `build_active`: builds with an environment
+            // Range reads of the covering index `build_active`: builds with an environment
             // (planned, or asked for one) by environment, and the rest by project, which the
             // config maps to its environment. No temporary sort, however many wait.
+            // Each a range of the index: planned, then asked for an environment, then neither.
             let planned = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT COALESCE(environment, requested_env), status, COUNT(*) FROM build
-                    WHERE status IN (?, ?) AND (environment IS NOT NULL OR requested_env IS NOT NULL)
-                    GROUP BY 1, 2
+                    SELECT environment, status, COUNT(*) FROM build
+                    WHERE status IN (?, ?) AND environment IS NOT NULL GROUP BY status, environment
                     """,
                 arguments: [BuildStatus.queued, BuildStatus.running])
+                + Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT requested_env, status, COUNT(*) FROM build
+                        WHERE status IN (?, ?) AND environment IS NULL AND requested_env IS NOT NULL
+                        GROUP BY status, requested_env
+                        """,
+                    arguments: [BuildStatus.queued, BuildStatus.running])
             let unplanned = try Row.fetchAll(
                 db,
                 sql: """
