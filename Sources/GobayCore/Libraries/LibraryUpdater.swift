@@ -148,6 +148,9 @@ public struct LibraryUpdater: Sendable {
         let checkout = LibraryCheckout(library: library, environment: layout)
         let before = checkout.state()?.commit
         if before == commit {
+            // An update killed after its swap left the old tree beside the checkout: it goes
+            // now, not at the next commit.
+            try? await BlockingThread.run("gobay-library-leftovers") { checkout.removeLeftovers() }
             return Change(environment: name, from: before, to: commit, pin: pin, changed: false)
         }
         let owner = parentOwner(name)
