@@ -148,7 +148,7 @@ struct DashboardController: Sendable {
         }
         let pairs = zip(chosen, branches).flatMap { project, refs in refs.map { (project: project.name, ref: $0) } }
         let newest = try await parts.database.newestBuilds(pairs)
-        let releases = try await parts.database.deployedReleases()
+        let releases = Self.byTarget(try await parts.database.deployedReleases())
         var index = 0
         var rows: [DashboardViews.ProjectRow] = []
         for (project, refs) in zip(chosen, branches) {
@@ -164,7 +164,7 @@ struct DashboardController: Sendable {
             let targets = (project.deploy?.targets ?? []).map { target in
                 DashboardViews.TargetRelease(
                     target: target.name,
-                    release: releases.first { $0.project == project.name && $0.target == target.name }?.release)
+                    release: releases[Self.key(project.name, target.name)]?.release)
             }
             rows.append(
                 DashboardViews.ProjectRow(
@@ -264,11 +264,11 @@ struct DashboardController: Sendable {
     private func deployments(_ viewer: Viewer) async throws -> Response {
         let config = parts.config.current.config
         let now = Date()
-        let releases = try await parts.database.deployedReleases()
+        let releases = Self.byTarget(try await parts.database.deployedReleases())
         var current: [DashboardViews.CurrentRelease] = []
         for project in config.projects {
             for target in project.deploy?.targets ?? [] {
-                let known = releases.first { $0.project == project.name && $0.target == target.name }
+                let known = releases[Self.key(project.name, target.name)]
                 current.append(
                     DashboardViews.CurrentRelease(
                         project: project.name, target: target.name, release: known?.release, previous: known?.previous))
@@ -291,6 +291,13 @@ struct DashboardController: Sendable {
                         age: DashboardViews.age(d.createdAt, now: now))
                 }))
     }
+
+    /// What each target runs, by project and target: one lookup per row, not a scan.
+    static func byTarget(_ releases: [DeployedRelease]) -> [String: DeployedRelease] {
+        Dictionary(releases.map { (key($0.project, $0.target), $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    static func key(_ project: String, _ target: String) -> String { project + "\u{0}" + target }
 
     // MARK: - login
 
