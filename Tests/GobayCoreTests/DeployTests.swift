@@ -66,6 +66,19 @@ struct DeployTests {
         let list = try JSONDecoder().decode(
             [DeploymentRecord].self, from: Data(try dw.gobay.run(["deployments", "--project", "api", "--json"]).stdout.utf8))
         #expect(list.map(\.status) == [.rolledBack, .rolledBack, .succeeded, .succeeded])
+
+        // Nothing of the four deployments is left running on a target: the remote side of each
+        // connection ends with it (gobay once left a `sleep` behind on every target per deploy).
+        for target in dw.targets {
+            let left = target.livingProcesses.compactMap(Self.processName)
+                .filter { !["sshd", "supervisord", v1.artifacts[0].name].contains($0) }
+            #expect(left.isEmpty, "\(target.name) still runs \(left)")
+        }
+    }
+
+    /// The command name of a living process (its /proc comm), nil once it is gone.
+    static func processName(_ pid: pid_t) -> String? {
+        (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// keep: 2 after five deploys leaves two releases, one of them current.

@@ -42,6 +42,36 @@ struct RemotePartsTests {
         #expect(throws: GobayError.self) { try RemoteCommand.parts([], separator: "x", stopAtFailure: false) }
     }
 
+    /// The verify step reads the sha256 that `openssl dgst -r` or `sha256sum` printed (stderr
+    /// merged in before it); the quoted builtin `command -v` tells whether openssl is there, in
+    /// every shell a target may log in with; locally there is no program `command`, so 127.
+    @Test(arguments: ["/bin/sh", "/bin/bash"])
+    func sha256OfTheUploadAsTheTargetPrintsIt(shell: String) async throws {
+        let file = FileManager.default.temporaryDirectory.path + "/gobay-sha-\(UUID().uuidString)"
+        try Data("release\n".utf8).write(to: URL(fileURLWithPath: file))
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let expected = "ee3a4a4a9e0d5ac8d2b1dd8c3a2cb07e0b9aef0b1cc0e9ef2e1a2c78e5e5d1d5"
+        let environment = ["PATH": "/usr/bin:/bin"]
+        let separator = "gobay-part-" + UUID().uuidString.lowercased()
+        let line = try RemoteCommand.parts(
+            [[["command", "-v", "openssl"]], [["command", "-v", "gobay-no-such-program"]],
+             [TargetDeploy.opensslSHA256 + [file]], [TargetDeploy.sha256sum + [file]]],
+            separator: separator, stopAtFailure: false)
+        let run = try await ProcessRunner.capture(ProcessSpec([shell, "-c", line], environment: environment))
+        let results = RemoteParts.split(run.stdout, separator: separator)
+        // A missing program is 127 in dash, 1 in bash: not 0 is what counts.
+        #expect(results.count == 4 && results.map { $0.status == 0 } == [true, false, true, true], "\(results)")
+        let sums = results.suffix(2).map { TargetDeploy.sha256(in: $0.stdout) }
+        #expect(sums[0] != nil && sums[0] == sums[1], "\(results)")
+        #expect(TargetDeploy.sha256(in: "warning: something\n\(expected) *\(file)\n") == expected)
+        #expect(TargetDeploy.sha256(in: "\(expected)  \(file)\n") == expected)
+        #expect(TargetDeploy.sha256(in: "sha256sum: \(file): No such file or directory\n") == nil)
+        #expect(TargetDeploy.sha256(in: String(expected.dropLast()) + "  x\n") == nil)
+        #expect(TargetDeploy.sha256(in: expected.uppercased() + "  x\n") == nil)
+        let local = try await LocalTransport().run(["command", "-v", "openssl"], deadline: nil)
+        #expect(local.status == 127)
+    }
+
     /// Where `supervisorctl -c CONFIG` connects, as gobay reads it; nil leaves it to supervisorctl.
     @Test func supervisorServerFromTheConfig() {
         func locate(_ text: String, _ path: String = "/etc/supervisor/supervisord.conf") -> SocketAddress? {

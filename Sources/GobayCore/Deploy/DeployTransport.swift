@@ -24,8 +24,12 @@ public struct RemoteResult: Sendable {
 public protocol DeployTransport: Sendable {
     /// Runs `argv` on the target.
     func run(_ argv: [String], deadline: Date?) async throws -> RemoteResult
-    /// Copies the local file `local` to `remote` on the target (a new file).
-    func upload(_ local: String, to remote: String, deadline: Date?) async throws
+    /// Copies the local file `local` to `remote` on the target (a new file), then runs `parts`
+    /// there as `runParts` does, stopping at a failure, each timed; in one round trip where the
+    /// transport can (over SSH the file streams through the command's stdin). Throws when the
+    /// copy fails; returns the results of the parts that ran.
+    func upload(_ local: String, to remote: String, then parts: [[[String]]], deadline: Date?) async throws
+        -> [RemoteResult]
     /// Runs `argvs` on the target one after another while each exits 0; the result is the
     /// last one run, with the output of all.
     func runAll(_ argvs: [[String]], deadline: Date?) async throws -> RemoteResult
@@ -85,6 +89,10 @@ public struct LocalTransport: DeployTransport {
     }
 
     public func run(_ argv: [String], deadline: Date?) async throws -> RemoteResult {
+        guard let first = argv.first, ProcessRunner.resolveExecutable(first, environment: environment) != nil else {
+            // As a shell says it: 127, not found (`command -v openssl` finds no program `command`).
+            return RemoteResult(status: 127, stdout: "", stderr: "\(argv.first ?? ""): not found")
+        }
         let (outcome, stdout, stderr) = try await ProcessRunner.capture(
             ProcessSpec(argv, environment: environment), deadline: deadline)
         return RemoteResult(status: outcome.timedOut ? 124 : outcome.status, stdout: stdout, stderr: stderr)
@@ -96,12 +104,15 @@ public struct LocalTransport: DeployTransport {
         return nil
     }
 
-    public func upload(_ local: String, to remote: String, deadline: Date?) async throws {
+    public func upload(_ local: String, to remote: String, then parts: [[[String]]], deadline: Date?) async throws
+        -> [RemoteResult]
+    {
         try await BlockingThread.run("gobay-deploy-copy") {
             let result = cgobay_copy_file(local, remote, 0o600)
             guard result == 0 else {
                 throw GobayError.failure("cannot copy \(local) to \(remote): \(String(cString: strerror(-result)))")
             }
         }
+        return try await runParts(parts, stopAtFailure: true, timed: true, deadline: deadline)
     }
 }

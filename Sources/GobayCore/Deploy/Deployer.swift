@@ -77,12 +77,12 @@ public struct Deployer: Sendable {
         return Plan(project: project, deploy: deploy, targets: targets, build: build, artifact: artifact)
     }
 
-    /// The variable set in the environment of every process a deployment starts (ssh, scp,
+    /// The variable set in the environment of every process a deployment starts (ssh,
     /// local commands) to `<owner>:<deployment id>`.
     public static let markerVariable = "GOBAY_DEPLOY"
 
     /// Marks `interrupted` the unfinished deployments whose gobay process has died, and kills
-    /// what they left running (an ssh master, an scp), found by the marker in its environment.
+    /// what they left running (an ssh master, an upload), found by the marker in its environment.
     @discardableResult
     public static func reapInterrupted(database: AppDatabase, dataDir: String) throws -> [Int64] {
         let dead = try database.reapInterruptedDeployments { ProcessOwner.isAlive($0, dataDir: dataDir) }
@@ -196,9 +196,9 @@ public struct Deployer: Sendable {
             } else {
                 log.write(name, "connecting to \(target.user.map { "\($0)@" } ?? "")\(target.host ?? ""):\(target.port)")
                 outcome = try await SSHTransport.withConnection(
-                    target, marker: marker, deadline: nil, log: { log.write(name, $0) }
-                ) {
-                    try await steps.run($0)
+                    target, marker: marker, opening: steps.openingParts, deadline: nil, log: { log.write(name, $0) }
+                ) { transport, opened in
+                    try await steps.run(transport, opened: opened)
                 }
             }
             try database.finishDeploymentTarget(id, target: name, status: outcome.0, error: outcome.1)

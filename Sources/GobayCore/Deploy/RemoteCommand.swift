@@ -35,11 +35,12 @@ public enum RemoteCommand {
         }
         // `timed`: each part's line also carries its start and end time (ns), so steps that share
         // a round trip each log their own time.
-        var script = ""
+        // One `date` per boundary: a part's end is the next one's start.
+        var script = timed ? "t=$(date +%s%N); " : ""
         for part in parts {
-            script += (timed ? "t=$(date +%s%N); " : "") + "{ \(try sequence(part)); } 2>&1; s=$?; "
+            script += "{ \(try sequence(part)); } 2>&1; s=$?; "
             script += timed
-                ? "printf '\\n%s %s %s %s\\n' \(try quote(separator)) \"$s\" \"$t\" \"$(date +%s%N)\"; "
+                ? "e=$(date +%s%N); printf '\\n%s %s %s %s\\n' \(try quote(separator)) \"$s\" \"$t\" \"$e\"; t=$e; "
                 : "printf '\\n%s %s\\n' \(try quote(separator)) \"$s\"; "
             if stopAtFailure { script += "[ \"$s\" -eq 0 ] || exit 0; " }
         }

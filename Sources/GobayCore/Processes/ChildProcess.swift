@@ -31,7 +31,7 @@ public final class ChildProcess: Sendable {
             if err >= 0 { close(err) }
         }
         guard out >= 0, err >= 0 else { throw GobayError.failure("cannot open \(stdoutPath) or \(stderrPath)") }
-        let process = try ProcessRunner.spawn(spec, stdoutFD: out, stderrFD: err, stdinPath: stdinPath ?? "/dev/null")
+        let process = try ProcessRunner.spawn(spec, stdoutFD: out, stderrFD: err, stdinPath: stdinPath)
         pid = process.pid
         pidfd = process.pidfd
     }

@@ -16,6 +16,11 @@ public struct ProcessSpec: Sendable {
     public var cgroup: StepCgroup?
     /// Sets no-new-privileges: setuid binaries and file capabilities grant nothing.
     public var noNewPrivileges = false
+    /// The file the child reads as stdin (opened read-only by gobay); nil gives it /dev/null.
+    public var stdinPath: String?
+    /// A descriptor the child gets as stdin instead (the read end of a pipe gobay writes to);
+    /// the caller keeps it and closes it.
+    public var stdinDescriptor: Int32?
 
     /// Creates a spec.
     public init(_ arguments: [String], environment: [String: String], workingDirectory: String? = nil) {
