@@ -1757,7 +1757,7 @@ def cpu_summary(steps):
     if "cpu gobay" not in steps:
         return ""
     return (f"; CPU per deployment: gobay and its ssh {round(statistics.median(steps['cpu gobay']))} ms, "
-            f"targets (sshd, sftp, supervisord, programs) {round(statistics.median(steps['cpu targets']))} ms")
+            f"targets (sshd, commands, supervisord, programs) {round(statistics.median(steps['cpu targets']))} ms")
 
 
 def cmd_deploy_run(gobay_bin, workdir, runs, rounds, parts):
