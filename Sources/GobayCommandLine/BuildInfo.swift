@@ -14,11 +14,14 @@ public enum BuildInfo {
 
     /// The recorded commit, if any.
     static var commit: String? {
-        let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
-        let dir = executable.deletingLastPathComponent()
-        for candidate in [dir.appendingPathComponent("gobay.buildinfo"), dir.appendingPathComponent("../share/gobay/buildinfo")] {
-            if let text = try? String(contentsOf: candidate, encoding: .utf8) {
-                let line = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        // The binary itself, symlinks resolved, in one readlink (argv[0] may be a bare name
+        // found on the PATH); every command reads this, so it stays cheap.
+        let executable =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments.first ?? ""
+        let dir = (executable as NSString).deletingLastPathComponent
+        for candidate in [dir + "/gobay.buildinfo", dir + "/../share/gobay/buildinfo"] {
+            if let data = FileManager.default.contents(atPath: candidate) {
+                let line = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
                 if !line.isEmpty { return line }
             }
         }

@@ -5,7 +5,7 @@ import GobayCore
 extension GobayCLI {
     /// `gobay artifacts BUILD`: a build's binaries.
     struct Artifacts: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List a build's artifacts.")
+        static let configuration = CommandConfiguration(commandName: "artifacts", abstract: "List a build's artifacts.")
         @OptionGroup var options: ConfigOptions
         @Argument(help: "The build id.") var build: Int64
         @Flag(help: "Print JSON.") var json = false

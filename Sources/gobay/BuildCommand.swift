@@ -5,7 +5,7 @@ import GobayCore
 extension GobayCLI {
     /// `gobay build PROJECT`: fetch, get dependencies, test, build and store artifacts.
     struct Build: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Build a project in its Go environment.")
+        static let configuration = CommandConfiguration(commandName: "build", abstract: "Build a project in its Go environment.")
         @OptionGroup var options: ConfigOptions
         @Argument(help: "The project to build.") var project: String
         @Option(help: "A branch, tag or full ref (default: the project's branch).") var ref: String?
@@ -17,14 +17,21 @@ extension GobayCLI {
 
         func run() throws {
             if let server = RemoteClient.server(server) { return try runRemote(server) }
-            let config = try options.load()
+            // Only this project of the config is read: the build needs no other (`config check`
+            // and the server validate them all).
+            let config = try options.load(onlyProject: project)
             // Validate everything before writing anything: a bad request leaves no build behind.
+            let json = self.json
             let plan = try BuildPlan.make(
                 BuildRequest(project: project, ref: ref, commit: commit, environment: environment), config: config,
-                store: ToolchainStore(dataDir: config.dataDir))
+                store: ToolchainStore(dataDir: config.dataDir)
+            ) { fetching in
+                // As the build log's lines look; the log itself starts once the commit is known.
+                let line = "\(Timestamp.string(Date())) [fetch] \(fetching)"
+                if json { Terminal.error(line) } else { Terminal.out(line) }
+            }
             let database = try AppDatabase(dataDir: config.dataDir)
             try BuildRunner.reapInterrupted(database: database, dataDir: config.dataDir)
-            let json = self.json
             let runner = BuildRunner(config: config, database: database) { line in
                 if json { Terminal.error(line) } else { Terminal.out(line) }
             }

@@ -5,7 +5,7 @@ import GobayCore
 extension GobayCLI {
     /// `gobay builds`: the build history.
     struct Builds: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List builds, newest first.")
+        static let configuration = CommandConfiguration(commandName: "builds", abstract: "List builds, newest first.")
         @OptionGroup var options: ConfigOptions
         @Option(help: "Only this project's builds.") var project: String?
         @Option(help: "How many.") var limit: Int = 20

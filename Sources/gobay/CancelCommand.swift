@@ -5,7 +5,7 @@ import GobayCore
 extension GobayCLI {
     /// `gobay cancel BUILD`: stop a build.
     struct Cancel: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Cancel a queued or running build.")
+        static let configuration = CommandConfiguration(commandName: "cancel", abstract: "Cancel a queued or running build.")
         @OptionGroup var options: ConfigOptions
         @Argument(help: "The build id.") var build: Int64
         @Option(help: "A gobay server to ask (default: $GOBAY_SERVER).") var server: String?

@@ -9,8 +9,9 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .long, help: "The config file (default: $GOBAY_CONFIG, then ./gobay.yml).")
     var config: String?
 
-    /// Finds and loads the config.
-    func load() throws -> GobayConfig {
-        try ConfigLoader.load(path: try ConfigLoader.locate(explicit: config))
+    /// Finds and loads the config; with `onlyProject`, of the projects only that one (see
+    /// `ConfigLoader.load`).
+    func load(onlyProject: String? = nil) throws -> GobayConfig {
+        try ConfigLoader.load(path: try ConfigLoader.locate(explicit: config), onlyProject: onlyProject)
     }
 }

@@ -6,6 +6,7 @@ extension GobayCLI {
     /// `gobay deploy BUILD|PROJECT`: upload, switch, restart, check health, roll back.
     struct Deploy: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "deploy",
             abstract: "Deploy a build (or a project's newest successful build) to its targets.",
             discussion: "Exit 0 when deployed, 1 when it failed or rolled back, 2 on usage errors.")
         @OptionGroup var options: ConfigOptions
@@ -29,6 +30,7 @@ extension GobayCLI {
     /// `gobay rollback PROJECT --target T [--to BUILD]`.
     struct Rollback: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "rollback",
             abstract: "Put a target back on its previous release (or --to a build), restart it and check its health.")
         @OptionGroup var options: ConfigOptions
         @Argument(help: "The project.") var project: String
@@ -63,7 +65,7 @@ extension GobayCLI {
 
     /// `gobay deployments [--project P]`.
     struct Deployments: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List deployments, newest first.")
+        static let configuration = CommandConfiguration(commandName: "deployments", abstract: "List deployments, newest first.")
         @OptionGroup var options: ConfigOptions
         @Option(help: "Only this project.") var project: String?
         @Option(help: "At most this many.") var limit = 50

@@ -10,7 +10,7 @@ extension GobayCLI {
             subcommands: [List.self, Info.self, Exec.self, Shell.self, Sync.self, Remove.self])
 
         struct List: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "List environments.")
+            static let configuration = CommandConfiguration(commandName: "list", abstract: "List environments.")
             @OptionGroup var options: ConfigOptions
             @Flag(help: "Print JSON.") var json = false
 
@@ -26,7 +26,7 @@ extension GobayCLI {
         }
 
         struct Info: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Show one environment and its variables.")
+            static let configuration = CommandConfiguration(commandName: "info", abstract: "Show one environment and its variables.")
             @OptionGroup var options: ConfigOptions
             @Argument(help: "The environment.") var name: String
             @Flag(help: "Print JSON.") var json = false
@@ -48,6 +48,7 @@ extension GobayCLI {
 
         struct Exec: ParsableCommand {
             static let configuration = CommandConfiguration(
+            commandName: "exec",
                 abstract: "Run a command inside an environment.",
                 discussion: "Example: gobay env exec legacy -- go env")
             @OptionGroup var options: ConfigOptions
@@ -80,7 +81,7 @@ extension GobayCLI {
         }
 
         struct Shell: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Open a shell inside an environment.")
+            static let configuration = CommandConfiguration(commandName: "shell", abstract: "Open a shell inside an environment.")
             @OptionGroup var options: ConfigOptions
             @Argument(help: "The environment.") var name: String
 
@@ -95,6 +96,7 @@ extension GobayCLI {
 
         struct Sync: ParsableCommand {
             static let configuration = CommandConfiguration(
+            commandName: "sync",
                 abstract: "Create, recreate or start the containers of docker environments and prepare the others.")
             @OptionGroup var options: ConfigOptions
             @Argument(help: "Environments (default: all).") var names: [String] = []

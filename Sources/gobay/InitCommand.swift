@@ -5,7 +5,7 @@ import GobayCore
 extension GobayCLI {
     /// `gobay init`: writes a commented starter gobay.yml.
     struct Init: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write a commented starter gobay.yml.")
+        static let configuration = CommandConfiguration(commandName: "init", abstract: "Write a commented starter gobay.yml.")
 
         @Option(help: "Where to write it.") var path: String = "gobay.yml"
         @Flag(help: "Overwrite an existing file.") var force = false
@@ -26,7 +26,7 @@ extension GobayCLI {
             commandName: "config", abstract: "Check the config file.", subcommands: [Check.self])
 
         struct Check: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Validate gobay.yml and print the resolved config.")
+            static let configuration = CommandConfiguration(commandName: "check", abstract: "Validate gobay.yml and print the resolved config.")
             @OptionGroup var options: ConfigOptions
 
             func run() throws {

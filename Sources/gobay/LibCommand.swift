@@ -11,6 +11,7 @@ extension GobayCLI {
 
         struct Update: ParsableCommand {
             static let configuration = CommandConfiguration(
+            commandName: "update",
                 abstract: "Fetch a library and update its checkout in every environment (or --env) at once.")
             @OptionGroup var options: ConfigOptions
             @Argument(help: "The library.") var name: String
@@ -68,6 +69,7 @@ extension GobayCLI {
 
         struct Status: ParsableCommand {
             static let configuration = CommandConfiguration(
+            commandName: "status",
                 abstract: "Show each library's commit in each environment, with its pin.")
             @OptionGroup var options: ConfigOptions
             @Argument(help: "Only this library.") var name: String?
@@ -94,6 +96,7 @@ extension GobayCLI {
 
         struct Dependents: ParsableCommand {
             static let configuration = CommandConfiguration(
+            commandName: "dependents",
                 abstract: "List the projects that import a library, in each environment.",
                 discussion: "Learned from each project's last successful build (go list -deps), else from its go.mod.")
             @OptionGroup var options: ConfigOptions
@@ -118,6 +121,7 @@ extension GobayCLI {
 
         struct Pin: ParsableCommand {
             static let configuration = CommandConfiguration(
+            commandName: "pin",
                 abstract: "Hold one environment at a known-good commit of a library, and place it now.")
             @OptionGroup var options: ConfigOptions
             @Argument(help: "The library.") var name: String
@@ -148,6 +152,7 @@ extension GobayCLI {
 
         struct Unpin: ParsableCommand {
             static let configuration = CommandConfiguration(
+            commandName: "unpin",
                 abstract: "Release a pin set with `gobay lib pin`; the environment follows the branch again.")
             @OptionGroup var options: ConfigOptions
             @Argument(help: "The library.") var name: String

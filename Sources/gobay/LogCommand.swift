@@ -5,7 +5,7 @@ import GobayCore
 extension GobayCLI {
     /// `gobay log BUILD`: a build's log.
     struct Log: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print a build's log.")
+        static let configuration = CommandConfiguration(commandName: "log", abstract: "Print a build's log.")
         @OptionGroup var options: ConfigOptions
         @Argument(help: "The build id.") var build: Int64
         @Flag(name: [.customShort("f"), .long], help: "With a server: follow the log until the build ends.") var follow = false

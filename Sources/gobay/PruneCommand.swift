@@ -6,6 +6,7 @@ extension GobayCLI {
     /// `gobay prune [--dry-run]`: removes builds the retention policy no longer keeps.
     struct Prune: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "prune",
             abstract: "Remove ended builds (rows, logs, artifacts) that retention: no longer keeps; maintain git mirrors.")
         @OptionGroup var options: ConfigOptions
         @Flag(help: "List what would be removed; remove nothing.") var dryRun = false

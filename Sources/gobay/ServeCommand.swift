@@ -6,6 +6,7 @@ extension GobayCLI {
     /// `gobay serve`: runs the `gobay-server` binary installed beside this one.
     struct Serve: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "serve",
             abstract: "Run the server: webhooks, the HTTP API, live logs and the build queue.")
         @OptionGroup var options: ConfigOptions
         @Option(help: "host:port to listen on (default: server.listen, else 127.0.0.1:8080).") var listen: String?

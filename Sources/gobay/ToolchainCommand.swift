@@ -11,7 +11,7 @@ extension GobayCLI {
             subcommands: [List.self, Install.self, Add.self, Remove.self])
 
         struct List: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "List the toolchains in the store.")
+            static let configuration = CommandConfiguration(commandName: "list", abstract: "List the toolchains in the store.")
             @OptionGroup var options: ConfigOptions
             @Flag(help: "Print JSON.") var json = false
 
@@ -28,7 +28,7 @@ extension GobayCLI {
         }
 
         struct Install: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Download and install a Go toolchain.")
+            static let configuration = CommandConfiguration(commandName: "install", abstract: "Download and install a Go toolchain.")
             @OptionGroup var options: ConfigOptions
             @Argument(help: "The version: 1.22 (newest 1.22.x) or 1.22.10.") var version: String
             @Option(help: "A site with go.dev/dl's layout (default: toolchains.mirror).") var mirror: String?
@@ -64,7 +64,7 @@ extension GobayCLI {
         }
 
         struct Add: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Register an existing GOROOT.")
+            static let configuration = CommandConfiguration(commandName: "add", abstract: "Register an existing GOROOT.")
             @OptionGroup var options: ConfigOptions
             @Argument(help: "Its version, e.g. 1.19.8.") var version: String
             @Option(help: "The GOROOT (the directory holding bin/go).") var goroot: String
@@ -77,7 +77,7 @@ extension GobayCLI {
         }
 
         struct Remove: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Remove a toolchain from the store.")
+            static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a toolchain from the store.")
             @OptionGroup var options: ConfigOptions
             @Argument(help: "The exact version, e.g. 1.22.10.") var version: String
 

@@ -1,5 +1,5 @@
 import Foundation
-import GobayCore
+@testable import GobayCore
 import GobayTesting
 import Testing
 
@@ -23,6 +23,31 @@ struct ConfigTests {
     @Test(arguments: ["0", "0s", "0m", "0.0", "00s"])
     func aQuietPeriodOfZeroIsAccepted(text: String) throws {
         #expect(try parse("server: { quiet_period: \(text) }\n").server.quietPeriod == 0)
+    }
+
+    /// Paths resolve beside the config by their text alone; `user@host:path` stays a git URL.
+    @Test func pathsAndRepositoriesResolveByTheirText() throws {
+        let cases: [(String, String)] = [
+            ("/a/b/../c/./d//e/", "/a/c/d/e"), ("/../x", "/x"), ("/", "/"), ("a/../../b", "../b"), ("./", "."),
+        ]
+        for (given, expected) in cases {
+            #expect(ConfigLoader.normalizedPath(given) == expected, "\(given)")
+        }
+        let config = try parse(
+            """
+            data_dir: ../data/./gobay//
+            projects:
+              a: { repo: ../git/a.git }
+              b: { repo: git@gitlab.example.com:team/b.git }
+              c: { repo: "/srv/git/c@v2:x" }
+              d: { repo: "repos/user@host:odd" }
+              e: { repo: "https://gitlab.example.com/team/e.git" }
+            """)
+        #expect(config.dataDir == "/srv/data/gobay")
+        #expect(config.projects.map(\.repo) == [
+            "/srv/git/a.git", "git@gitlab.example.com:team/b.git", "/srv/git/c@v2:x", "/srv/ci/repos/user@host:odd",
+            "https://gitlab.example.com/team/e.git",
+        ])
     }
 
     @Test func fullExampleResolves() throws {

@@ -81,5 +81,12 @@ struct EnvironmentTests {
         #expect(real.stdout == "https://ci:hunter2@proxy.example.com\n")
         #expect(SecretMask.value("abc", name: "DEPLOY_KEY") == "***")
         #expect(SecretMask.urlPasswords("a https://u:p@h/x, b") == "a https://u:***@h/x, b")
+        let cases: [(String, String)] = [
+            ("git fetch https://ci:s3:cr3t@gitlab/x.git and ssh://git:pw@h:22/y", "git fetch https://ci:***@gitlab/x.git and ssh://git:***@h:22/y"),
+            ("https://u@h/x https://:p@h https://u:@h", "https://u@h/x https://:p@h https://u:@h"),
+            ("https://u:p/@h https://u:p q@h https://u,v:p@h", "https://u:p/@h https://u:p q@h https://u,v:p@h"),
+            ("://a:b@ ://a:b", "://a:***@ ://a:b"), ("no url: a:b@c", "no url: a:b@c"), ("é://ü:ö@x", "é://ü:***@x"),
+        ]
+        for (given, expected) in cases { #expect(SecretMask.urlPasswords(given) == expected, "\(given)") }
     }
 }

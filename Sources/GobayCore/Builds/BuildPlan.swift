@@ -19,15 +19,21 @@ public struct BuildPlan: Sendable {
     /// Resolves `request` against `config`: validates the ref, updates the mirror (unless the
     /// request names a commit the mirror holds), reads go.mod
     /// at the commit and picks the environment and toolchain. Every bad input is a usage error.
-    public static func make(_ request: BuildRequest, config: GobayConfig, store: ToolchainStore) throws -> BuildPlan {
+    /// `fetching` hears of a fetch as it starts (`gobay build` says so before the build has a
+    /// log: a slow remote is no silent wait).
+    public static func make(
+        _ request: BuildRequest, config: GobayConfig, store: ToolchainStore, fetching: (String) -> Void = { _ in }
+    ) throws -> BuildPlan {
         let project = try config.project(request.project)
         if let ref = request.ref { try GitRef.validate(ref) }
         if let env = request.environment { _ = try config.environment(env) }
         let mirror = GitMirror(url: project.repo, dataDir: config.dataDir)
-        // A commit the mirror holds already (a rebuild, a retry, a redelivered push) needs no fetch.
         // A full commit id the mirror holds needs no fetch (a rebuild, a retry, a redelivered push).
         let present = request.commit.flatMap(mirror.present(commit:))
-        if present == nil { try mirror.update() }
+        if present == nil {
+            fetching("fetching \(SecretMask.urlPasswords(project.repo))")
+            try mirror.update()
+        }
         let commit: String
         let ref: String
         if let sha = request.commit {

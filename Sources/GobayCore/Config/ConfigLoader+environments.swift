@@ -57,7 +57,7 @@ extension ConfigLoader {
             case "allow_root_builds": env.allowRootBuilds = try r.bool(value, at: path)
             case "env":
                 for (k, keyNode, v) in try r.mapping(value, at: path, allowed: nil) {
-                    guard k.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
+                    guard Self.isVariableName(k) else {
                         throw r.error(keyNode, "\(path).\(k)", "not a valid environment variable name")
                     }
                     if Self.gobayVariables.contains(k) {

@@ -77,7 +77,9 @@ extension ConfigLoader {
                 }
                 p.buildTags = try tags.map { tag, tagNode in
                     let trimmed = tag.trimmingCharacters(in: .whitespaces)
-                    guard trimmed.range(of: "^[A-Za-z0-9_.]+$", options: .regularExpression) != nil else {
+                    guard !trimmed.isEmpty,
+                        trimmed.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == ".") })
+                    else {
                         throw r.error(tagNode, path, "\"\(tag)\" is not a Go build tag", hint: "letters, digits, _ and . only")
                     }
                     return trimmed
@@ -94,7 +96,7 @@ extension ConfigLoader {
                 }
             case "env":
                 for (k, keyNode, v) in try r.mapping(value, at: path, allowed: nil) {
-                    guard k.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
+                    guard Self.isVariableName(k) else {
                         throw r.error(keyNode, "\(path).\(k)", "not a valid environment variable name")
                     }
                     if Self.gobayVariables.contains(k) {

@@ -21,19 +21,21 @@ public enum ConfigLoader {
             hint: "run `gobay init` to write a starter gobay.yml, or pass --config FILE")
     }
 
-    /// Reads and validates the file at `path`.
-    public static func load(path: String) throws -> GobayConfig {
+    /// Reads and validates the file at `path`. With `onlyProject`, of `projects:` only that one
+    /// is read and validated (the others' names are checked): what `gobay build P` needs, at a
+    /// cost that does not grow with the projects it does not build.
+    public static func load(path: String, onlyProject: String? = nil) throws -> GobayConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw GobayError("cannot read config file \(path)", hint: "check the path, or run `gobay init`")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw GobayError("\(path): not UTF-8 text")
         }
-        return try parse(text, path: path)
+        return try parse(text, path: path, onlyProject: onlyProject)
     }
 
     /// Validates YAML `text` as if read from `path` (relative paths resolve beside it).
-    public static func parse(_ text: String, path: String) throws -> GobayConfig {
+    public static func parse(_ text: String, path: String, onlyProject: String? = nil) throws -> GobayConfig {
         let r = YAMLReader(file: path)
         let root: Node
         do {
@@ -49,8 +51,7 @@ public enum ConfigLoader {
         }
         let baseDir = (path as NSString).deletingLastPathComponent
         func resolvePath(_ p: String) -> String {
-            if p.hasPrefix("/") { return (p as NSString).standardizingPath }
-            return ((baseDir as NSString).appendingPathComponent(p) as NSString).standardizingPath
+            normalizedPath(p.hasPrefix("/") ? p : baseDir + "/" + p)
         }
 
         var config = GobayConfig(
@@ -106,6 +107,7 @@ public enum ConfigLoader {
         if let projectsNode {
             for (name, keyNode, projectNode) in try r.mapping(projectsNode, at: "projects", allowed: nil) {
                 try checkName(name, keyNode, "projects", r)
+                if let onlyProject, name != onlyProject { continue }
                 config.projects.append(try parseProject(name, projectNode, config, r, resolvePath))
             }
         }
@@ -127,10 +129,46 @@ public enum ConfigLoader {
     static let gobayVariables: Set<String> = ["GOROOT", "GOPATH", "GOMODCACHE", "GOCACHE", "HOME", "GOTOOLCHAIN", "GOENV"]
 
     static func resolveRepo(_ repo: String, _ resolvePath: (String) -> String) -> String {
-        if repo.contains("://") || repo.range(of: "^[^/]+@[^/]+:", options: .regularExpression) != nil {
-            return repo
-        }
+        if repo.contains("://") || isSCPLike(repo) { return repo }
         return resolvePath(repo)
+    }
+
+    /// `user@host:path`, as git reads it: an `@` and then a `:`, with no `/` before either, and
+    /// something before each.
+    static func isSCPLike(_ repo: String) -> Bool {
+        guard let at = repo.firstIndex(of: "@"), at != repo.startIndex, !repo[..<at].contains("/") else { return false }
+        let rest = repo[repo.index(after: at)...]
+        guard let colon = rest.firstIndex(of: ":"), colon != rest.startIndex else { return false }
+        return !rest[..<colon].contains("/")
+    }
+
+    /// `path` with `//`, `.` and `..` taken out by its text alone (no file system calls: a config
+    /// of a thousand projects resolves a thousand paths); an absolute path stays absolute, `..`
+    /// never climbs above the root, and a relative one keeps its leading `..`s.
+    static func normalizedPath(_ path: String) -> String {
+        let absolute = path.hasPrefix("/")
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") where part != "." {
+            if part == ".." {
+                if let last = parts.last, last != ".." {
+                    parts.removeLast()
+                } else if !absolute {
+                    parts.append(part)
+                }
+            } else {
+                parts.append(part)
+            }
+        }
+        let joined = parts.joined(separator: "/")
+        return absolute ? "/" + joined : (joined.isEmpty ? "." : joined)
+    }
+
+    /// A name a shell would take for a variable: a letter or `_`, then letters, digits and `_`.
+    static func isVariableName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic) else {
+            return false
+        }
+        return name.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
     }
 
     static func validBranch(_ node: Node, _ path: String, _ r: YAMLReader) throws -> String {

@@ -114,7 +114,13 @@ enum ServerConfigParser {
     }
 
     static func zeroOrDuration(_ node: Node, at path: String, _ r: YAMLReader) throws -> TimeInterval {
-        if case .scalar(let s) = node, s.string.range(of: "^0+(\\.0+)?[hms]?$", options: .regularExpression) != nil { return 0 }
+        // "0", "00", "0.0", "0s", "0m", "0h": no time at all.
+        if case .scalar(let s) = node {
+            var text = Substring(s.string)
+            if let last = text.last, "hms".contains(last) { text = text.dropLast() }
+            let halves = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+            if !halves[0].isEmpty, halves.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0 == "0" } }) { return 0 }
+        }
         return try r.duration(node, at: path)
     }
 }

@@ -36,7 +36,8 @@ extension Environment {
     /// The dedicated build user of environment `name`: `gobay-<name>`, or a hash when the name is
     /// not a valid user name.
     static func buildUserName(_ name: String) -> String {
-        if name.count <= 24, name.range(of: "^[a-z0-9_][a-z0-9_-]*$", options: .regularExpression) != nil {
+        let allowed = { (c: Unicode.Scalar) in ("a"..."z").contains(c) || ("0"..."9").contains(c) || c == "_" || c == "-" }
+        if name.count <= 24, let first = name.unicodeScalars.first, first != "-", name.unicodeScalars.allSatisfy(allowed) {
             return "gobay-" + name
         }
         return "gobay-" + FileDigest.sha256(data: Data(name.utf8)).prefix(12)
