@@ -62,6 +62,19 @@ struct BuildSteps: Sendable {
                 return target
             }
             let target = env.workDir(project: plan.project.name)
+            // Hard links to a clean tree when the steps run as another, unprivileged user, who
+            // cannot write gobay's files (as for libraries); `go generate` rewrites sources, so
+            // it gets files of its own.
+            let data = config.data
+            let project = plan.project.name
+            if getuid() == 0, let owner, owner.uid != 0, !plan.project.generate {
+                try await BlockingThread.run("gobay-checkout-\(id)") {
+                    try mirror.linkedCheckout(
+                        commit: commit, trees: data.projectTrees(project), lock: data.projectTreesLock(project), into: target,
+                        owner: owner)
+                }
+                return target
+            }
             try await BlockingThread.run("gobay-checkout-\(id)") {
                 try mirror.checkout(commit: commit, into: target, owner: owner)
             }
@@ -150,13 +163,14 @@ struct BuildSteps: Sendable {
             used.append(lib)
         }
         if !replaces.isEmpty {
+            // A new file renamed over go.mod, never a write into it: the work dir's files may be
+            // hard links to the project's clean tree, which every later build links again.
             let path = workDir + "/go.mod"
-            guard let handle = FileHandle(forWritingAtPath: path) else {
-                throw StepFailure(status: .failed, message: "deps: cannot open \(path) to add the library replace")
+            guard let text = FileManager.default.contents(atPath: path) else {
+                throw StepFailure(status: .failed, message: "deps: cannot read \(path) to add the library replace")
             }
-            defer { try? handle.close() }
-            try handle.seekToEnd()
-            try handle.write(contentsOf: Data(replaces.utf8))
+            try AtomicFile.write(text + Data(replaces.utf8), to: path, mode: 0o644)
+            if let owner = executor.stepUser { _ = lchown(path, owner.uid, owner.gid) }
         }
         return used
     }

@@ -144,26 +144,22 @@ public struct GitMirror: Sendable {
         try makeRepository(at: tmp + "/.git", head: commit)
         try Git.run(["-C", tmp, "checkout", "--quiet", "--force", "--detach", commit])
         if let owner { try Ownership.hand([tmp], to: owner) }
-        let old = parent + "/.old-checkout-\(UUID().uuidString)"
-        let hadOld = rename(dir, old) == 0
-        guard rename(tmp, dir) == 0 else {
-            let reason = String(cString: strerror(errno))
-            if hadOld { rename(old, dir) }
-            throw GobayError.failure("cannot move checkout into \(dir): \(reason)")
-        }
-        if hadOld { try? FileManager.default.removeItem(atPath: old) }
+        try replace(dir, with: tmp)
     }
 
     /// Writes the smallest `.git` that borrows the mirror's objects, with a detached HEAD: what
     /// `git clone --shared --no-checkout` makes, without its templates and ref copies (a clone
     /// costs five times the checkout itself).
-    private func makeRepository(at gitDir: String, head commit: String) throws {
+    func makeRepository(at gitDir: String, head commit: String, linkedFiles: Bool = false) throws {
         for dir in ["objects/info", "refs/heads", "refs/tags"] {
             try FileManager.default.createDirectory(atPath: gitDir + "/" + dir, withIntermediateDirectories: true)
         }
         let files = [
             "HEAD": commit + "\n",
-            "config": "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n",
+            // Linked files: each link changes a file's ctime, which must not make git (go build's
+            // VCS stamp runs `git status`) read every file again.
+            "config": "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n"
+                + (linkedFiles ? "\ttrustctime = false\n" : ""),
             "objects/info/alternates": path + "/objects\n",
         ]
         for (name, text) in files {

@@ -9,6 +9,7 @@ import Foundation
 ///     builds/<id>/            a build's log and artifacts, reachable by gobay alone
 ///     objects/<ab>/<sha256>   every artifact once, by content; builds' artifacts are hard links
 ///     libraries/<name>/<sha>  one clean tree of a library commit, copied into each environment
+///     trees/<project>/<sha>   the clean tree of a project's last commit, hard-linked into work dirs
 ///     deployments/<id>/log    a deployment's log
 ///     locks/                  cross-process locks: owners, GOPATH, slots, useradd, server
 public struct DataDirectory: Sendable, Hashable {
@@ -45,6 +46,15 @@ public struct DataDirectory: Sendable, Hashable {
     public var objects: String { root + "/objects" }
     /// Clean trees of library commits, copied from into each environment's GOPATH.
     public var libraries: String { root + "/libraries" }
+    /// Clean trees of project commits, whose files a module-mode work dir hard-links when its
+    /// steps run as a user who cannot write them.
+    public var projectTrees: String { root + "/trees" }
+    /// The trees of one project.
+    public func projectTrees(_ project: String) -> String { projectTrees + "/" + project }
+    /// The clean tree of one project commit.
+    public func projectTree(_ project: String, commit: String) -> String { projectTrees(project) + "/" + commit }
+    /// Held while a project's trees are made, linked from or dropped.
+    public func projectTreesLock(_ project: String) -> String { projectTrees(project) + ".lock" }
     /// The trees of one library.
     public func libraryTrees(_ name: String) -> String { libraries + "/" + name }
     /// The clean tree of one library commit.

@@ -30,7 +30,7 @@ extension AppDatabase {
 
     private static func markRunning(_ id: Int64, _ db: Database) throws {
         try StoredBuild.filter(key: id).updateAll(
-            db, StoredBuild.Columns.status.set(to: BuildStatus.running), StoredBuild.Columns.startedAt.set(to: Date()))
+            db, StoredBuild.Columns.status.set(to: BuildStatus.running), StoredBuild.Columns.startedAt.set(to: StoredDate.value(Date())))
     }
 
     /// Ends a build with a final status, and ends any step still running with it.
@@ -48,15 +48,15 @@ extension AppDatabase {
         let now = Date()
         typealias Columns = StoredBuild.Columns
         try StoredBuild.filter(key: id).updateAll(
-            db, Columns.status.set(to: status), Columns.error.set(to: error), Columns.finishedAt.set(to: now),
-            Columns.startedAt.set(to: Columns.startedAt ?? now))
+            db, Columns.status.set(to: status), Columns.error.set(to: error), Columns.finishedAt.set(to: StoredDate.value(now)),
+            Columns.startedAt.set(to: Columns.startedAt ?? StoredDate.value(now)))
         try endSteps(ofBuild: id, status: StepStatus(endingWith: status), at: now, db)
     }
 
     /// Ends the steps of build `id` still running.
     static func endSteps(ofBuild id: Int64, status: StepStatus, at date: Date, _ db: Database) throws {
         try StoredStep.filter(StoredStep.Columns.buildId == id && StoredStep.Columns.finishedAt == nil).updateAll(
-            db, StoredStep.Columns.status.set(to: status), StoredStep.Columns.finishedAt.set(to: date))
+            db, StoredStep.Columns.status.set(to: status), StoredStep.Columns.finishedAt.set(to: StoredDate.value(date)))
     }
 
     /// Records that a step started; returns its row id.
@@ -72,7 +72,7 @@ extension AppDatabase {
     public func finishStep(_ stepID: Int64, status: StepStatus) throws {
         try writer.write { db in
             _ = try StoredStep.filter(key: stepID).updateAll(
-                db, StoredStep.Columns.status.set(to: status), StoredStep.Columns.finishedAt.set(to: Date()))
+                db, StoredStep.Columns.status.set(to: status), StoredStep.Columns.finishedAt.set(to: StoredDate.value(Date())))
         }
     }
 
@@ -120,7 +120,7 @@ extension AppDatabase {
                 let now = Date()
                 typealias Columns = StoredBuild.Columns
                 try StoredBuild.filter(key: id).unfinished().updateAll(
-                    db, Columns.status.set(to: BuildStatus.interrupted), Columns.finishedAt.set(to: now),
+                    db, Columns.status.set(to: BuildStatus.interrupted), Columns.finishedAt.set(to: StoredDate.value(now)),
                     Columns.error.set(to: "the gobay process running it ended before it finished"))
                 try Self.endSteps(ofBuild: id, status: .interrupted, at: now, db)
             }

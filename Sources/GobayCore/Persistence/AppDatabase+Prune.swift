@@ -30,7 +30,7 @@ extension AppDatabase {
         let succeeded = BuildStatus.succeeded.rawValue
         // A limit that is not set never removes anything: rank beyond any count, date before any build
         // (a Date argument is stored text, so it compares with finished_at as a time).
-        let before = cutoff?.databaseValue ?? "".databaseValue
+        let before = cutoff.map(StoredDate.value) ?? "".databaseValue
         var arguments: StatementArguments = [
             before, succeeded, succeeded, BuildStatus.queued.rawValue, BuildStatus.running.rawValue,
         ]

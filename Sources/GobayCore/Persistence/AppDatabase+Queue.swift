@@ -162,7 +162,7 @@ extension AppDatabase {
     /// The request `claimable` runs (its query plan is tested).
     static func claimableRequest(now: Date, excluding busy: Set<String>, limit: Int) -> QueryInterfaceRequest<StoredBuild> {
         typealias Columns = StoredBuild.Columns
-        var request = StoredBuild.all().waiting().filter(Columns.notBefore <= now)
+        var request = StoredBuild.all().waiting().filter(Columns.notBefore <= StoredDate.value(now))
         if !busy.isEmpty { request = request.filter(!busy.sorted().contains(Columns.project)) }
         return request.order(Columns.notBefore, Columns.id).limit(limit)
     }
@@ -270,7 +270,7 @@ extension AppDatabase {
     private static func cancelQueued(_ id: Int64, _ db: Database) throws -> Bool {
         typealias Columns = StoredBuild.Columns
         return try StoredBuild.filter(key: id).waiting().updateAll(
-            db, Columns.status.set(to: BuildStatus.canceled), Columns.finishedAt.set(to: Date()),
+            db, Columns.status.set(to: BuildStatus.canceled), Columns.finishedAt.set(to: StoredDate.value(Date())),
             Columns.error.set(to: "canceled while queued")) == 1
     }
 

@@ -8,7 +8,7 @@ extension AppDatabase {
         try await writer.read { db in
             let notBefore = StoredBuild.Columns.notBefore
             return try Date.fetchOne(
-                db, StoredBuild.all().waiting().filter(notBefore > now).select(min(notBefore)))
+                db, StoredBuild.all().waiting().filter(notBefore > StoredDate.value(now)).select(min(notBefore)))
         }
     }
 }

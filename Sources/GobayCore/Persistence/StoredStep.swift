@@ -24,6 +24,17 @@ struct StoredStep: Codable, Sendable, FetchableRecord, MutablePersistableRecord 
 
     mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
+    /// Encodes a row by hand, with dates made by `StoredDate`: GRDB's own date encoding starts a
+    /// `DateFormatter`, and ICU with it, in every `gobay build`.
+    func encode(to container: inout PersistenceContainer) throws {
+        container[Columns.id] = id
+        container[Columns.buildId] = buildId
+        container[Columns.name] = name
+        container[Columns.status] = status
+        container[Columns.startedAt] = StoredDate.value(startedAt)
+        container[Columns.finishedAt] = finishedAt.map(StoredDate.value)
+    }
+
     /// The step as the API and `--json` show it.
     var record: StepRecord { StepRecord(name: name, status: status, startedAt: startedAt, finishedAt: finishedAt) }
 }

@@ -1,0 +1,87 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension GitMirror {
+    /// `checkout(commit:into:owner:)` for steps that run as `owner`, an unprivileged user who can
+    /// read gobay's files but neither write nor chmod them: the commit's clean tree is checked
+    /// out once, gobay's and read-only for others (`trees`, the project's tree directory, keeps
+    /// only the newest), and `dir` is made of hard links to its files, with directories and a
+    /// `.git` of its own that belong to `owner`. Making a file is what a checkout costs on most
+    /// filesystems; a link is a twentieth of it, so an unchanged commit checks out in the time of
+    /// its directories. A step that replaces a file replaces its own link; none can change the
+    /// clean tree, which the next build links again.
+    public func linkedCheckout(commit: String, trees: String, lock: String, into dir: String, owner: ProcessUser) throws {
+        try FileManager.default.createDirectory(atPath: trees, withIntermediateDirectories: true)
+        let held = try FileLock(path: lock)
+        held.lockExclusive()
+        defer { held.unlock() }
+        let tree = trees + "/" + commit
+        if !FileManager.default.fileExists(atPath: tree) {
+            let staging = trees + "/.tmp-\(UUID().uuidString)"
+            defer { try? FileManager.default.removeItem(atPath: staging) }
+            try checkout(commit: commit, into: staging)
+            try LibraryUpdater.readOnlyForOthers(staging)
+            // The checkout wrote its index in the same instant as the files, so every entry is
+            // "racily clean" and each `git status` (go build's VCS stamp) would read every file
+            // again. Files dated a little earlier, and the index refreshed once, make it exact.
+            try Self.backdate(staging, by: 10)
+            try Git.run(["-C", staging, "update-index", "-q", "--refresh"])
+            guard rename(staging, tree) == 0 else {
+                throw GobayError.failure("cannot place \(tree): \(String(cString: strerror(errno)))", hint: "check free disk space")
+            }
+        }
+        // Older commits' trees go: a work dir keeps its links to them, not the trees.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: trees)) ?? [] where name != commit {
+            try? FileManager.default.removeItem(atPath: trees + "/" + name)
+        }
+        let parent = (dir as NSString).deletingLastPathComponent
+        try Ownership.makeDirectories(parent, owner: owner)
+        let tmp = parent + "/.tmp-checkout-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        try TreeCopy.copy(tree, to: tmp, link: true, skipping: [".git"])
+        try makeRepository(at: tmp + "/.git", head: commit, linkedFiles: true)
+        // The clean tree's index describes these very files (the same inodes): `git status`
+        // finds them clean without reading them. git replaces an index, never writes one.
+        if link(tree + "/.git/index", tmp + "/.git/index") != 0 {
+            _ = try? FileManager.default.copyItem(atPath: tree + "/.git/index", toPath: tmp + "/.git/index")
+        }
+        // Hands over the directories and the new .git files; a file with more than one name
+        // (every linked one) stays gobay's.
+        try Ownership.hand([tmp], to: owner)
+        try replace(dir, with: tmp)
+    }
+
+    /// Sets the modification time of everything under `dir` but `.git` to `seconds` ago.
+    static func backdate(_ dir: String, by seconds: Int) throws {
+        guard let walk = FileManager.default.enumerator(atPath: dir) else { return }
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var times = [timespec(tv_sec: 0, tv_nsec: (1 << 30) - 2 /* UTIME_OMIT */), timespec(tv_sec: now.tv_sec - seconds, tv_nsec: now.tv_nsec)]
+        while let relative = walk.nextObject() as? String {
+            if relative == ".git" {
+                walk.skipDescendants()
+                continue
+            }
+            guard utimensat(AT_FDCWD, dir + "/" + relative, &times, AT_SYMLINK_NOFOLLOW) == 0 else {
+                throw GobayError.failure("cannot set the time of \(dir)/\(relative): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    /// Moves `tmp` to `dir` in one rename, the old `dir` (if any) out of the way first and
+    /// removed after.
+    func replace(_ dir: String, with tmp: String) throws {
+        let parent = (dir as NSString).deletingLastPathComponent
+        let old = parent + "/.old-checkout-\(UUID().uuidString)"
+        let hadOld = rename(dir, old) == 0
+        guard rename(tmp, dir) == 0 else {
+            let reason = String(cString: strerror(errno))
+            if hadOld { rename(old, dir) }
+            throw GobayError.failure("cannot move checkout into \(dir): \(reason)")
+        }
+        if hadOld { try? FileManager.default.removeItem(atPath: old) }
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import GobayCore
+import GobayTesting
+import Testing
+
+/// A module build's work dir, when its steps run as the environment's own unprivileged user: a
+/// tree of hard links to gobay's clean tree of the commit, which no step can change. A test
+/// that rewrites a tracked file is refused, one that replaces or adds a file changes its own
+/// work dir only, and the next build links the clean files again.
+@Suite("checkout: module work dirs link a clean tree that no step can change")
+struct LinkedCheckoutTests {
+    static let mainGo = "package main\n\nimport \"fmt\"\n\nvar version = \"dev\"\n\nfunc main() { fmt.Println(\"linked\", version) }\n"
+    static let goMod = "module ex.com/team/linked-svc\n\ngo 1.22\n"
+    /// Fails unless the work dir is fresh, its tracked files cannot be written, and replacing
+    /// one (a new file under the same name) and adding one work.
+    static let hostileTest = """
+        package main
+
+        import (
+        \t"os"
+        \t"testing"
+        )
+
+        func TestWorkDir(t *testing.T) {
+        \tif _, err := os.Stat("made-by-test.txt"); err == nil {
+        \t\tt.Fatal("a file an earlier build's test made is still here")
+        \t}
+        \tif err := os.WriteFile("main.go", []byte("package main\\n\\nfunc main() {}\\n"), 0o644); err == nil {
+        \t\tt.Fatal("wrote into tracked main.go")
+        \t}
+        \tif f, err := os.OpenFile("go.mod", os.O_WRONLY|os.O_APPEND, 0); err == nil {
+        \t\tf.Close()
+        \t\tt.Fatal("opened tracked go.mod for writing")
+        \t}
+        \tif err := os.Remove("main_test.go"); err != nil {
+        \t\tt.Fatalf("cannot replace a file of its own work dir: %v", err)
+        \t}
+        \tif err := os.WriteFile("main_test.go", []byte("package main\\n"), 0o644); err != nil {
+        \t\tt.Fatalf("cannot write a new file: %v", err)
+        \t}
+        \tif err := os.WriteFile("made-by-test.txt", []byte("x"), 0o644); err != nil {
+        \t\tt.Fatalf("cannot add a file: %v", err)
+        \t}
+        }
+
+        """
+
+    @Test(.enabled(if: getuid() == 0, "steps run as a user of their own only when gobay runs as root"))
+    func stepsCannotChangeTheCleanTreeAndEveryBuildLinksItAgain() throws {
+        let world = try BuildWorld(
+            label: "linked-checkout",
+            extraProjects: """
+                  linked-svc:
+                    repo: repos/linked-svc
+                    branch: main
+                    test: true
+                    test_flags: [-count=1]
+                """)
+        let repo = try GitFixture(
+            path: world.sandbox.path + "/repos/linked-svc", branch: "main",
+            files: ["go.mod": Self.goMod, "main.go": Self.mainGo, "main_test.go": Self.hostileTest])
+        func build() throws -> BuildRecord {
+            let run = try world.gobay.run(["build", "linked-svc", "--json"])
+            let record = try world.decodeBuild(run.stdout)
+            #expect(record.status == .succeeded, "\(run.stderr)")
+            // -count=1: the hostile test ran, every time (a cached pass would prove nothing).
+            #expect(record.tests?.passed == 1, "\(String(describing: record.tests))")
+            return record
+        }
+        func inode(_ path: String) -> (ino: UInt, links: UInt, uid: UInt32) {
+            var info = stat()
+            guard lstat(path, &info) == 0 else { return (0, 0, 0) }
+            return (UInt(info.st_ino), UInt(info.st_nlink), info.st_uid)
+        }
+        let first = try build()
+        let trees = world.dataDir + "/trees/linked-svc"
+        let tree = trees + "/" + first.commit
+        let work = world.dataDir + "/envs/modern/work/linked-svc"
+        // The test ran (and passed: no tracked file could be written), and the clean tree is
+        // the commit's, byte for byte.
+        #expect(try String(contentsOfFile: tree + "/main.go", encoding: .utf8) == Self.mainGo)
+        #expect(try String(contentsOfFile: tree + "/go.mod", encoding: .utf8) == Self.goMod)
+        #expect(try String(contentsOfFile: tree + "/main_test.go", encoding: .utf8) == Self.hostileTest)
+        #expect(inode(tree + "/main.go").uid == 0, "the clean tree is gobay's")
+        #expect(inode(work + "/main.go").ino == inode(tree + "/main.go").ino, "tracked files are links")
+        #expect(inode(work + "/made-by-test.txt").ino != 0, "the test's own file is in its work dir")
+
+        // The same commit again: a fresh work dir of links (the test fails on a leftover).
+        let second = try build()
+        #expect(second.commit == first.commit)
+        #expect(inode(work + "/main.go").ino == inode(tree + "/main.go").ino)
+        #expect(try String(contentsOfFile: work + "/main_test.go", encoding: .utf8) == "package main\n")
+
+        // A new commit: its own clean tree; the older one goes (a work dir keeps its links).
+        let next = try repo.commit(["main.go": Self.mainGo.replacingOccurrences(of: "linked", with: "linked v2")], message: "v2")
+        let third = try build()
+        #expect(third.commit == next)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: trees).filter { !$0.hasPrefix(".") } == [next])
+        #expect(try String(contentsOfFile: work + "/main.go", encoding: .utf8).contains("linked v2"))
+    }
+}
