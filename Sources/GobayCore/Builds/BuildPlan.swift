@@ -43,7 +43,11 @@ public struct BuildPlan: Sendable {
             ref = try request.ref ?? project.branch ?? mirror.defaultBranch()
             commit = try mirror.resolve(ref: ref)
         }
-        let goModText = mirror.read("go.mod", at: commit)
+        // The clean tree of this commit, when an earlier build made one, holds its go.mod: a
+        // file read, not a git process. Only a go.mod found there counts; otherwise git says.
+        let goModText =
+            FileManager.default.contents(atPath: config.data.projectTree(project.name, commit: commit) + "/go.mod")
+            .map { String(decoding: $0, as: UTF8.self) } ?? mirror.read("go.mod", at: commit)
         var mode = project.mode
         if mode == .auto { mode = goModText == nil ? .gopath : .module }
         if mode == .gopath && project.importPath == nil {
