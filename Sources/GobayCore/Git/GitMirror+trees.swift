@@ -24,13 +24,19 @@ extension GitMirror {
             defer { try? FileManager.default.removeItem(atPath: staging) }
             try checkout(commit: commit, into: staging)
             try LibraryUpdater.readOnlyForOthers(staging)
-            // The checkout wrote its index in the same instant as the files, so every entry is
-            // "racily clean" and each `git status` (go build's VCS stamp) would read every file
-            // again. Files dated a little earlier, and the index refreshed once, make it exact.
-            try Self.backdate(staging, by: 10)
-            try Git.run(["-C", staging, "update-index", "-q", "--refresh"])
             guard rename(staging, tree) == 0 else {
                 throw GobayError.failure("cannot place \(tree): \(String(cString: strerror(errno)))", hint: "check free disk space")
+            }
+        } else if !FileManager.default.fileExists(atPath: tree + "/.git/" + Self.refreshedMarker) {
+            // A second build of the commit. The checkout wrote its index in the same second as
+            // the files, so every entry is "racily clean" and each `git status` (go build's VCS
+            // stamp) reads every file again: files dated a little earlier and the index
+            // refreshed once make it exact for every build after. (Not on the first build: a
+            // stream of new commits would pay a git process each for nothing.)
+            try Self.backdate(tree, by: 10)
+            try Git.run(["-C", tree, "update-index", "-q", "--refresh"])
+            guard FileManager.default.createFile(atPath: tree + "/.git/" + Self.refreshedMarker, contents: nil) else {
+                throw GobayError.failure("cannot write \(tree)/.git/\(Self.refreshedMarker)", hint: "check free disk space")
             }
         }
         // Older commits' trees go: a work dir keeps its links to them, not the trees.
@@ -41,18 +47,18 @@ extension GitMirror {
         try Ownership.makeDirectories(parent, owner: owner)
         let tmp = parent + "/.tmp-checkout-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: tmp) }
-        try TreeCopy.copy(tree, to: tmp, link: true, skipping: [".git"])
-        try makeRepository(at: tmp + "/.git", head: commit, linkedFiles: true)
-        // The clean tree's index describes these very files (the same inodes): `git status`
-        // finds them clean without reading them. git replaces an index, never writes one.
-        if link(tree + "/.git/index", tmp + "/.git/index") != 0 {
-            _ = try? FileManager.default.copyItem(atPath: tree + "/.git/index", toPath: tmp + "/.git/index")
-        }
+        // Its .git too: the clean tree's index describes these very files (the same inodes), so
+        // `git status` finds them clean without reading them; git replaces a file of .git (a
+        // new one renamed in), never writes into one.
+        try TreeCopy.copy(tree, to: tmp, link: true)
         // Hands over the directories and the new .git files; a file with more than one name
         // (every linked one) stays gobay's.
         try Ownership.hand([tmp], to: owner)
         try replace(dir, with: tmp)
     }
+
+    /// In a clean tree's `.git`: its files are dated before its index.
+    static let refreshedMarker = "gobay-refreshed"
 
     /// Sets the modification time of everything under `dir` but `.git` to `seconds` ago.
     static func backdate(_ dir: String, by seconds: Int) throws {

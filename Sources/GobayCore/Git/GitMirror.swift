@@ -150,16 +150,16 @@ public struct GitMirror: Sendable {
     /// Writes the smallest `.git` that borrows the mirror's objects, with a detached HEAD: what
     /// `git clone --shared --no-checkout` makes, without its templates and ref copies (a clone
     /// costs five times the checkout itself).
-    func makeRepository(at gitDir: String, head commit: String, linkedFiles: Bool = false) throws {
-        for dir in ["objects/info", "refs/heads", "refs/tags"] {
+    func makeRepository(at gitDir: String, head commit: String) throws {
+        // What git needs to see a repository: HEAD, objects/ and refs/.
+        for dir in ["objects/info", "refs"] {
             try FileManager.default.createDirectory(atPath: gitDir + "/" + dir, withIntermediateDirectories: true)
         }
         let files = [
             "HEAD": commit + "\n",
-            // Linked files: each link changes a file's ctime, which must not make git (go build's
-            // VCS stamp runs `git status`) read every file again.
-            "config": "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n"
-                + (linkedFiles ? "\ttrustctime = false\n" : ""),
+            // Handing the files to the step user, or linking them, changes their ctime, which
+            // must not make git (go build's VCS stamp runs `git status`) read every file again.
+            "config": "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\ttrustctime = false\n",
             "objects/info/alternates": path + "/objects\n",
         ]
         for (name, text) in files {
