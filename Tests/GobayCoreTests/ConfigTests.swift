@@ -50,6 +50,18 @@ struct ConfigTests {
         ])
     }
 
+    /// `gobay build P` reads only P of the projects (their names are still checked); a name
+    /// that is not there reads them all, so the error can list them.
+    @Test func onlyTheProjectACommandNeedsIsRead() throws {
+        let yaml = "projects:\n  a: { repo: /srv/a }\n  b: { repo: /srv/b, mode: nonsense }\n  c: { repo: /srv/c }\n"
+        #expect(try ConfigLoader.parse(yaml, path: path, onlyProject: "c").projects.map(\.name) == ["c"])
+        #expect(throws: GobayError.self) { try ConfigLoader.parse(yaml, path: path) }
+        #expect(throws: GobayError.self) { try ConfigLoader.parse(yaml, path: path, onlyProject: "nosuch") }
+        #expect(throws: GobayError.self) {
+            try ConfigLoader.parse(yaml + "  bad/name: { repo: /srv/d }\n", path: path, onlyProject: "c")
+        }
+    }
+
     @Test func fullExampleResolves() throws {
         let config = try parse(
             """

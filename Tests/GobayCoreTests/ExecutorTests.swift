@@ -337,10 +337,15 @@ struct ExecutorTests {
         #expect(result.status == 0, "\(result.stderr)")
         let record = try world.decodeBuild(result.stdout)
         let artifact = try #require(record.artifacts.first)
-        // What the steps wrote (the checkout) is the step user's; the stored artifact is a copy gobay made.
-        let checkout = try FileManager.default.attributesOfItem(atPath: world.dataDir + "/envs/modern/work/modern-svc/main.go")
+        // The work dir is the step user's; its tracked files are links to gobay's clean tree,
+        // which that user reads but cannot write; the stored artifact is a copy gobay made.
+        let work = world.dataDir + "/envs/modern/work/modern-svc"
+        let checkout = try FileManager.default.attributesOfItem(atPath: work)
         #expect((checkout[.ownerAccountID] as? NSNumber)?.intValue == 4242)
         #expect((checkout[.groupOwnerAccountID] as? NSNumber)?.intValue == 4243)
+        let tracked = try FileManager.default.attributesOfItem(atPath: work + "/main.go")
+        #expect((tracked[.ownerAccountID] as? NSNumber)?.intValue == 0 && (tracked[.referenceCount] as? NSNumber)?.intValue ?? 0 >= 2)
+        #expect(((tracked[.posixPermissions] as? NSNumber)?.intValue ?? 0o777) & 0o022 == 0, "no one else may write it")
         let attributes = try FileManager.default.attributesOfItem(atPath: artifact.path)
         #expect((attributes[.ownerAccountID] as? NSNumber)?.uint32Value == getuid())
         #expect(try world.runBinary(artifact.path) == "go" + world.versions.modern)

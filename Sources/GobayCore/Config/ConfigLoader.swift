@@ -105,9 +105,12 @@ public enum ConfigLoader {
         }
         try checkLibraries(config, librariesNode, r)
         if let projectsNode {
-            for (name, keyNode, projectNode) in try r.mapping(projectsNode, at: "projects", allowed: nil) {
+            let entries = try r.mapping(projectsNode, at: "projects", allowed: nil)
+            // A project that is not there: all are read, so the error can list them.
+            let only = onlyProject.flatMap { name in entries.contains { $0.0 == name } ? name : nil }
+            for (name, keyNode, projectNode) in entries {
                 try checkName(name, keyNode, "projects", r)
-                if let onlyProject, name != onlyProject { continue }
+                if let only, name != only { continue }
                 config.projects.append(try parseProject(name, projectNode, config, r, resolvePath))
             }
         }
