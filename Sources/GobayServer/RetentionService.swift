@@ -34,6 +34,9 @@ struct RetentionService: Service {
             // Mirrors get the `git maintenance --auto` their fetches skip, whatever the policy.
             let dataDir = config.dataDir
             _ = try? await BlockingWork.run("gobay-git-maintenance") { GitMirror.maintain(dataDir: dataDir) }
+            // Clean trees of projects the config no longer has.
+            let projects = Set(config.projects.map(\.name))
+            _ = try? await BlockingWork.run("gobay-trees") { GitMirror.dropTrees(dataDir: dataDir, keeping: projects) }
             try? await Task.sleep(nanoseconds: UInt64(max(1, config.retention.interval) * 1_000_000_000))
         }
     }

@@ -7,7 +7,7 @@ extension GobayCLI {
     struct Prune: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "prune",
-            abstract: "Remove ended builds (rows, logs, artifacts) that retention: no longer keeps; maintain git mirrors.")
+            abstract: "Remove ended builds (rows, logs, artifacts) that retention: no longer keeps; maintain git mirrors; drop clean trees of removed projects.")
         @OptionGroup var options: ConfigOptions
         @Flag(help: "List what would be removed; remove nothing.") var dryRun = false
 
@@ -18,6 +18,8 @@ extension GobayCLI {
                 // loop; without one, `gobay prune` (from cron) does.
                 let maintained = GitMirror.maintain(dataDir: config.dataDir)
                 if maintained > 0 { Terminal.out("git maintenance ran in \(maintained) mirror(s)") }
+                let dropped = GitMirror.dropTrees(dataDir: config.dataDir, keeping: Set(config.projects.map(\.name)))
+                if !dropped.isEmpty { Terminal.out("removed the clean trees of \(dropped.joined(separator: ", ")) (no longer in the config)") }
             }
             guard config.retention.isActive || config.projects.contains(where: { $0.retention?.isActive == true }) else {
                 Terminal.out("no retention: configured; nothing is pruned (see retention: in the README)")

@@ -97,5 +97,14 @@ struct LinkedCheckoutTests {
         #expect(third.commit == next)
         #expect(try FileManager.default.contentsOfDirectory(atPath: trees).filter { !$0.hasPrefix(".") } == [next])
         #expect(try String(contentsOfFile: work + "/main.go", encoding: .utf8).contains("linked v2"))
+
+        // A project gone from the config: `gobay prune` drops its clean tree, and no other.
+        #expect(try world.gobay.run(["build", "modern-svc"]).status == 0)
+        try world.editConfig("  linked-svc:\n", "  renamed-svc:\n")
+        let prune = try world.gobay.run(["prune"])
+        #expect(prune.stdout.contains("removed the clean trees of linked-svc"), "\(prune.stdout)\(prune.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: trees))
+        #expect(FileManager.default.fileExists(atPath: world.dataDir + "/trees/modern-svc"))
+        #expect(try String(contentsOfFile: work + "/main.go", encoding: .utf8).contains("linked v2"), "a work dir keeps its links")
     }
 }

@@ -57,6 +57,24 @@ extension GitMirror {
         try replace(dir, with: tmp)
     }
 
+    /// Removes the clean trees (and their locks) of projects not in `projects`, skipping any
+    /// whose lock a build holds; returns the projects whose trees went. A work dir made from
+    /// one keeps its links.
+    public static func dropTrees(dataDir: String, keeping projects: Set<String>) -> [String] {
+        let data = DataDirectory(dataDir)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: data.projectTrees) else { return [] }
+        var dropped: [String] = []
+        for name in names.sorted() where !name.hasSuffix(".lock") && !projects.contains(name) {
+            guard let lock = try? FileLock(path: data.projectTreesLock(name)), lock.tryLockExclusive() else { continue }
+            defer { lock.unlock() }
+            if (try? FileManager.default.removeItem(atPath: data.projectTrees(name))) != nil {
+                unlink(data.projectTreesLock(name))
+                dropped.append(name)
+            }
+        }
+        return dropped
+    }
+
     /// In a clean tree's `.git`: its files are dated before its index.
     static let refreshedMarker = "gobay-refreshed"
 
