@@ -27,7 +27,7 @@ extension GobayCLI {
                 store: ToolchainStore(dataDir: config.dataDir)
             ) { fetching in
                 // As the build log's lines look; the log itself starts once the commit is known.
-                let line = "\(Timestamp.string(Date())) [fetch] \(fetching)"
+                let line = BuildLog.line("fetch", fetching)
                 if json { Terminal.error(line) } else { Terminal.out(line) }
             }
             let database = try AppDatabase(dataDir: config.dataDir)

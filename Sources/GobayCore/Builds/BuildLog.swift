@@ -40,10 +40,15 @@ public final class BuildLog: Sendable {
         }
     }
 
+    /// A log line as every build log writes one: the time, `[step]`, the text.
+    public static func line(_ step: String, _ text: String, at time: Date = Date()) -> String {
+        "\(Timestamp.string(time)) [\(step)] \(text)"
+    }
+
     /// Appends `line` as written by `step`.
     public func write(_ step: String, _ line: String) {
         // Tools print URLs and, on purpose or not, secrets; neither reaches the log.
-        let text = "\(Timestamp.string(Date())) [\(step)] \(secrets.mask(SecretMask.urlPasswords(line)))"
+        let text = Self.line(step, secrets.mask(SecretMask.urlPasswords(line)))
         let bytes = Array((text + "\n").utf8)
         file.withLock { file in
             guard file.writeError == 0, file.fd >= 0 else { return }

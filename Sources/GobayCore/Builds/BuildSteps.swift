@@ -62,12 +62,11 @@ struct BuildSteps: Sendable {
                 return target
             }
             let target = env.workDir(project: plan.project.name)
-            // Hard links to a clean tree when the steps run as another, unprivileged user, who
-            // cannot write gobay's files (as for libraries); `go generate` rewrites sources, so
-            // it gets files of its own.
+            // Hard links to a clean tree where they are safe (as for libraries); `go generate`
+            // rewrites sources, so it gets files of its own.
             let data = config.data
             let project = plan.project.name
-            if getuid() == 0, let owner, owner.uid != 0, !plan.project.generate {
+            if Ownership.mayLinkGobayFiles(to: owner), let owner, !plan.project.generate {
                 try await BlockingThread.run("gobay-checkout-\(id)") {
                     try mirror.linkedCheckout(
                         commit: commit, trees: data.projectTrees(project), lock: data.projectTreesLock(project), into: target,

@@ -20,13 +20,7 @@ extension GitMirror {
         defer { held.unlock() }
         let tree = trees + "/" + commit
         if !FileManager.default.fileExists(atPath: tree) {
-            let staging = trees + "/.tmp-\(UUID().uuidString)"
-            defer { try? FileManager.default.removeItem(atPath: staging) }
-            try checkout(commit: commit, into: staging)
-            try LibraryUpdater.readOnlyForOthers(staging)
-            guard rename(staging, tree) == 0 else {
-                throw GobayError.failure("cannot place \(tree): \(String(cString: strerror(errno)))", hint: "check free disk space")
-            }
+            try cleanTree(commit: commit, at: tree)
         } else if !FileManager.default.fileExists(atPath: tree + "/.git/" + Self.refreshedMarker) {
             // A second build of the commit. The checkout wrote its index in the same second as
             // the files, so every entry is "racily clean" and each `git status` (go build's VCS
@@ -55,6 +49,35 @@ extension GitMirror {
         // (every linked one) stays gobay's.
         try Ownership.hand([tmp], to: owner)
         try replace(dir, with: tmp)
+    }
+
+    /// Makes `tree`, the clean tree of `commit`, unless it exists: checked out beside it, read-only
+    /// for others (its files are hard-linked into trees whose steps must not write them),
+    /// `finish`ed (a library adds a go.mod), then renamed into place.
+    public func cleanTree(commit: String, at tree: String, finish: (String) throws -> Void = { _ in }) throws {
+        if FileManager.default.fileExists(atPath: tree) { return }
+        let staging = (tree as NSString).deletingLastPathComponent + "/.tmp-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: staging) }
+        try checkout(commit: commit, into: staging)
+        try Self.readOnlyForOthers(staging)
+        try finish(staging)
+        guard rename(staging, tree) == 0 else {
+            throw GobayError.failure("cannot place \(tree): \(String(cString: strerror(errno)))", hint: "check free disk space")
+        }
+    }
+
+    /// Takes the group and other write bits off every file and directory under `dir`.
+    static func readOnlyForOthers(_ dir: String) throws {
+        guard let walk = FileManager.default.enumerator(atPath: dir) else { return }
+        _ = chmod(dir, 0o755)
+        while let relative = walk.nextObject() as? String {
+            let path = dir + "/" + relative
+            var info = stat()
+            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFLNK else { continue }
+            if info.st_mode & 0o022 != 0, chmod(path, info.st_mode & 0o7755) != 0 {
+                throw GobayError.failure("cannot chmod \(path): \(String(cString: strerror(errno)))")
+            }
+        }
     }
 
     /// Removes the clean trees (and their locks) of projects not in `projects`, skipping any

@@ -154,10 +154,8 @@ public struct LibraryUpdater: Sendable {
             return Change(environment: name, from: before, to: commit, pin: pin, changed: false)
         }
         let owner = parentOwner(name)
-        // Hard links to the clean tree cost a twentieth of copies. They are safe only when the
-        // files are gobay's (root's, not writable by others) and the steps run as another,
-        // unprivileged user, who can read them but neither write nor chmod them.
-        let link = getuid() == 0 && owner.map { $0.uid != 0 } == true
+        // Hard links to the clean tree cost a twentieth of copies, where they are safe.
+        let link = Ownership.mayLinkGobayFiles(to: owner)
         let source = config.data.libraryTree(library.name, commit: commit)
         let staged = try await BlockingThread.run("gobay-library-stage") {
             try checkout.stage(from: source, commit: commit, parentOwner: owner, link: link)
@@ -201,34 +199,12 @@ public struct LibraryUpdater: Sendable {
     /// out beside, given a go.mod naming the import path when the library has none (so module
     /// dependents can `replace` it), then renamed into place.
     static func cleanTree(_ library: LibraryConfig, commit: String, mirror: GitMirror, data: DataDirectory) throws {
-        let tree = data.libraryTree(library.name, commit: commit)
-        if FileManager.default.fileExists(atPath: tree) { return }
-        let staging = data.libraryTrees(library.name) + "/.tmp-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: staging) }
-        try mirror.checkout(commit: commit, into: staging)
-        try readOnlyForOthers(staging)
-        let goMod = staging + "/go.mod"
-        if !FileManager.default.fileExists(atPath: goMod) {
-            guard FileManager.default.createFile(atPath: goMod, contents: Data("module \(library.importPath)\n".utf8)) else {
-                throw GobayError.failure("cannot write \(goMod)", hint: "check free disk space")
-            }
-        }
-        guard rename(staging, tree) == 0 else {
-            throw GobayError.failure("cannot place \(tree): \(String(cString: strerror(errno)))", hint: "check free disk space")
-        }
-    }
-
-    /// Takes the group and other write bits off every file and directory under `dir`: the clean
-    /// tree's files are hard-linked into environments, whose steps must not write them.
-    static func readOnlyForOthers(_ dir: String) throws {
-        guard let walk = FileManager.default.enumerator(atPath: dir) else { return }
-        _ = chmod(dir, 0o755)
-        while let relative = walk.nextObject() as? String {
-            let path = dir + "/" + relative
-            var info = stat()
-            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFLNK else { continue }
-            if info.st_mode & 0o022 != 0, chmod(path, info.st_mode & 0o7755) != 0 {
-                throw GobayError.failure("cannot chmod \(path): \(String(cString: strerror(errno)))")
+        try mirror.cleanTree(commit: commit, at: data.libraryTree(library.name, commit: commit)) { staging in
+            let goMod = staging + "/go.mod"
+            if !FileManager.default.fileExists(atPath: goMod) {
+                guard FileManager.default.createFile(atPath: goMod, contents: Data("module \(library.importPath)\n".utf8)) else {
+                    throw GobayError.failure("cannot write \(goMod)", hint: "check free disk space")
+                }
             }
         }
     }

@@ -31,7 +31,9 @@ public final class ChildProcess: Sendable {
             if err >= 0 { close(err) }
         }
         guard out >= 0, err >= 0 else { throw GobayError.failure("cannot open \(stdoutPath) or \(stderrPath)") }
-        let process = try ProcessRunner.spawn(spec, stdoutFD: out, stderrFD: err, stdinPath: stdinPath)
+        var spec = spec
+        if let stdinPath { spec.stdinPath = stdinPath }
+        let process = try ProcessRunner.spawn(spec, stdoutFD: out, stderrFD: err)
         pid = process.pid
         pidfd = process.pidfd
     }

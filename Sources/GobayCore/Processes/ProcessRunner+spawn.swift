@@ -34,7 +34,7 @@ extension ProcessRunner {
     /// signals, and no descriptor but 0, 1, 2 (and the spec's `descriptors` as 3, 4, ...), whatever
     /// close-on-exec flags gobay's libraries forgot. Optionally in a cgroup and as another user.
     /// The caller owns the returned pidfd.
-    static func spawn(_ spec: ProcessSpec, stdoutFD: Int32, stderrFD: Int32, stdinPath: String? = nil) throws
+    static func spawn(_ spec: ProcessSpec, stdoutFD: Int32, stderrFD: Int32) throws
         -> SpawnedProcess
     {
         guard let first = spec.arguments.first,
@@ -42,8 +42,8 @@ extension ProcessRunner {
         else {
             throw spawnError(spec, ENOENT)
         }
-        let given = stdinPath == nil ? spec.stdinDescriptor : nil
-        let stdinFD = given ?? open(stdinPath ?? spec.stdinPath ?? "/dev/null", O_RDONLY | O_CLOEXEC)
+        let given = spec.stdinDescriptor
+        let stdinFD = given ?? open(spec.stdinPath ?? "/dev/null", O_RDONLY | O_CLOEXEC)
         guard stdinFD >= 0 else { throw spawnError(spec, errno) }
         defer { if given == nil { close(stdinFD) } }
         let fds = [stdinFD, stdoutFD, stderrFD] + spec.descriptors

@@ -7,6 +7,13 @@ import Foundation
 /// Hands directories to the user steps run as, so they can write there and gobay (root) can
 /// still read, move and delete what they write.
 public enum Ownership {
+    /// Whether steps that run as `owner` may be given hard links to gobay's own files: only
+    /// when gobay is root (its files are root's, not writable by others) and `owner` is another,
+    /// unprivileged user, who can read them but neither write nor chmod them.
+    public static func mayLinkGobayFiles(to owner: ProcessUser?) -> Bool {
+        getuid() == 0 && owner.map { $0.uid != 0 } == true
+    }
+
     /// Creates `path` and its missing parents, each new one owned by `owner` (when given).
     public static func makeDirectories(_ path: String, owner: ProcessUser?) throws {
         var missing: [String] = []
