@@ -23,6 +23,18 @@
 
 int cgobay_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
+int cgobay_file_identity(int fd, struct cgobay_file_identity *identity) {
+    struct statx info;
+    if (statx(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_SIZE | STATX_BTIME, &info) != 0) return -1;
+    if ((info.stx_mask & (STATX_INO | STATX_BTIME)) != (STATX_INO | STATX_BTIME)) return -1;
+    identity->device = ((unsigned long long)info.stx_dev_major << 32) | info.stx_dev_minor;
+    identity->inode = info.stx_ino;
+    identity->birth_seconds = info.stx_btime.tv_sec;
+    identity->birth_nanoseconds = info.stx_btime.tv_nsec;
+    identity->size = (long long)info.stx_size;
+    return 0;
+}
+
 int cgobay_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path) {
     return posix_spawn_file_actions_addchdir_np(actions, path);
 }

@@ -12,6 +12,8 @@ struct ConfigOptions: ParsableArguments {
     /// Finds and loads the config; with `onlyProject`, of the projects only that one (see
     /// `ConfigLoader.load`).
     func load(onlyProject: String? = nil) throws -> GobayConfig {
-        try ConfigLoader.load(path: try ConfigLoader.locate(explicit: config), onlyProject: onlyProject)
+        try ConfigLoader.load(
+            path: try ConfigLoader.locate(explicit: config), onlyProject: onlyProject,
+            cache: onlyProject == nil ? nil : ConfigCache.user())
     }
 }

@@ -23,6 +23,26 @@ struct StoredDateTests {
         }
     }
 
+    @Test func readsWhatGRDBReads() throws {
+        var generator = SystemRandomNumberGenerator()
+        let random = (0..<20_000).map { _ in
+            Date(timeIntervalSince1970: Double.random(in: 0..<4_102_444_800, using: &generator))
+        }
+        let texts = random.map { StoredDate.string($0) } + [
+            "2026-11-27 10:28:50", "2026-11-27T10:28:50.5", "2000-02-29 23:59:59.999", "1970-01-01 00:00:00.000",
+        ]
+        for text in texts {
+            let ours = try #require(StoredDate.date(text.databaseValue), "\(text)")
+            let grdbs = try #require(Date.fromDatabaseValue(text.databaseValue), "\(text)")
+            #expect(abs(ours.timeIntervalSince(grdbs)) < 0.000_5, "\(text)")
+        }
+        // Other forms are GRDB's to read (a julian day number, a bare date); nonsense is nil.
+        #expect(StoredDate.date(2_461_000.5.databaseValue) == Date.fromDatabaseValue(2_461_000.5.databaseValue))
+        #expect(StoredDate.date("2026-11-27".databaseValue) == Date.fromDatabaseValue("2026-11-27".databaseValue))
+        #expect(StoredDate.date("2026-13-27 10:00:00") == nil && StoredDate.date("2026-11-27 10:00:00.") == nil)
+        #expect(StoredDate.date("2026-11-27 10:0a:00") == nil)
+    }
+
     @Test func aBuildRowReadsBackAsWritten() throws {
         let database = try AppDatabase(DatabaseQueue())
         let created = Date(timeIntervalSince1970: 1_795_000_000.123)

@@ -10,6 +10,17 @@
 /// pipe2(fds, O_CLOEXEC): both ends close on exec, with no window for another thread's spawn.
 int cgobay_pipe_cloexec(int fds[2]);
 
+/// Which file an open descriptor is: its device, inode, birth time and size (statx). Returns 0,
+/// or -1 when the file system keeps no birth time (or statx fails).
+struct cgobay_file_identity {
+    unsigned long long device;
+    unsigned long long inode;
+    long long birth_seconds;
+    unsigned int birth_nanoseconds;
+    long long size;
+};
+int cgobay_file_identity(int fd, struct cgobay_file_identity *identity);
+
 /// posix_spawn_file_actions_addchdir_np, which glibc declares only under _GNU_SOURCE.
 int cgobay_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path);
 

@@ -19,11 +19,15 @@ public struct ArtifactStore {
     public let directory: String
     /// The content-addressed objects, or nil to keep a copy in `directory` alone.
     public let objects: String?
+    /// Where the stamps of kept outputs go (`OutputStamp`), or nil to read every output.
+    public let stamps: String?
 
-    /// A store writing into `directory`, its content in `objects` when given.
-    public init(directory: String, objects: String? = nil) {
+    /// A store writing into `directory`, its content in `objects` when given; with `stamps`
+    /// too, a kept output unchanged since gobay stored it is linked from its object unread.
+    public init(directory: String, objects: String? = nil, stamps: String? = nil) {
         self.directory = directory
         self.objects = objects
+        self.stamps = stamps
     }
 
     /// One stored artifact.
@@ -62,6 +66,12 @@ public struct ArtifactStore {
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let final = directory + "/" + name
+        let output = base + "/" + relative
+        if keepOutput, let objects, let stamps, let stamp = OutputStamp.read(for: output, in: stamps),
+            stamp.describes(fd: fd), try linkExisting(Self.object(stamp.sha256, in: objects), as: final)
+        {
+            return Stored(path: final, sha256: stamp.sha256, size: Int64(info.st_size), deduplicated: true)
+        }
         // The copy goes where it will stay: beside the objects (one file system, for the links),
         // else straight into the build's directory.
         let staging = objects ?? directory
@@ -79,7 +89,11 @@ public struct ArtifactStore {
             unlink(tmp)
             throw error
         }
-        if !keepOutput { _ = unlinkat(baseFD, relative, 0) }
+        if !keepOutput {
+            _ = unlinkat(baseFD, relative, 0)
+        } else if let stamps, objects != nil {
+            OutputStamp(fd: fd, sha256: sha256)?.write(for: output, in: stamps)
+        }
         return Stored(path: final, sha256: sha256, size: size, deduplicated: deduplicated)
     }
 
@@ -131,23 +145,28 @@ public struct ArtifactStore {
         let name = (final as NSString).lastPathComponent
         try FileManager.default.createDirectory(
             atPath: (object as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let linkTemp = directory + "/.link-" + name
-        var info = stat()
-        if lstat(object, &info) == 0, info.st_mode & S_IFMT == S_IFREG {
-            unlink(linkTemp)
-            if Glibc.link(object, linkTemp) == 0 {
-                try rename(linkTemp, over: final)
-                unlink(tmp)
-                return true
-            }
-            // Gone meanwhile, or on another file system: this copy is the artifact.
+        if try linkExisting(object, as: final) {
+            unlink(tmp)
+            return true
         }
+        // Gone meanwhile, or on another file system: this copy is the artifact.
         try rename(tmp, over: final)
         // The object is made with no moment at which it exists unlinked from this build.
         if Glibc.link(final, object) != 0 && errno != EEXIST && errno != EXDEV {
             throw failure(name, "cannot store object \(object): \(String(cString: strerror(errno)))")
         }
         return false
+    }
+
+    /// Links `object`, when it is there, as `final`; false when it is not (or cannot be linked).
+    private func linkExisting(_ object: String, as final: String) throws -> Bool {
+        let linkTemp = directory + "/.link-" + (final as NSString).lastPathComponent
+        var info = stat()
+        guard lstat(object, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return false }
+        unlink(linkTemp)
+        guard Glibc.link(object, linkTemp) == 0 else { return false }
+        try rename(linkTemp, over: final)
+        return true
     }
 
     private func rename(_ from: String, over to: String) throws {

@@ -308,10 +308,11 @@ struct BuildSteps: Sendable {
     /// once. A build whose output is not a regular file fails.
     func artifacts(_ built: [Built]) async throws {
         try await step("artifacts") {
-            let (dir, envDir, log, objects, project) = (dir, env.dir, log, config.data.objects, plan.project.name)
+            let (dir, envDir, log, project) = (dir, env.dir, log, plan.project.name)
+            let (objects, stamps) = (config.data.objects, config.data.outputStamps)
             // Copying and hashing binaries of many megabytes: off the cooperative pool.
             let records = try await BlockingThread.run("gobay-artifacts-\(id)") {
-                let store = ArtifactStore(directory: dir.artifacts, objects: objects)
+                let store = ArtifactStore(directory: dir.artifacts, objects: objects, stamps: stamps)
                 return try built.map { b -> ArtifactRecord in
                     let stored = try store.store("out/\(project)/\(b.name)", below: envDir, as: b.name, keepOutput: true)
                     log.write(

@@ -23,21 +23,51 @@ public enum ConfigLoader {
 
     /// Reads and validates the file at `path`. With `onlyProject`, of `projects:` only that one
     /// is read and validated (the others' names are checked): what `gobay build P` needs, at a
-    /// cost that does not grow with the projects it does not build.
-    public static func load(path: String, onlyProject: String? = nil) throws -> GobayConfig {
+    /// cost that does not grow with the projects it does not build. With a `cache` as well, the
+    /// lines of the other projects are not even composed once the same bytes were read before.
+    public static func load(path: String, onlyProject: String? = nil, cache: ConfigCache? = nil) throws -> GobayConfig {
+        try loadReporting(path: path, onlyProject: onlyProject, cache: cache).config
+    }
+
+    /// `load`, and what it did with the cache (nil without one).
+    static func loadReporting(path: String, onlyProject: String?, cache: ConfigCache?) throws
+        -> (config: GobayConfig, outcome: ConfigCache.Outcome?)
+    {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw GobayError("cannot read config file \(path)", hint: "check the path, or run `gobay init`")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw GobayError("\(path): not UTF-8 text")
         }
-        return try parse(text, path: path, onlyProject: onlyProject)
+        guard let project = onlyProject, let cache else {
+            return (try parse(text, path: path, onlyProject: onlyProject), nil)
+        }
+        let digest = FileDigest.sha256(data: data)
+        if let blank = cache.lookup(path: path, project: project, digest: digest),
+            let config = try? parse(ConfigCache.reduced(text, blanking: blank), path: path, onlyProject: project),
+            config.projects.count == 1
+        {
+            return (config, .hit)
+        }
+        let root = try compose(text, path: path)
+        let config = try validate(root, path: path, onlyProject: project)
+        // Remembered only when the reduced text gives this very config.
+        let lines = text.utf8.reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+        guard config.projects.count == 1,
+            let blank = ConfigCache.otherProjects(in: root, keeping: project, lineCount: lines),
+            (try? parse(ConfigCache.reduced(text, blanking: blank), path: path, onlyProject: project)) == config
+        else { return (config, .notStored) }
+        let stored = cache.store(path: path, project: project, digest: digest, blank: blank)
+        return (config, stored ? .stored : .notStored)
     }
 
     /// Validates YAML `text` as if read from `path` (relative paths resolve beside it).
     public static func parse(_ text: String, path: String, onlyProject: String? = nil) throws -> GobayConfig {
-        let r = YAMLReader(file: path)
-        let root: Node
+        try validate(compose(text, path: path), path: path, onlyProject: onlyProject)
+    }
+
+    /// The YAML document of `text`, every scalar left as text.
+    static func compose(_ text: String, path: String) throws -> Node {
         do {
             // No tag resolution: gobay reads every scalar as text itself (a duration, a number, a
             // bool where one is wanted), and resolving each scalar's tag runs a handful of regular
@@ -45,10 +75,15 @@ public enum ConfigLoader {
             guard let node = try Yams.compose(yaml: text, .basic) else {
                 throw GobayError("\(path): the file is empty", hint: "run `gobay init` for a starter config")
             }
-            root = node
+            return node
         } catch let error as YamlError {
             throw GobayError("\(path): invalid YAML: \(yamlProblem(error))", hint: "fix the YAML syntax at that line")
         }
+    }
+
+    /// Reads the config out of a composed document `root`, as if from `path`.
+    static func validate(_ root: Node, path: String, onlyProject: String?) throws -> GobayConfig {
+        let r = YAMLReader(file: path)
         let baseDir = (path as NSString).deletingLastPathComponent
         func resolvePath(_ p: String) -> String {
             normalizedPath(p.hasPrefix("/") ? p : baseDir + "/" + p)

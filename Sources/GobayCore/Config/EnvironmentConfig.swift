@@ -1,7 +1,7 @@
 import Foundation
 
 /// One Go version's environment: toolchain, GOPATH, caches and settings.
-public struct EnvironmentConfig: Sendable {
+public struct EnvironmentConfig: Sendable, Equatable {
     /// The environment's name, also its directory name.
     public var name: String
     /// The Go version asked for: "1.19" means the newest installed 1.19.x.
@@ -13,7 +13,7 @@ public struct EnvironmentConfig: Sendable {
     /// How many builds may run at once in this environment.
     public var concurrency: Int
     /// Extra variables for every go process, in file order.
-    public var env: [(String, String)]
+    public var env: NamedValues<String>
     /// A build cache directory to use instead of the environment's own (e.g. shared by tests).
     public var gocache: String?
     /// Docker: the image of the environment's container.
@@ -31,7 +31,7 @@ public struct EnvironmentConfig: Sendable {
     /// Creates an environment config.
     public init(
         name: String, go: GoVersion, goroot: String? = nil, executor: ExecutorKind = .host, concurrency: Int = 2,
-        env: [(String, String)] = [], gocache: String? = nil
+        env: NamedValues<String> = [], gocache: String? = nil
     ) {
         self.name = name
         self.go = go

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The resolved contents of gobay.yml.
-public struct GobayConfig: Sendable {
+public struct GobayConfig: Sendable, Equatable {
     /// The config file this came from (absolute path).
     public var path: String
     /// Where gobay keeps toolchains, environments, mirrors, builds and its database.

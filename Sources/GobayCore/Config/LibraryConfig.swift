@@ -2,7 +2,7 @@ import Foundation
 
 /// A shared private library: one checkout of it in each environment it lists, at
 /// `gopath/src/<import_path>`, kept at its branch head or at the environment's pin.
-public struct LibraryConfig: Sendable {
+public struct LibraryConfig: Sendable, Equatable {
     /// Which environments hold a checkout.
     public enum Environments: Sendable, Equatable {
         /// Every configured environment.

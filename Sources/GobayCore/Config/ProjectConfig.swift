@@ -1,7 +1,7 @@
 import Foundation
 
 /// A Go service gobay builds.
-public struct ProjectConfig: Sendable {
+public struct ProjectConfig: Sendable, Equatable {
     /// The project's name.
     public var name: String
     /// Any git URL or path.
@@ -48,5 +48,5 @@ public struct ProjectConfig: Sendable {
     public var deploy: DeployConfig?
     /// Extra variables for this project's go processes, over the environment's `env:`; a value
     /// may come from gobay's own environment with `{env: NAME}`.
-    public var env: [(String, SecretSource)] = []
+    public var env: NamedValues<SecretSource> = []
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The `server:` section.
-public struct ServerConfig: Sendable {
+public struct ServerConfig: Sendable, Equatable {
     /// host:port to listen on.
     public var listen: String = "127.0.0.1:8080"
     /// The URL people reach the server at, for links in commit statuses.

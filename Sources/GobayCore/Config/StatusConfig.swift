@@ -1,9 +1,9 @@
 import Foundation
 
 /// Where a project's commit statuses are reported.
-public struct StatusConfig: Sendable {
+public struct StatusConfig: Sendable, Equatable {
     /// GitLab: `POST {url}/api/v4/projects/{project_id}/statuses/{sha}`.
-    public struct GitLab: Sendable {
+    public struct GitLab: Sendable, Equatable {
         /// The GitLab base URL.
         public var url: String
         /// The numeric id or URL-encoded path of the project.
@@ -13,7 +13,7 @@ public struct StatusConfig: Sendable {
     }
 
     /// GitHub: `POST {url}/repos/{repo}/statuses/{sha}`.
-    public struct GitHub: Sendable {
+    public struct GitHub: Sendable, Equatable {
         /// The API base URL (https://api.github.com or a GHE URL).
         public var url: String
         /// owner/name.

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A project's `deploy:` section: where its binary goes after a build, and how.
-public struct DeployConfig: Sendable {
+public struct DeployConfig: Sendable, Equatable {
     /// How the targets are taken.
     public enum Strategy: String, Sendable, Codable, CaseIterable {
         /// One target after another; the first failure stops the deployment.

@@ -44,6 +44,8 @@ public struct DataDirectory: Sendable, Hashable {
     /// The content-addressed artifact store: each distinct artifact once, named by its sha256,
     /// never rewritten; a build's `artifacts/<name>` is a hard link to its object.
     public var objects: String { root + "/objects" }
+    /// What each kept build output looked like when its object was stored (`OutputStamp`).
+    public var outputStamps: String { root + "/outputs" }
     /// Clean trees of library commits, copied from into each environment's GOPATH.
     public var libraries: String { root + "/libraries" }
     /// Clean trees of project commits, whose files a module-mode work dir hard-links when its

@@ -106,14 +106,16 @@ extension AppDatabase {
             targets[deployment, default: []].append(
                 DeploymentTargetRecord(
                     target: row[1], status: DeployStatus(rawValue: row[2]) ?? .failed, previousRelease: row[3],
-                    newRelease: row[4], startedAt: row[5], finishedAt: row[6], error: row[7]))
+                    newRelease: row[4], startedAt: try StoredDate.decodeIfPresent(row, atIndex: 5),
+                    finishedAt: try StoredDate.decodeIfPresent(row, atIndex: 6), error: row[7]))
         }
-        return rows.map { row in
+        return try rows.map { row in
             let id: Int64 = row[0]
             return DeploymentRecord(
                 id: id, project: row[1], build: row[2], strategy: DeployConfig.Strategy(rawValue: row[3]) ?? .serial,
-                status: DeployStatus(rawValue: row[4]) ?? .failed, trigger: row[5], createdAt: row[6], startedAt: row[7],
-                finishedAt: row[8], error: row[9], targets: targets[id] ?? [])
+                status: DeployStatus(rawValue: row[4]) ?? .failed, trigger: row[5],
+                createdAt: try StoredDate.decode(row, atIndex: 6), startedAt: try StoredDate.decodeIfPresent(row, atIndex: 7),
+                finishedAt: try StoredDate.decodeIfPresent(row, atIndex: 8), error: row[9], targets: targets[id] ?? [])
         }
     }
 

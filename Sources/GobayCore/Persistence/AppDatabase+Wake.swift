@@ -7,8 +7,9 @@ extension AppDatabase {
     public func nextQueuedStart(after now: Date) async throws -> Date? {
         try await writer.read { db in
             let notBefore = StoredBuild.Columns.notBefore
-            return try Date.fetchOne(
+            let earliest = try DatabaseValue.fetchOne(
                 db, StoredBuild.all().waiting().filter(notBefore > StoredDate.value(now)).select(min(notBefore)))
+            return earliest.flatMap(StoredDate.date)
         }
     }
 }

@@ -52,7 +52,7 @@ extension StoredStep {
         buildId = try row.decode(atIndex: 1)
         name = try row.decode(atIndex: 2)
         status = try row.decode(atIndex: 3)
-        startedAt = try row.decode(atIndex: 4)
-        finishedAt = try row.decode(atIndex: 5)
+        startedAt = try StoredDate.decode(row, atIndex: 4)
+        finishedAt = try StoredDate.decodeIfPresent(row, atIndex: 5)
     }
 }
