@@ -30,7 +30,7 @@ extension GobayCLI {
                 let line = BuildLog.line("fetch", fetching)
                 if json { Terminal.error(line) } else { Terminal.out(line) }
             }
-            let database = try AppDatabase(dataDir: config.dataDir)
+            let database = try AppDatabase(dataDir: config.dataDir, oneConnection: true)
             try BuildRunner.reapInterrupted(database: database, dataDir: config.dataDir)
             let runner = BuildRunner(config: config, database: database) { line in
                 if json { Terminal.error(line) } else { Terminal.out(line) }

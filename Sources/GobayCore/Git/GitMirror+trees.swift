@@ -44,10 +44,9 @@ extension GitMirror {
         // Its .git too: the clean tree's index describes these very files (the same inodes), so
         // `git status` finds them clean without reading them; git replaces a file of .git (a
         // new one renamed in), never writes into one.
-        try TreeCopy.copy(tree, to: tmp, link: true)
-        // Hands over the directories and the new .git files; a file with more than one name
-        // (every linked one) stays gobay's.
-        try Ownership.hand([tmp], to: owner)
+        // The directories (and any file that had to be copied) are handed over as they are made;
+        // a linked file stays gobay's.
+        try TreeCopy.copy(tree, to: tmp, link: true, owner: owner)
         try replace(dir, with: tmp)
     }
 
@@ -68,12 +67,11 @@ extension GitMirror {
 
     /// Takes the group and other write bits off every file and directory under `dir`.
     static func readOnlyForOthers(_ dir: String) throws {
-        guard let walk = FileManager.default.enumerator(atPath: dir) else { return }
+        guard (try? DirectoryEntries.list(dir)) != nil else { return }
         _ = chmod(dir, 0o755)
-        while let relative = walk.nextObject() as? String {
-            let path = dir + "/" + relative
+        try DirectoryEntries.walk(dir) { path, _ in
             var info = stat()
-            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFLNK else { continue }
+            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFLNK else { return }
             if info.st_mode & 0o022 != 0, chmod(path, info.st_mode & 0o7755) != 0 {
                 throw GobayError.failure("cannot chmod \(path): \(String(cString: strerror(errno)))")
             }
@@ -129,6 +127,6 @@ extension GitMirror {
             if hadOld { rename(old, dir) }
             throw GobayError.failure("cannot move checkout into \(dir): \(reason)")
         }
-        if hadOld { try? FileManager.default.removeItem(atPath: old) }
+        if hadOld { DirectoryEntries.remove(old) }
     }
 }

@@ -16,8 +16,10 @@ public struct AppDatabase: Sendable {
         try Self.migrator.migrate(writer)
     }
 
-    /// Opens (creating and migrating) the database at `path`.
-    public init(path: String) throws {
+    /// Opens (creating and migrating) the database at `path`: a pool of a writer and readers, or
+    /// with `oneConnection` a single connection (a CLI process that reads and writes in turn:
+    /// it saves opening a reader, about a millisecond of every `gobay build`).
+    public init(path: String, oneConnection: Bool = false) throws {
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         // Two gobay processes may open a new data dir at once: switching it to WAL and migrating
@@ -27,7 +29,14 @@ public struct AppDatabase: Sendable {
         defer { lock.unlock() }
         try Self.refuseEmptyFileBesideBuilds(path)
         do {
-            try self.init(DatabasePool(path: path, configuration: Self.configuration()))
+            if oneConnection {
+                var configuration = Self.configuration()
+                // WAL as the pool makes it, should this process create the file.
+                configuration.journalMode = .wal
+                try self.init(DatabaseQueue(path: path, configuration: configuration))
+            } else {
+                try self.init(DatabasePool(path: path, configuration: Self.configuration()))
+            }
         } catch let error as DatabaseError {
             let hint: String
             switch StorageFailure(error) {
@@ -91,6 +100,8 @@ public struct AppDatabase: Sendable {
         }
     }
 
-    /// Opens the database of a data dir.
-    public init(dataDir: String) throws { try self.init(path: DataDirectory(dataDir).database) }
+    /// Opens the database of a data dir (see `init(path:oneConnection:)`).
+    public init(dataDir: String, oneConnection: Bool = false) throws {
+        try self.init(path: DataDirectory(dataDir).database, oneConnection: oneConnection)
+    }
 }

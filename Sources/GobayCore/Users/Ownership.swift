@@ -42,11 +42,10 @@ public enum Ownership {
         }
         for root in existing {
             try change(root, to: owner)
-            // The enumerator lists links as links and does not descend into them.
-            guard let walk = FileManager.default.enumerator(atPath: root) else { continue }
-            while let relative = walk.nextObject() as? String {
-                try change(root + "/" + relative, to: owner)
-            }
+            var info = stat()
+            guard lstat(root, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else { continue }
+            // Links are handed over as links and not descended into.
+            try DirectoryEntries.walk(root) { path, _ in try change(path, to: owner) }
         }
     }
 
