@@ -62,13 +62,7 @@ struct OutputStamp: Equatable {
     /// Keeps this stamp for `output` (best effort: without it the next build reads the output).
     func write(for output: String, in directory: String) {
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let file = Self.file(for: output, in: directory)
-        let tmp = file + ".tmp-\(getpid())"
-        let bytes = Array("\(device) \(inode) \(birth) \(birthNanoseconds) \(size) \(sha256)\n".utf8)
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
-        let written = Glibc.write(fd, bytes, bytes.count)
-        close(fd)
-        if written != bytes.count || rename(tmp, file) != 0 { unlink(tmp) }
+        AtomicFile.writeCache(
+            "\(device) \(inode) \(birth) \(birthNanoseconds) \(size) \(sha256)\n", to: Self.file(for: output, in: directory))
     }
 }

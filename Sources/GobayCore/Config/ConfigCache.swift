@@ -64,17 +64,7 @@ public struct ConfigCache: Sendable {
     func store(path: String, project: String, digest: String, blank: [ClosedRange<Int>]) -> Bool {
         guard directoryIsPrivate(create: true) else { return false }
         let entry = Entry(path: path, project: project, digest: digest, binary: Self.binaryStamp, blank: blank)
-        let file = entryPath(path: path, project: project)
-        let tmp = file + ".tmp-\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return false }
-        let bytes = Array(entry.text.utf8)
-        let written = write(fd, bytes, bytes.count)
-        close(fd)
-        guard written == bytes.count, rename(tmp, file) == 0 else {
-            unlink(tmp)
-            return false
-        }
+        guard AtomicFile.writeCache(entry.text, to: entryPath(path: path, project: project)) else { return false }
         trimOld()
         return true
     }

@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Writes files so that readers see either the old content or the new, never a half-written file.
 public enum AtomicFile {
     /// Writes `data` to a temp file beside `path`, syncs it, and renames it over `path`.
@@ -24,5 +28,23 @@ public enum AtomicFile {
             unlink(tmp)
             throw GobayError.failure("cannot rename \(tmp) to \(path): \(reason)")
         }
+    }
+
+    /// Writes `text` to a temp file beside `path` and renames it over `path`, without syncing:
+    /// for caches, whose loss in a crash only costs the work they save. Never follows a link at
+    /// the temp name; returns false when it could not write.
+    @discardableResult
+    static func writeCache(_ text: String, to path: String, mode: mode_t = 0o600) -> Bool {
+        let tmp = path + ".tmp-\(getpid())"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode)
+        guard fd >= 0 else { return false }
+        let bytes = Array(text.utf8)
+        let written = Glibc.write(fd, bytes, bytes.count)
+        close(fd)
+        guard written == bytes.count, rename(tmp, path) == 0 else {
+            unlink(tmp)
+            return false
+        }
+        return true
     }
 }
