@@ -96,8 +96,8 @@ public struct ConfigCache: Sendable {
             futimens(fd, nil)
             close(fd)
         }
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where !name.hasPrefix(".") {
-            let file = directory + "/" + name
+        for entry in (try? DirectoryEntries.list(directory)) ?? [] where !entry.name.hasPrefix(".") {
+            let file = directory + "/" + entry.name
             if lstat(file, &info) == 0, now - Double(info.st_mtim.tv_sec) > 30 * 86_400 { unlink(file) }
         }
     }

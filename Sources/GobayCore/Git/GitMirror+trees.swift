@@ -67,7 +67,8 @@ extension GitMirror {
 
     /// Takes the group and other write bits off every file and directory under `dir`.
     static func readOnlyForOthers(_ dir: String) throws {
-        guard (try? DirectoryEntries.list(dir)) != nil else { return }
+        var top = stat()
+        guard lstat(dir, &top) == 0, (top.st_mode & S_IFMT) == S_IFDIR else { return }
         _ = chmod(dir, 0o755)
         try DirectoryEntries.walk(dir) { path, _ in
             var info = stat()
