@@ -27,9 +27,10 @@ public protocol DeployTransport: Sendable {
     /// Copies the local file `local` to `remote` on the target (a new file), then runs `parts`
     /// there as `runParts` does, stopping at a failure, each timed; in one round trip where the
     /// transport can (over SSH the file streams through the command's stdin). Throws when the
-    /// copy fails; returns the results of the parts that ran.
-    func upload(_ local: String, to remote: String, then parts: [[[String]]], deadline: Date?) async throws
-        -> [RemoteResult]
+    /// copy fails; returns the results of the parts that ran. `widenPipe`: the target has perl,
+    /// which can widen the receiving command's stdin pipe (see `SSHTransport.upload`).
+    func upload(_ local: String, to remote: String, widenPipe: Bool, then parts: [[[String]]], deadline: Date?)
+        async throws -> [RemoteResult]
     /// Runs `argvs` on the target one after another while each exits 0; the result is the
     /// last one run, with the output of all.
     func runAll(_ argvs: [[String]], deadline: Date?) async throws -> RemoteResult
@@ -104,8 +105,9 @@ public struct LocalTransport: DeployTransport {
         return nil
     }
 
-    public func upload(_ local: String, to remote: String, then parts: [[[String]]], deadline: Date?) async throws
-        -> [RemoteResult]
+    /// gobay copies the file itself; there is no pipe to widen.
+    public func upload(_ local: String, to remote: String, widenPipe: Bool, then parts: [[[String]]], deadline: Date?)
+        async throws -> [RemoteResult]
     {
         try await BlockingThread.run("gobay-deploy-copy") {
             let result = cgobay_copy_file(local, remote, 0o600)

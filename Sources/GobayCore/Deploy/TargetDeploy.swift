@@ -41,7 +41,7 @@ struct TargetDeploy: Sendable {
             log.write(name, "release \(release) is there already with sha256 \(plan.artifact.sha256)")
             staged = nil
         } else {
-            staged = try await uploadAndVerify(transport, release: release, hasher: found.hasher)
+            staged = try await uploadAndVerify(transport, release: release, found: found)
         }
         try await placeAndSwitch(transport, staged, release: release)
         let restart = Restart(step: self, transport: transport, supervisor: found.supervisor)
@@ -92,6 +92,8 @@ struct TargetDeploy: Sendable {
         /// times faster where OpenSSL uses the CPU's SHA instructions) when the target has it,
         /// else coreutils' `sha256sum`.
         var hasher: [String] = TargetDeploy.sha256sum
+        /// Whether the target has perl, to widen the upload's pipe (`SSHTransport.upload`).
+        var hasPerl = false
     }
 
     static let sha256sum = ["sha256sum", "--"]
@@ -120,6 +122,7 @@ struct TargetDeploy: Sendable {
         }
         var found = Found(previous: nil, existingSum: nil, releases: [], supervisor: nil)
         if part(4).succeeded { found.hasher = Self.opensslSHA256 }
+        found.hasPerl = part(5).succeeded
         let link = part(1).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         if part(1).succeeded, let last = link.split(separator: "/").last, let id = Int64(last) {
             log.write(name, "current release: \(id)")
@@ -128,7 +131,7 @@ struct TargetDeploy: Sendable {
         if part(2).succeeded { found.existingSum = Self.sha256(in: part(2).stdout) }
         if part(3).succeeded { found.releases = part(3).stdout.split(separator: "\n").compactMap { Int64($0) } }
         if case .supervisor(let program, _) = target.restart {
-            let config = configs.indices.first { part(5 + $0).succeeded }.map { (configs[$0], part(5 + $0).stdout) }
+            let config = configs.indices.first { part(6 + $0).succeeded }.map { (configs[$0], part(6 + $0).stdout) }
             found.supervisor = try await supervisorPreflight(transport, program: program, config: config)
         }
         return found
@@ -137,8 +140,8 @@ struct TargetDeploy: Sendable {
     /// The parts of prepare's round trip, which over SSH runs as the connection opens: make sure
     /// `releases` is there and writable and remove leftovers of a killed upload; where `current`
     /// points; the sha256 of this release's binary if it is there; the releases; whether the
-    /// target has openssl (a shell builtin there; locally, no such program: sha256sum then); the
-    /// supervisord configs `supervisorctl` would read.
+    /// target has openssl (a shell builtin there; locally, no such program: sha256sum then), and
+    /// perl; the supervisord configs `supervisorctl` would read.
     var openingParts: [[[String]]] {
         let binary = "\(releases)/\(plan.build.id)/\(binaryName)"
         return [
@@ -150,6 +153,7 @@ struct TargetDeploy: Sendable {
             [["sha256sum", "--", binary]],
             [["ls", "-1", "--", releases]],
             [["command", "-v", "openssl"]],
+            [["command", "-v", "perl"]],
         ] + supervisorConfigs.map { [["cat", "--", $0]] }
     }
 
@@ -215,13 +219,15 @@ struct TargetDeploy: Sendable {
     /// Uploads the binary to a temp name and checks its sha256 there against the one recorded at
     /// build time, in one round trip; each logged as its own step with its time. Returns the
     /// temp name. A mismatch removes the upload and changes nothing else.
-    private func uploadAndVerify(_ transport: any DeployTransport, release: Int64, hasher: [String]) async throws -> String {
+    private func uploadAndVerify(_ transport: any DeployTransport, release: Int64, found: Found) async throws -> String {
+        let hasher = found.hasher
         let staged = "\(releases)/.gobay-upload-\(release)-\(UUID().uuidString.prefix(8).lowercased())"
         let start = Date()
         var results: [RemoteResult]
         do {
             results = try await transport.upload(
-                plan.artifact.path, to: staged, then: [[hasher + [staged]]], deadline: Date().addingTimeInterval(30 * 60))
+                plan.artifact.path, to: staged, widenPipe: found.hasPerl, then: [[hasher + [staged]]],
+                deadline: Date().addingTimeInterval(30 * 60))
         } catch {
             log.write(name, "upload: failed after \(Int(Date().timeIntervalSince(start) * 1000)) ms: \(userMessage(error))")
             throw error
