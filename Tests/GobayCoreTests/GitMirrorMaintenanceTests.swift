@@ -1,11 +1,13 @@
 import Foundation
-import GobayCore
 import GobayTesting
 import Testing
 
+@testable import GobayCore
+
 /// Builds' fetches skip `git maintenance --auto`; `GitMirror.maintain` (the server's retention
-/// loop, `gobay prune`) runs it instead, in mirrors no fetch holds.
-@Suite("git mirrors: maintenance off the build path")
+/// loop, `gobay prune`) runs it instead, in mirrors no fetch holds. A branch is read from the
+/// mirror's ref files as git reads them.
+@Suite("git mirrors: maintenance off the build path, branches read from ref files")
 struct GitMirrorMaintenanceTests {
     @Test func fetchesLeaveMaintenanceToMaintain() throws {
         let sandbox = try TestSandbox("mirror-maintenance")
@@ -44,5 +46,40 @@ struct GitMirrorMaintenanceTests {
         #expect(GitMirror.maintain(dataDir: dataDir) == 1)
         #expect(GitMirror.maintain(dataDir: dataDir) == 1)
         #expect(try loose() == 0, "maintenance did not pack the loose objects")
+    }
+
+    /// `resolve(ref:)` answers what `rev-parse REF^{commit}` answers: a branch from its loose ref
+    /// or from packed-refs, a tag (peeled), a branch that is a symbolic ref, and nothing for a
+    /// branch that is not there.
+    @Test func branchesAreReadAsGitReadsThem() throws {
+        let sandbox = try TestSandbox("mirror-refs")
+        let origin = try GitFixture(path: sandbox.path + "/repos/svc", branch: "main", files: ["a.txt": "a\n"])
+        let first = try Git.run(["-C", origin.path, "rev-parse", "HEAD"])
+        try Git.run(["-C", origin.path, "branch", "--", "dev/x"])
+        try Git.run(["-C", origin.path, "tag", "-a", "-m", "v1", "--", "v1"])
+        let mirror = GitMirror(url: origin.path, dataDir: sandbox.path + "/data")
+        try mirror.update()
+        func gitSays(_ ref: String) -> String? {
+            try? Git.run(["--git-dir", mirror.path, "rev-parse", "--verify", "--quiet", "--end-of-options", ref + "^{commit}"])
+        }
+        // A fresh mirror holds its refs in packed-refs.
+        #expect(mirror.storedID(of: "refs/heads/main") == first)
+        #expect(try mirror.resolve(ref: "main") == first && mirror.resolve(ref: "dev/x") == first)
+        #expect(try mirror.resolve(ref: "v1") == first && mirror.storedID(of: "refs/heads/v1") == nil)
+        // A fetch writes the moved branch as a loose ref, which wins over packed-refs.
+        let second = try origin.commit(["b.txt": "b\n"], message: "second")
+        try mirror.update()
+        #expect(FileManager.default.fileExists(atPath: mirror.path + "/refs/heads/main"))
+        #expect(mirror.storedID(of: "refs/heads/main") == second)
+        #expect(try mirror.resolve(ref: "main") == second && gitSays("refs/heads/main") == second)
+        try Git.run(["--git-dir", mirror.path, "pack-refs", "--all"])
+        #expect(!FileManager.default.fileExists(atPath: mirror.path + "/refs/heads/main"))
+        #expect(try mirror.resolve(ref: "main") == second)
+        // A symbolic ref is left to git.
+        try Git.run(["--git-dir", mirror.path, "symbolic-ref", "refs/heads/alias", "refs/heads/dev/x"])
+        #expect(mirror.storedID(of: "refs/heads/alias") == nil)
+        #expect(try mirror.resolve(ref: "alias") == first)
+        #expect(throws: GobayError.self) { try mirror.resolve(ref: "dev") }
+        #expect(throws: GobayError.self) { try mirror.resolve(ref: "no-such-branch") }
     }
 }

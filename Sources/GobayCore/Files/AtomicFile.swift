@@ -47,4 +47,21 @@ public enum AtomicFile {
         }
         return true
     }
+
+    /// Creates `path`, which must not exist, holding `text`: for a file in a directory nobody
+    /// else uses yet (a checkout being made), where a temp name and a sync would buy nothing.
+    static func writeNew(_ text: String, to path: String, mode: mode_t = 0o644) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
+        guard fd >= 0 else {
+            throw GobayError.failure("cannot create \(path): \(String(cString: strerror(errno)))", hint: "check free disk space and permissions")
+        }
+        let bytes = Array(text.utf8)
+        let written = Glibc.write(fd, bytes, bytes.count)
+        let reason = String(cString: strerror(errno))
+        close(fd)
+        guard written == bytes.count else {
+            unlink(path)
+            throw GobayError.failure("cannot write \(path): \(reason)", hint: "check free disk space")
+        }
+    }
 }

@@ -49,6 +49,7 @@ public struct GitMirror: Sendable {
     public func resolve(ref: String) throws -> String {
         try GitRef.validate(ref)
         let candidates = ref.hasPrefix("refs/") || ref == "HEAD" ? [ref] : ["refs/heads/\(ref)", "refs/tags/\(ref)"]
+        if candidates[0].hasPrefix("refs/heads/"), let tip = storedID(of: candidates[0]) { return tip }
         for candidate in candidates {
             if let sha = try? Git.run(["--git-dir", path, "rev-parse", "--verify", "--quiet", "--end-of-options", candidate + "^{commit}"]) {
                 return sha
@@ -57,6 +58,26 @@ public struct GitMirror: Sendable {
         throw GobayError(
             "ref \"\(ref)\" does not exist in \(url)", hint: "check the branch or tag name; `git ls-remote \(url)` lists them",
             kind: .unprocessable)
+    }
+
+    /// The object id a branch holds, read from the mirror's ref files with no git process: its
+    /// loose ref, else its line in packed-refs, as git reads them. Nil when neither holds a full
+    /// object id (a symbolic ref, another ref store): `rev-parse` answers then. A fetched branch
+    /// names a commit; one that did not would fail the checkout.
+    func storedID(of branch: String) -> String? {
+        func objectID<S: StringProtocol>(_ text: S) -> String? {
+            text.count == 40 && GitRef.isCommitID(String(text)) ? String(text) : nil
+        }
+        if let loose = FileManager.default.contents(atPath: path + "/" + branch) {
+            return objectID(String(decoding: loose, as: UTF8.self).trimmingCharacters(in: .newlines))
+        }
+        guard let packed = FileManager.default.contents(atPath: path + "/packed-refs") else { return nil }
+        let suffix = " " + branch
+        for line in String(decoding: packed, as: UTF8.self).split(separator: "\n") where line.hasSuffix(suffix) {
+            let id = line.dropLast(suffix.count)
+            if id.count == 40 { return objectID(id) }
+        }
+        return nil
     }
 
     /// The full commit id of `sha` (full or abbreviated), which must be in the mirror.
@@ -151,21 +172,22 @@ public struct GitMirror: Sendable {
     /// `git clone --shared --no-checkout` makes, without its templates and ref copies (a clone
     /// costs five times the checkout itself).
     func makeRepository(at gitDir: String, head commit: String) throws {
-        // What git needs to see a repository: HEAD, objects/ and refs/.
-        for dir in ["objects/info", "refs"] {
-            try FileManager.default.createDirectory(atPath: gitDir + "/" + dir, withIntermediateDirectories: true)
-        }
-        let files = [
-            "HEAD": commit + "\n",
-            // Handing the files to the step user, or linking them, changes their ctime, which
-            // must not make git (go build's VCS stamp runs `git status`) read every file again.
-            "config": "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\ttrustctime = false\n",
-            "objects/info/alternates": path + "/objects\n",
-        ]
-        for (name, text) in files {
-            guard FileManager.default.createFile(atPath: gitDir + "/" + name, contents: Data(text.utf8)) else {
-                throw GobayError.failure("cannot write \(gitDir)/\(name)", hint: "check free disk space and permissions")
+        // What git needs to see a repository: HEAD, objects/ and refs/. The checkout's own
+        // directory is new too (its parent exists): plain mkdir and exclusive creates, no temp
+        // names, as nothing else looks into it yet.
+        let checkout = (gitDir as NSString).deletingLastPathComponent
+        for dir in [checkout, gitDir, gitDir + "/objects", gitDir + "/objects/info", gitDir + "/refs"] {
+            guard mkdir(dir, 0o777) == 0 || (errno == EEXIST && dir == checkout) else {
+                throw GobayError.failure(
+                    "cannot create \(dir): \(String(cString: strerror(errno)))", hint: "check free disk space and permissions")
             }
         }
+        try AtomicFile.writeNew(commit + "\n", to: gitDir + "/HEAD")
+        // Handing the files to the step user, or linking them, changes their ctime, which must
+        // not make git (go build's VCS stamp runs `git status`) read every file again.
+        try AtomicFile.writeNew(
+            "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\ttrustctime = false\n",
+            to: gitDir + "/config")
+        try AtomicFile.writeNew(path + "/objects\n", to: gitDir + "/objects/info/alternates")
     }
 }
