@@ -1,4 +1,5 @@
 import Foundation
+import GobayCore
 import Synchronization
 
 /// Where the CLI's synchronous main crosses into async code: a build (through
@@ -7,10 +8,15 @@ import Synchronization
 /// concurrency runtime's threads must not be there to see.
 enum AsyncBridge {
     /// Runs `body` in a detached task and blocks the calling thread (the main thread, never one of
-    /// the cooperative pool) until it ends; returns or throws what it did.
+    /// the cooperative pool) until it ends and the `Sweeper` is done; returns or throws what it did.
     static func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
         let handoff = Handoff<T>()
-        Task.detached { handoff.deliver(await Result(catching: { try await body() })) }
+        Task.detached {
+            let outcome = await Result(catching: { try await body() })
+            // Trees a build set aside are gone before the process is.
+            await Sweeper.drain()
+            handoff.deliver(outcome)
+        }
         return try handoff.take().get()
     }
 

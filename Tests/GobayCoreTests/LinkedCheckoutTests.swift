@@ -95,13 +95,24 @@ struct LinkedCheckoutTests {
         let next = try repo.commit(["main.go": Self.mainGo.replacingOccurrences(of: "linked", with: "linked v2")], message: "v2")
         let third = try build()
         #expect(third.commit == next)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: trees).filter { !$0.hasPrefix(".") } == [next])
+        // The older tree and the replaced work dir were removed while the build went on, and
+        // were gone before gobay exited.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: trees) == [next])
+        let workDirs = world.dataDir + "/envs/modern/work"
+        #expect(try FileManager.default.contentsOfDirectory(atPath: workDirs).filter { $0.hasPrefix(".") } == [])
         #expect(try String(contentsOfFile: work + "/main.go", encoding: .utf8).contains("linked v2"))
 
         // A project gone from the config: `gobay prune` drops its clean tree, and no other.
         #expect(try world.gobay.run(["build", "modern-svc"]).status == 0)
         try world.editConfig("  linked-svc:\n", "  renamed-svc:\n")
+        // What a gobay killed mid-removal left set aside goes too.
+        let leftovers = [workDirs + "/.old-checkout-killed", world.dataDir + "/trees/modern-svc/.old-checkout-killed"]
+        for leftover in leftovers {
+            try FileManager.default.createDirectory(atPath: leftover + "/.git/objects", withIntermediateDirectories: true)
+            try Data("x".utf8).write(to: URL(fileURLWithPath: leftover + "/.git/objects/file"))
+        }
         let prune = try world.gobay.run(["prune"])
+        #expect(leftovers.allSatisfy { !FileManager.default.fileExists(atPath: $0) }, "\(prune.stdout)")
         #expect(prune.stdout.contains("removed the clean trees of linked-svc"), "\(prune.stdout)\(prune.stderr)")
         #expect(!FileManager.default.fileExists(atPath: trees))
         #expect(FileManager.default.fileExists(atPath: world.dataDir + "/trees/modern-svc"))

@@ -33,9 +33,12 @@ extension GitMirror {
                 throw GobayError.failure("cannot write \(tree)/.git/\(Self.refreshedMarker)", hint: "check free disk space")
             }
         }
-        // Older commits' trees go: a work dir keeps its links to them, not the trees.
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: trees)) ?? [] where name != commit {
-            try? FileManager.default.removeItem(atPath: trees + "/" + name)
+        // Older commits' trees go: a work dir keeps its links to them, not the trees. Renamed
+        // aside under the lock, removed while the build goes on.
+        for entry in (try? DirectoryEntries.list(trees)) ?? []
+        where entry.name != commit && !entry.name.hasPrefix(Sweeper.asidePrefix) {
+            let aside = Sweeper.asideName(for: trees + "/" + entry.name)
+            if rename(trees + "/" + entry.name, aside) == 0 { Sweeper.remove(aside) }
         }
         let parent = (dir as NSString).deletingLastPathComponent
         try Ownership.makeDirectories(parent, owner: owner)
@@ -47,7 +50,7 @@ extension GitMirror {
         // The directories (and any file that had to be copied) are handed over as they are made;
         // a linked file stays gobay's.
         try TreeCopy.copy(tree, to: tmp, link: true, owner: owner)
-        try replace(dir, with: tmp)
+        try replace(dir, with: tmp, removingOldInBackground: true)
     }
 
     /// Makes `tree`, the clean tree of `commit`, unless it exists: checked out beside it, read-only
@@ -81,14 +84,22 @@ extension GitMirror {
 
     /// Removes the clean trees (and their locks) of projects not in `projects`, skipping any
     /// whose lock a build holds; returns the projects whose trees went. A work dir made from
-    /// one keeps its links.
+    /// one keeps its links. Also removes what a killed gobay left set aside (`Sweeper`) in the
+    /// kept projects' trees and in every environment's work dir.
     public static func dropTrees(dataDir: String, keeping projects: Set<String>) -> [String] {
         let data = DataDirectory(dataDir)
+        for env in (try? DirectoryEntries.list(data.environments)) ?? [] where env.isDirectory {
+            Sweeper.sweepLeftovers(in: data.environmentLayout(env.name).work)
+        }
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: data.projectTrees) else { return [] }
         var dropped: [String] = []
-        for name in names.sorted() where !name.hasSuffix(".lock") && !projects.contains(name) {
+        for name in names.sorted() where !name.hasSuffix(".lock") {
             guard let lock = try? FileLock(path: data.projectTreesLock(name)), lock.tryLockExclusive() else { continue }
             defer { lock.unlock() }
+            if projects.contains(name) {
+                Sweeper.sweepLeftovers(in: data.projectTrees(name))
+                continue
+            }
             if (try? FileManager.default.removeItem(atPath: data.projectTrees(name))) != nil {
                 unlink(data.projectTreesLock(name))
                 dropped.append(name)
@@ -118,16 +129,16 @@ extension GitMirror {
     }
 
     /// Moves `tmp` to `dir` in one rename, the old `dir` (if any) out of the way first and
-    /// removed after.
-    func replace(_ dir: String, with tmp: String) throws {
-        let parent = (dir as NSString).deletingLastPathComponent
-        let old = parent + "/.old-checkout-\(UUID().uuidString)"
+    /// removed after: at once, or by the `Sweeper` while the build goes on.
+    func replace(_ dir: String, with tmp: String, removingOldInBackground background: Bool = false) throws {
+        let old = Sweeper.asideName(for: dir)
         let hadOld = rename(dir, old) == 0
         guard rename(tmp, dir) == 0 else {
             let reason = String(cString: strerror(errno))
             if hadOld { rename(old, dir) }
             throw GobayError.failure("cannot move checkout into \(dir): \(reason)")
         }
-        if hadOld { DirectoryEntries.remove(old) }
+        guard hadOld else { return }
+        if background { Sweeper.remove(old) } else { DirectoryEntries.remove(old) }
     }
 }
