@@ -38,6 +38,15 @@ public final class Scheduler: Sendable {
     /// Set when the last running build has ended.
     private let drained = WakeSignal()
 
+    /// The least time between two looks at the queue.
+    static let passInterval = Duration.milliseconds(20)
+
+    /// How long to wait before the next look at the queue, the last having begun `elapsed` ago:
+    /// what is left of `passInterval`, or nil when it has passed.
+    static func pause(sinceLastPass elapsed: Duration) -> Duration? {
+        elapsed < passInterval ? passInterval - elapsed : nil
+    }
+
     /// Creates a scheduler; `run(grace:)` claims and runs builds.
     public init(config: GobayConfig, database: AppDatabase, hooks: Hooks) throws {
         state = Mutex(State(config: config))
@@ -81,14 +90,17 @@ public final class Scheduler: Sendable {
     /// been recorded. Cancelling the task cancels every build at once.
     public func run(grace: @escaping @Sendable () -> TimeInterval) async {
         await withDiscardingTaskGroup { group in
+            let clock = ContinuousClock()
             while !Task.isCancelled && !state.withLock({ $0.stopping }) {
+                let passStarted = clock.now
                 let (claimed, nextStart) = await claimPass()
                 for (build, config, cancel) in claimed {
                     group.addTask { await self.runBuild(build, config: config, cancel: cancel) }
                 }
                 await wakeSignal.wait(until: nextStart)
-                // A burst of webhooks costs the queue one look per 20 ms, not one per hook.
-                try? await Task.sleep(for: .milliseconds(20))
+                // A burst of webhooks costs the queue one look per 20 ms, not one per hook; a
+                // wake after a quiet spell (a build ended, its slot is free) looks at once.
+                if let pause = Self.pause(sinceLastPass: clock.now - passStarted) { try? await Task.sleep(for: pause) }
             }
             drained.reset()
             if state.withLock({ !$0.running.isEmpty }) {
