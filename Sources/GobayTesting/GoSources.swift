@@ -40,9 +40,10 @@ public enum GoSources {
         """
     }
 
-    /// A tiny HTTP service to deploy: it listens on 127.0.0.1:$PORT, answers `/version` with
-    /// `version` and `/health` with the status code in `health`; with `crash` "yes" it exits 1 at
-    /// once. All three are set with `-ldflags "-X main.version=v2 -X main.health=500 -X main.crash=yes"`.
+    /// A tiny HTTP service to deploy: it listens on $LISTEN_HOST:$PORT (LISTEN_HOST 127.0.0.1 when
+    /// unset), answers `/version` with `version` and `/health` with the status code in `health`;
+    /// with `crash` "yes" it exits 1 at once. All three are set with
+    /// `-ldflags "-X main.version=v2 -X main.health=500 -X main.crash=yes"`.
     public static func deployService(filePath: String = #filePath) throws -> String {
         // Shared with bench/deploy: Tests/Fixtures/deploy-service.go in this repository.
         let root = URL(fileURLWithPath: filePath).deletingLastPathComponent().deletingLastPathComponent()

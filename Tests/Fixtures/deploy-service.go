@@ -32,7 +32,12 @@ func main() {
 			fmt.Fprint(w, http.StatusText(code))
 		}
 	})
-	addr := "127.0.0.1:" + os.Getenv("PORT")
+	// LISTEN_HOST: a target in a container is checked from outside it.
+	host := os.Getenv("LISTEN_HOST")
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	addr := host + ":" + os.Getenv("PORT")
 	fmt.Println("listening on", addr, "version", version)
 	if err := http.ListenAndServe(addr, nil); err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -44,7 +44,8 @@ public struct DeployTargetConfig: Sendable, Equatable {
     public enum Restart: Sendable, Equatable {
         /// `supervisorctl [-c config] restart PROGRAM`, then RUNNING past its startsecs.
         case supervisor(program: String, config: String?)
-        /// `systemctl restart UNIT`, then `systemctl is-active UNIT`.
+        /// `systemctl reset-failed UNIT` and `systemctl restart UNIT`; the unit's program must not
+        /// stop before the health check passes.
         case systemd(unit: String)
         /// This argument vector, run on the target.
         case command([String])

@@ -4,15 +4,15 @@ import NIOCore
 
 /// The steps of one target, each logged with its time:
 /// 1. prepare: `<path>/releases` exists and is writable, leftovers of a killed upload go, the
-///    supervisor program exists, and the release `current` points at is read;
+///    supervisor program or the systemd unit exists, and the release `current` points at is read;
 /// 2. upload to a temp name (skipped when the release is there already with the same sha256);
 /// 3. verify the sha256 on the target against the one recorded at build time (in the upload's
 ///    round trip);
 /// 4. place: rename into `releases/<build>/<binary>`;
 /// 5. switch `current` in one step: a temp symlink, then `mv -T`;
 /// 6. restart, and for supervisor wait for RUNNING past its startsecs (`supervisorctl restart`
-///    waits for it, and says "started");
-/// 7. health, retried until its timeout;
+///    waits for it, and says "started"); for systemd, the unit must not have stopped;
+/// 7. health, retried until its timeout (for systemd, until the unit's program stops);
 /// 8. prune releases beyond `keep`, never the current or the previous one.
 /// A failure before the switch leaves the target as it was; after it, `current` goes back to
 /// the previous release, which is restarted and checked again (`rolled_back`).
@@ -134,6 +134,7 @@ struct TargetDeploy: Sendable {
             let config = configs.indices.first { part(6 + $0).succeeded }.map { (configs[$0], part(6 + $0).stdout) }
             found.supervisor = try await supervisorPreflight(transport, program: program, config: config)
         }
+        if let unit = systemdUnit { try systemdPreflight(unit, part(6 + configs.count)) }
         return found
     }
 
@@ -141,7 +142,7 @@ struct TargetDeploy: Sendable {
     /// `releases` is there and writable and remove leftovers of a killed upload; where `current`
     /// points; the sha256 of this release's binary if it is there; the releases; whether the
     /// target has openssl (a shell builtin there; locally, no such program: sha256sum then), and
-    /// perl; the supervisord configs `supervisorctl` would read.
+    /// perl; the supervisord configs `supervisorctl` would read, or whether systemd has the unit.
     var openingParts: [[[String]]] {
         let binary = "\(releases)/\(plan.build.id)/\(binaryName)"
         return [
@@ -154,7 +155,7 @@ struct TargetDeploy: Sendable {
             [["ls", "-1", "--", releases]],
             [["command", "-v", "openssl"]],
             [["command", "-v", "perl"]],
-        ] + supervisorConfigs.map { [["cat", "--", $0]] }
+        ] + supervisorConfigs.map { [["cat", "--", $0]] } + (systemdUnit.map { [systemdPreflightPart($0)] } ?? [])
     }
 
     /// The supervisord configs `supervisorctl` would read, in its order (`-c`, else its search
@@ -354,13 +355,7 @@ struct TargetDeploy: Sendable {
                 }
                 step.log.write(name, "supervisor: \(program) RUNNING")
             case .systemd(let unit):
-                let restarted = try await transport.run(["systemctl", "restart", "--", unit], deadline: step.minutes)
-                let active = try await transport.run(["systemctl", "is-active", "--", unit], deadline: step.soon)
-                guard restarted.succeeded, active.succeeded else {
-                    throw step.failure(
-                        "systemd unit \(unit) is not active after the restart: \(active.stdout.trimmingCharacters(in: .whitespacesAndNewlines))")
-                }
-                step.log.write(name, "systemd: \(unit) active")
+                try await step.restartSystemd(unit, transport)
             case .command(let argv):
                 let result = try await transport.run(argv, deadline: step.minutes)
                 guard result.succeeded else { throw step.failure("restart command exited \(result.status): \(result.lastLine)") }
@@ -393,6 +388,7 @@ struct TargetDeploy: Sendable {
                 last = "exit \(result.status): \(result.lastLine)"
             }
             if attempts == 1 { log.write(name, "health: not yet (\(last)); retrying until \(Int(check.timeout))s") }
+            try await checkSystemdUnitStaysUp(transport)
             try await Task.sleep(for: .milliseconds(250))
         } while Date() < deadline
         throw failure("health check failed after \(attempts) attempts in \(Int(check.timeout))s: \(last)")
