@@ -1,4 +1,5 @@
 import Foundation
+import GobayTesting
 import Testing
 
 @testable import GobayCore
@@ -70,6 +71,16 @@ struct RemotePartsTests {
         #expect(TargetDeploy.sha256(in: expected.uppercased() + "  x\n") == nil)
         let local = try await LocalTransport().run(["command", "-v", "openssl"], deadline: nil)
         #expect(local.status == 127)
+    }
+
+    /// A health URL nothing listens on is an answer at once, not a wait until the attempt's timeout:
+    /// the check retries every 250 ms, so a program that starts listening late is seen soon after.
+    @Test func aRefusedHealthCheckAnswersAtOnce() async throws {
+        let port = try DeployTarget.freeLoopbackPort()
+        let started = ContinuousClock.now
+        let answer = await TargetDeploy.get("http://127.0.0.1:\(port)/health", timeout: 60)
+        #expect(ContinuousClock.now - started < .seconds(30), "\(answer)")
+        #expect(Int(answer) == nil, "\(answer)")
     }
 
     /// Where `supervisorctl -c CONFIG` connects, as gobay reads it; nil leaves it to supervisorctl.

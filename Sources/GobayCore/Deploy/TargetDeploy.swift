@@ -432,10 +432,14 @@ struct TargetDeploy: Sendable {
         }
     }
 
-    /// The status code of a GET of `url` as text, or why there is none.
+    /// The status code of a GET of `url` as text, or why there is none. A refused connection is
+    /// an answer at once (the health check retries on its own schedule), not retried by the
+    /// client until `timeout`.
     static func get(_ url: String, timeout: TimeInterval) async -> String {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
         do {
-            return try await HTTPClient.withHTTPClient { client in
+            return try await HTTPClient.withHTTPClient(configuration: configuration) { client in
                 var request = HTTPClientRequest(url: url)
                 request.method = .GET
                 let response = try await client.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
