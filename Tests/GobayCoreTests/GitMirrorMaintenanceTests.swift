@@ -82,4 +82,45 @@ struct GitMirrorMaintenanceTests {
         #expect(throws: GobayError.self) { try mirror.resolve(ref: "dev") }
         #expect(throws: GobayError.self) { try mirror.resolve(ref: "no-such-branch") }
     }
+
+    /// A repository on this machine whose branch still points where the mirror's does needs no
+    /// fetch: told from both repositories' ref files, loose or packed, bare or not; anything
+    /// that cannot be told so (no mirror yet, a moved branch, a symbolic ref, a linked worktree,
+    /// a URL) is left to a fetch.
+    @Test func aLocalRepositoryWhoseBranchHasNotMovedNeedsNoFetch() throws {
+        let sandbox = try TestSandbox("mirror-local-tip")
+        let origin = try GitFixture(path: sandbox.path + "/repos/svc", branch: "main", files: ["a.txt": "a\n"])
+        let dataDir = sandbox.path + "/data"
+        let mirror = GitMirror(url: origin.path, dataDir: dataDir)
+        #expect(!mirror.holdsLocalTip(of: "main"), "no mirror yet")
+        try mirror.update()
+        #expect(mirror.holdsLocalTip(of: "main") && mirror.holdsLocalTip(of: "refs/heads/main"))
+        #expect(!mirror.holdsLocalTip(of: "no-such-branch") && !mirror.holdsLocalTip(of: "HEAD"))
+        #expect(!mirror.holdsLocalTip(of: "../main") && !mirror.holdsLocalTip(of: "refs/tags/main"))
+        _ = try origin.commit(["b.txt": "b\n"], message: "moved")
+        #expect(!mirror.holdsLocalTip(of: "main"), "the branch moved")
+        try mirror.update()
+        #expect(mirror.holdsLocalTip(of: "main"))
+        try Git.run(["-C", origin.path, "pack-refs", "--all"])
+        #expect(mirror.holdsLocalTip(of: "main"), "packed in the repository")
+        try Git.run(["-C", origin.path, "symbolic-ref", "refs/heads/alias", "refs/heads/main"])
+        try mirror.update()
+        #expect(!mirror.holdsLocalTip(of: "alias"), "a symbolic ref is git's to read")
+
+        // A bare repository, a file:// URL, a linked worktree and a remote URL.
+        let bare = sandbox.path + "/repos/bare.git"
+        try Git.run(["clone", "--bare", "--quiet", "--", origin.path, bare])
+        let bareMirror = GitMirror(url: bare, dataDir: dataDir)
+        try bareMirror.update()
+        #expect(bareMirror.holdsLocalTip(of: "main"))
+        let fileMirror = GitMirror(url: "file://" + bare + "/", dataDir: dataDir)
+        try fileMirror.update()
+        #expect(fileMirror.holdsLocalTip(of: "main"))
+        let worktree = sandbox.path + "/repos/wt"
+        try Git.run(["-C", origin.path, "worktree", "add", "--quiet", "-b", "wt", "--", worktree])
+        let worktreeMirror = GitMirror(url: worktree, dataDir: dataDir)
+        try worktreeMirror.update()
+        #expect(worktreeMirror.localGitDir == nil && !worktreeMirror.holdsLocalTip(of: "main"))
+        #expect(GitMirror(url: "ssh://git@example.com/svc.git", dataDir: dataDir).localGitDir == nil)
+    }
 }

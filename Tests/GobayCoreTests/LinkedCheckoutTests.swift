@@ -85,8 +85,21 @@ struct LinkedCheckoutTests {
         #expect(inode(work + "/main.go").ino == inode(tree + "/main.go").ino, "tracked files are links")
         #expect(inode(work + "/made-by-test.txt").ino != 0, "the test's own file is in its work dir")
 
-        // The same commit again: a fresh work dir of links (the test fails on a leftover).
+        // The same commit again: a fresh work dir of links (the test fails on a leftover). The
+        // repository is on this machine and its branch has not moved: no fetch.
+        let fetchHead = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: world.dataDir + "/git")
+                .first { $0.hasPrefix("linked-svc-") && $0.hasSuffix(".git") }
+                .map { world.dataDir + "/git/" + $0 + "/FETCH_HEAD" })
+        func fetched() -> Date? { (try? FileManager.default.attributesOfItem(atPath: fetchHead))?[.modificationDate] as? Date }
+        // A fetch (re)writes FETCH_HEAD: one dated long ago tells whether another came.
+        _ = FileManager.default.createFile(atPath: fetchHead, contents: Data())
+        let longAgo = Date(timeIntervalSince1970: 946_684_800)
+        try FileManager.default.setAttributes([.modificationDate: longAgo], ofItemAtPath: fetchHead)
+        let firstFetch = fetched()
+        #expect(firstFetch == longAgo)
         let second = try build()
+        #expect(fetched() == firstFetch, "a build of an unmoved local branch fetched")
         #expect(second.commit == first.commit)
         #expect(inode(work + "/main.go").ino == inode(tree + "/main.go").ino)
         #expect(try String(contentsOfFile: work + "/main_test.go", encoding: .utf8) == "package main\n")
@@ -95,6 +108,7 @@ struct LinkedCheckoutTests {
         let next = try repo.commit(["main.go": Self.mainGo.replacingOccurrences(of: "linked", with: "linked v2")], message: "v2")
         let third = try build()
         #expect(third.commit == next)
+        #expect(fetched() != firstFetch, "a moved branch is fetched")
         // The older tree and the replaced work dir were removed while the build went on, and
         // were gone before gobay exited.
         #expect(try FileManager.default.contentsOfDirectory(atPath: trees) == [next])

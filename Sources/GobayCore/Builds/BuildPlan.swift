@@ -30,7 +30,10 @@ public struct BuildPlan: Sendable {
         let mirror = GitMirror(url: project.repo, dataDir: config.dataDir)
         // A full commit id the mirror holds needs no fetch (a rebuild, a retry, a redelivered push).
         let present = request.commit.flatMap(mirror.present(commit:))
-        if present == nil {
+        // A branch of a repository on this machine that still points where the mirror's does
+        // needs no fetch either (read from both repositories' ref files).
+        let branch = request.commit == nil ? request.ref ?? project.branch : nil
+        if present == nil && !(branch.map(mirror.holdsLocalTip(of:)) ?? false) {
             fetching("fetching \(SecretMask.urlPasswords(project.repo))")
             try mirror.update()
         }

@@ -60,24 +60,66 @@ public struct GitMirror: Sendable {
             kind: .unprocessable)
     }
 
-    /// The object id a branch holds, read from the mirror's ref files with no git process: its
-    /// loose ref, else its line in packed-refs, as git reads them. Nil when neither holds a full
-    /// object id (a symbolic ref, another ref store): `rev-parse` answers then. A fetched branch
-    /// names a commit; one that did not would fail the checkout.
-    func storedID(of branch: String) -> String? {
+    /// The object id a branch holds, read from the mirror's ref files with no git process (see
+    /// `storedID(of:inGitDir:)`). A fetched branch names a commit; one that did not would fail
+    /// the checkout.
+    func storedID(of ref: String) -> String? { Self.storedID(of: ref, inGitDir: path) }
+
+    /// The object id `ref` (a full ref name, checked by `GitRef.validate`) holds in the git dir
+    /// `dir`, read as git reads it: the loose ref, else its line in packed-refs. Nil when neither
+    /// holds a full object id (a symbolic ref, another ref store): git answers then.
+    static func storedID(of ref: String, inGitDir dir: String) -> String? {
         func objectID<S: StringProtocol>(_ text: S) -> String? {
             text.count == 40 && GitRef.isCommitID(String(text)) ? String(text) : nil
         }
-        if let loose = FileManager.default.contents(atPath: path + "/" + branch) {
+        if let loose = FileManager.default.contents(atPath: dir + "/" + ref) {
             return objectID(String(decoding: loose, as: UTF8.self).trimmingCharacters(in: .newlines))
         }
-        guard let packed = FileManager.default.contents(atPath: path + "/packed-refs") else { return nil }
-        let suffix = " " + branch
+        guard let packed = FileManager.default.contents(atPath: dir + "/packed-refs") else { return nil }
+        let suffix = " " + ref
         for line in String(decoding: packed, as: UTF8.self).split(separator: "\n") where line.hasSuffix(suffix) {
             let id = line.dropLast(suffix.count)
             if id.count == 40 { return objectID(id) }
         }
         return nil
+    }
+
+    /// Whether a fetch would bring nothing for `branch`: the repository is on this machine (an
+    /// absolute path or a file:// URL), and its branch points at the commit the mirror holds for
+    /// it, both read from their ref files as git reads them (the ref advertisement a fetch
+    /// starts with is made from the same files). False whenever that cannot be told so (a
+    /// remote URL, a symbolic ref, a linked worktree, another ref store): then gobay fetches.
+    public func holdsLocalTip(of branch: String) -> Bool {
+        guard GitRef.problem(branch) == nil, !branch.hasPrefix("refs/") || branch.hasPrefix("refs/heads/"),
+            branch != "HEAD", let remote = localGitDir
+        else { return false }
+        let ref = branch.hasPrefix("refs/heads/") ? branch : "refs/heads/" + branch
+        guard let tip = Self.storedID(of: ref, inGitDir: remote) else { return false }
+        return storedID(of: ref) == tip
+    }
+
+    /// The git dir of the repository when it is on this machine: a bare repository, or a work
+    /// tree's `.git` directory; nil for a URL, a `.git` file (a linked worktree, a submodule) or
+    /// a git dir whose refs live elsewhere (`commondir`).
+    var localGitDir: String? {
+        var dir: String
+        if url.hasPrefix("/") {
+            dir = url
+        } else if url.hasPrefix("file:///"), !url.contains("%") {
+            dir = String(url.dropFirst("file://".count))
+        } else {
+            return nil
+        }
+        while dir.count > 1 && dir.hasSuffix("/") { dir.removeLast() }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: dir + "/.git", isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { return nil }
+            dir += "/.git"
+        }
+        guard FileManager.default.fileExists(atPath: dir + "/HEAD"),
+            !FileManager.default.fileExists(atPath: dir + "/commondir")
+        else { return nil }
+        return dir
     }
 
     /// The full commit id of `sha` (full or abbreviated), which must be in the mirror.
