@@ -122,10 +122,14 @@ public final class Scheduler: Sendable {
         }
         var busyProjects = busy
         var claimed: [(AppDatabase.QueuedBuild, GobayConfig, CancelSignal)] = []
+        // One instant for both questions: a build whose quiet period ends between "what may start
+        // now" and "when may the next start" would otherwise be neither claimed nor waited for.
+        let now = Date()
         // A few candidates at a time (one range of an index, however deep the queue), of projects
         // not running; again while slots are free and the last look claimed something.
         while claimed.count < free,
-            let candidates = try? await database.claimable(excluding: busyProjects, limit: 2 * (free - claimed.count)),
+            let candidates = try? await database.claimable(
+                now: now, excluding: busyProjects, limit: 2 * (free - claimed.count)),
             !candidates.isEmpty
         {
             var progressed = false
@@ -140,7 +144,7 @@ public final class Scheduler: Sendable {
             if !progressed { break }
         }
         hooks.queueChanged()
-        return (claimed, try? await database.nextQueuedStart(after: Date()))
+        return (claimed, try? await database.nextQueuedStart(after: now))
     }
 
     /// Runs `build` with `config`, the config in force when it was claimed, to its end; `cancel`
