@@ -123,4 +123,33 @@ struct GitMirrorMaintenanceTests {
         #expect(worktreeMirror.localGitDir == nil && !worktreeMirror.holdsLocalTip(of: "main"))
         #expect(GitMirror(url: "ssh://git@example.com/svc.git", dataDir: dataDir).localGitDir == nil)
     }
+
+    /// A pushed commit is resolved and its go.mod read in one git process: a tag is peeled to
+    /// its commit, and anything but a commit with a go.mod is left to `resolve(commit:)`. A
+    /// commit the mirror has loose is present without a fetch; a new one is not, with no git.
+    @Test func aPushedCommitAndItsGoModInOneProcess() throws {
+        let sandbox = try TestSandbox("mirror-commit-gomod")
+        let goMod = "module example.com/svc\n\ngo 1.22\n"
+        let origin = try GitFixture(path: sandbox.path + "/repos/svc", branch: "main", files: ["go.mod": goMod])
+        let withMod = try Git.run(["-C", origin.path, "rev-parse", "HEAD"])
+        try Git.run(["-C", origin.path, "tag", "-a", "-m", "release", "--", "v1"])
+        let tag = try Git.run(["-C", origin.path, "rev-parse", "refs/tags/v1"])
+        try Git.run(["-C", origin.path, "rm", "--quiet", "go.mod"])
+        let withoutMod = try origin.commit(["main.go": "package main\n"], message: "gopath")
+        let mirror = GitMirror(url: origin.path, dataDir: sandbox.path + "/data")
+        #expect(mirror.present(commit: withoutMod) == nil, "no mirror yet")
+        try mirror.update()
+        #expect(mirror.present(commit: withoutMod) == withoutMod, "a fetched commit is loose")
+        #expect(mirror.present(commit: String(repeating: "a", count: 40)) == nil)
+
+        let found = try #require(mirror.commitAndGoMod(withMod))
+        #expect(found.commit == withMod && found.goMod == goMod.trimmingCharacters(in: .newlines))
+        #expect(mirror.commitAndGoMod(String(withMod.prefix(12)))?.commit == withMod)
+        #expect(tag != withMod && mirror.commitAndGoMod(tag)?.commit == withMod, "a tag is peeled")
+        #expect(mirror.commitAndGoMod(withoutMod) == nil)
+        #expect(try mirror.resolve(commit: withoutMod) == withoutMod)
+        let tree = try Git.run(["-C", origin.path, "rev-parse", withMod + "^{tree}"])
+        #expect(mirror.commitAndGoMod(tree) == nil && mirror.commitAndGoMod("not-hex") == nil)
+        #expect(throws: GobayError.self) { try mirror.resolve(commit: tree) }
+    }
 }

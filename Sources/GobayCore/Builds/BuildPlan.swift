@@ -39,8 +39,20 @@ public struct BuildPlan: Sendable {
         }
         let commit: String
         let ref: String
+        // go.mod as read while resolving the commit, when it was (nil inside: there is none).
+        var goModRead: String??
         if let sha = request.commit {
-            commit = try present ?? mirror.resolve(commit: sha)
+            if let present {
+                commit = present
+            } else if let (full, text) = mirror.commitAndGoMod(sha) {
+                // A pushed commit of a module: the commit and its go.mod in one git process.
+                commit = full
+                goModRead = .some(text)
+            } else {
+                // No such commit (the error says so), or one without a go.mod.
+                commit = try mirror.resolve(commit: sha)
+                goModRead = .some(nil)
+            }
             ref = request.ref ?? commit
         } else {
             ref = try request.ref ?? project.branch ?? mirror.defaultBranch()
@@ -49,7 +61,8 @@ public struct BuildPlan: Sendable {
         // The clean tree of this commit, when an earlier build made one, holds its go.mod: a
         // file read, not a git process. Only a go.mod found there counts; otherwise git says.
         let goModText =
-            FileManager.default.contents(atPath: config.data.projectTree(project.name, commit: commit) + "/go.mod")
+            goModRead
+            ?? FileManager.default.contents(atPath: config.data.projectTree(project.name, commit: commit) + "/go.mod")
             .map { String(decoding: $0, as: UTF8.self) } ?? mirror.read("go.mod", at: commit)
         var mode = project.mode
         if mode == .auto { mode = goModText == nil ? .gopath : .module }

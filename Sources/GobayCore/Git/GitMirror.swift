@@ -148,13 +148,15 @@ public struct GitMirror: Sendable {
         return String(text.dropFirst("ref: refs/heads/".count)).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// Whether the mirror holds `sha` (a full commit id) already: a build of that commit then needs
-    /// no fetch.
-    public func has(commit sha: String) -> Bool { present(commit: sha) != nil }
-
-    /// The commit `sha` (a full 40-digit id) when the mirror holds it, without fetching.
+    /// The commit `sha` (a full 40-digit id) when the mirror holds it as a loose object, without
+    /// fetching: a fetch leaves what it brought loose (fewer than git's unpack limit of objects)
+    /// until maintenance packs it, so a retry or a second build of a recent commit finds it. A
+    /// commit seen only in a pack is nil (a fetch that brings nothing); a new one is nil with no
+    /// git process at all, which is every push.
     public func present(commit sha: String) -> String? {
-        guard sha.count == 40, GitRef.isCommitID(sha), FileManager.default.fileExists(atPath: path + "/HEAD") else { return nil }
+        guard sha.count == 40, GitRef.isCommitID(sha),
+            FileManager.default.fileExists(atPath: path + "/objects/" + sha.prefix(2) + "/" + sha.dropFirst(2))
+        else { return nil }
         return try? Git.run(["--git-dir", path, "rev-parse", "--verify", "--quiet", "--end-of-options", sha + "^{commit}"])
     }
 
@@ -193,6 +195,22 @@ public struct GitMirror: Sendable {
     /// The content of `file` at `commit`, or nil when the commit has no such file.
     public func read(_ file: String, at commit: String) -> String? {
         try? Git.run(["--git-dir", path, "show", "\(commit):\(file)"])
+    }
+
+    /// The full id of the commit `sha` names (a tag is peeled, as `resolve(commit:)` does) and
+    /// that commit's go.mod, in one git process; nil when `sha` names no commit or the commit
+    /// has no go.mod (`resolve(commit:)` then tells which).
+    public func commitAndGoMod(_ sha: String) -> (commit: String, goMod: String)? {
+        guard GitRef.isCommitID(sha),
+            let out = try? Git.run([
+                "--git-dir", path, "show", "-s", "--no-textconv", "--format=%H", "--end-of-options", sha + "^{commit}",
+                sha + "^{commit}:go.mod",
+            ]),
+            let newline = out.firstIndex(of: "\n")
+        else { return nil }
+        let commit = String(out[..<newline])
+        guard commit.count == 40, GitRef.isCommitID(commit) else { return nil }
+        return (commit, String(out[out.index(after: newline)...]))
     }
 
     /// Makes `dir` a fresh checkout of `commit`, borrowing the mirror's objects. A build may have
