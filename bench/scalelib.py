@@ -527,7 +527,8 @@ def cmd_cli(gobay_bin, workdir, runs):
             fetcheds[name].append(fetched)
             totals[name].append(total)
     print(f"scale: cli: `gobay build tiny --json` (warm rebuild, unchanged commit), spawn to the first \"[fetch]\" "
-          f"line on stderr (the fetch starts), {runs} runs per config, alternating")
+          f"line on stderr (the mirror's fetch starts; when the repository's branch has not moved there is "
+          f"none, and it is the first step's line), {runs} runs per config, alternating")
     for name in names:
         f = firsts[name]
         print(f"scale: cli: {name:>14}: median {statistics.median(f) * 1000:.1f} ms (min {min(f) * 1000:.1f}, max "
