@@ -149,35 +149,30 @@ static long spawn_sharing_memory(const struct cgobay_spawn_request *r, int repor
     return child_pid;
 }
 
-int cgobay_spawn(const struct cgobay_spawn_request *r, pid_t *pid, int *pidfd) {
-    int report[2];
-    if (pipe2(report, O_CLOEXEC) != 0) return errno;
-    int child_pidfd = -1;
-    if (r->cgroup_fd < 0) {
-        long child_pid = spawn_sharing_memory(r, report, &child_pidfd);
-        int saved = errno;
-        close(report[1]);
-        if (child_pid < 0) {
-            close(report[0]);
-            return saved;
-        }
-        return spawn_started(child_pid, child_pidfd, report[0], pid, pidfd);
-    }
+/* A spawn into the cgroup `r->cgroup_fd` as the child starts (clone3's CLONE_INTO_CGROUP): a step
+   is never outside its cgroup, not even for the time a move would take. The child gets a copy of
+   this process's memory (no CLONE_VM: clone3 would need a stack of its own set up in assembly). */
+static long spawn_into_cgroup(const struct cgobay_spawn_request *r, int report[2], int *child_pidfd) {
     struct clone_args args;
     memset(&args, 0, sizeof args);
-    args.flags = CLONE_VFORK | CLONE_PIDFD;
-    args.pidfd = (unsigned long long)(uintptr_t)&child_pidfd;
+    args.flags = CLONE_VFORK | CLONE_PIDFD | CLONE_INTO_CGROUP;
+    args.pidfd = (unsigned long long)(uintptr_t)child_pidfd;
     args.exit_signal = SIGCHLD;
-    if (r->cgroup_fd >= 0) {
-        args.flags |= CLONE_INTO_CGROUP;
-        args.cgroup = (unsigned long long)r->cgroup_fd;
-    }
+    args.cgroup = (unsigned long long)r->cgroup_fd;
     long child_pid = syscall(SYS_clone3, &args, sizeof args);
-    if (child_pid < 0 && errno == ENOSYS && r->cgroup_fd < 0) child_pid = syscall(SYS_clone, SIGCHLD | CLONE_VFORK, 0, 0, 0, 0);
     if (child_pid == 0) {
         close(report[0]);
         child(r, report[1]);
     }
+    return child_pid;
+}
+
+int cgobay_spawn(const struct cgobay_spawn_request *r, pid_t *pid, int *pidfd) {
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) return errno;
+    int child_pidfd = -1;
+    long child_pid = r->cgroup_fd < 0 ? spawn_sharing_memory(r, report, &child_pidfd)
+                                      : spawn_into_cgroup(r, report, &child_pidfd);
     int saved = errno;
     close(report[1]);
     if (child_pid < 0) {
@@ -189,8 +184,8 @@ int cgobay_spawn(const struct cgobay_spawn_request *r, pid_t *pid, int *pidfd) {
 
 /* After the clone: reads the child's report (an errno if it could not exec, nothing if it did). */
 static int spawn_started(long child_pid, int child_pidfd, int report_read, pid_t *pid, int *pidfd) {
-    /* Without clone3 (an old seccomp profile): the child's pidfd is opened after the fact, which is
-       safe because the child is not reaped before we wait for it. */
+    /* A kernel that made no pidfd at the clone: it is opened after the fact, which is safe because
+       the child is not reaped before we wait for it. */
     if (child_pidfd < 0) child_pidfd = (int)syscall(SYS_pidfd_open, (pid_t)child_pid, 0);
     int err = 0;
     ssize_t n;

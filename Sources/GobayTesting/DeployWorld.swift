@@ -31,13 +31,7 @@ public final class DeployWorld: Sendable {
     ) throws {
         sandbox = try TestSandbox(label)
         self.local = local
-        service = try GitFixture(
-            path: sandbox.path + "/repos/api", branch: "master",
-            files: [
-                "go.mod": "module ex.com/team/api\n\ngo 1.22\n",
-                "main.go": try GoSources.deployService(),
-                "version.go": Self.versionFile("v0"),
-            ])
+        service = try Self.serviceRepository(in: sandbox)
         let box = sandbox
         targets = try (1...count).map { try DeployTarget(name: "web-\($0)", sandbox: box, program: "api", sshdSettings: sshdSettings) }
         let targetLines = targets.map { target in
@@ -47,25 +41,47 @@ public final class DeployWorld: Sendable {
                     indent: 6, healthPath: healthPaths[target.name] ?? "/health", healthTimeout: healthTimeout)
         }.joined()
         configPath = sandbox.path + "/gobay.yml"
-        let yaml = """
-            data_dir: data
-            environments:
-              modern:
-                go: "1.22"
-                goroot: \(TestToolchains.go122)
-                gocache: \(try TestToolchains.sharedGocache(TestToolchains.go122))
-            projects:
-              api:
-                repo: repos/api
-                branch: master
-                environment: modern
-            \(projectSettings)    deploy:
-            \(deploySettings)      targets:
-            \(targetLines)
-            \(extra)
-            """
+        let yaml = try Self.config(
+            projectSettings: projectSettings, deploySettings: deploySettings, targets: targetLines, extra: extra)
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
         gobay = try GobayBinary(config: configPath)
+    }
+
+    /// The service's repository, `repos/api` in `sandbox`: `GoSources.deployService()` as a
+    /// module on Go 1.22, at version v0.
+    static func serviceRepository(in sandbox: TestSandbox) throws -> GitFixture {
+        try GitFixture(
+            path: sandbox.path + "/repos/api", branch: "master",
+            files: [
+                "go.mod": "module ex.com/team/api\n\ngo 1.22\n",
+                "main.go": try GoSources.deployService(),
+                "version.go": Self.versionFile("v0"),
+            ])
+    }
+
+    /// gobay.yml for project `api` (the service) in environment `modern` (Go 1.22, the shared
+    /// cache), deploying to `targets` (entries of its `targets:` list, indented by 6); the
+    /// settings go inside the project and its `deploy:`, `extra` at the top level.
+    static func config(projectSettings: String = "", deploySettings: String = "", targets: String, extra: String = "")
+        throws -> String
+    {
+        """
+        data_dir: data
+        environments:
+          modern:
+            go: "1.22"
+            goroot: \(TestToolchains.go122)
+            gocache: \(try TestToolchains.sharedGocache(TestToolchains.go122))
+        projects:
+          api:
+            repo: repos/api
+            branch: master
+            environment: modern
+        \(projectSettings)    deploy:
+        \(deploySettings)      targets:
+        \(targets)
+        \(extra)
+        """
     }
 
     /// The version.go of a release: its version, its /health status, whether it exits at start.

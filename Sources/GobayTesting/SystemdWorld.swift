@@ -19,13 +19,7 @@ public final class SystemdWorld: Sendable {
     /// Makes the service's repository, starts the container and writes gobay.yml.
     public init(label: String) throws {
         sandbox = try TestSandbox(label)
-        service = try GitFixture(
-            path: sandbox.path + "/repos/api", branch: "master",
-            files: [
-                "go.mod": "module ex.com/team/api\n\ngo 1.22\n",
-                "main.go": try GoSources.deployService(),
-                "version.go": DeployWorld.versionFile("v0"),
-            ])
+        service = try DeployWorld.serviceRepository(in: sandbox)
         target = try SystemdTarget(name: "web-1", sandbox: sandbox)
         configPath = sandbox.path + "/gobay.yml"
         do {
@@ -39,22 +33,7 @@ public final class SystemdWorld: Sendable {
 
     /// Rewrites gobay.yml so the target restarts `unit` (one the container may not have).
     public func restart(unit: String) throws {
-        let yaml = """
-            data_dir: data
-            environments:
-              modern:
-                go: "1.22"
-                goroot: \(TestToolchains.go122)
-                gocache: \(try TestToolchains.sharedGocache(TestToolchains.go122))
-            projects:
-              api:
-                repo: repos/api
-                branch: master
-                environment: modern
-                deploy:
-                  targets:
-            \(target.targetYAML(indent: 6, unit: unit))
-            """
+        let yaml = try DeployWorld.config(targets: target.targetYAML(indent: 6, unit: unit))
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
