@@ -102,6 +102,7 @@ let package = Package(
             dependencies: [
                 "GobayCore", "GobayTesting", "GobayCommandLine", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

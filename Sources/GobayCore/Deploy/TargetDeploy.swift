@@ -432,14 +432,20 @@ struct TargetDeploy: Sendable {
         }
     }
 
-    /// The status code of a GET of `url` as text, or why there is none. A refused connection is
-    /// an answer at once (the health check retries on its own schedule), not retried by the
-    /// client until `timeout`.
-    static func get(_ url: String, timeout: TimeInterval) async -> String {
+    /// The HTTP client's settings for health checks: a refused connection is an answer at once
+    /// (the health check retries on its own schedule), not retried by the client until the
+    /// attempt's timeout.
+    static var healthClientConfiguration: HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.retryConnectionEstablishment = false
+        return configuration
+    }
+
+    /// The status code of a GET of `url` as text, or why there is none (see
+    /// `healthClientConfiguration`).
+    static func get(_ url: String, timeout: TimeInterval) async -> String {
         do {
-            return try await HTTPClient.withHTTPClient(configuration: configuration) { client in
+            return try await HTTPClient.withHTTPClient(configuration: healthClientConfiguration) { client in
                 var request = HTTPClientRequest(url: url)
                 request.method = .GET
                 let response = try await client.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
