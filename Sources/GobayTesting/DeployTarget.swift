@@ -231,16 +231,29 @@ public final class DeployTarget: Sendable {
         indent: Int = 0, identityFile: String? = nil, knownHosts: String? = nil, healthPath: String = "/health",
         healthTimeout: String = "20s"
     ) -> String {
+        Self.entryYAML(
+            indent: indent, name: name, host: "127.0.0.1", port: sshPort, user: user,
+            identityFile: identityFile ?? self.identityFile, knownHosts: knownHosts ?? self.knownHosts, path: deployPath,
+            restart: "{ supervisor: \(program), config: \(supervisorConfig) }",
+            health: "{ http: \"\(baseURL)\(healthPath)\", timeout: \(healthTimeout) }")
+    }
+
+    /// One entry of a deploy's `targets:` list for an SSH target, each line indented by `indent`
+    /// spaces; `restart` and `health` are the flow mappings as written.
+    static func entryYAML(
+        indent: Int, name: String, host: String, port: Int, user: String, identityFile: String, knownHosts: String,
+        path: String, restart: String, health: String
+    ) -> String {
         let lines = [
             "- name: \(name)",
-            "  host: 127.0.0.1",
-            "  port: \(sshPort)",
+            "  host: \(host)",
+            "  port: \(port)",
             "  user: \(user)",
-            "  identity_file: \(identityFile ?? self.identityFile)",
-            "  known_hosts: \(knownHosts ?? self.knownHosts)",
-            "  path: \(deployPath)",
-            "  restart: { supervisor: \(program), config: \(supervisorConfig) }",
-            "  health: { http: \"\(baseURL)\(healthPath)\", timeout: \(healthTimeout) }",
+            "  identity_file: \(identityFile)",
+            "  known_hosts: \(knownHosts)",
+            "  path: \(path)",
+            "  restart: \(restart)",
+            "  health: \(health)",
         ]
         let pad = String(repeating: " ", count: indent)
         return lines.map { pad + $0 }.joined(separator: "\n") + "\n"

@@ -176,19 +176,10 @@ public final class SystemdTarget: Sendable {
     /// This target as one entry of a deploy's `targets:` list in gobay.yml, each line indented by
     /// `indent` spaces; `unit` names another unit than the one the container has.
     public func targetYAML(indent: Int = 0, unit: String? = nil, healthTimeout: String = "20s") -> String {
-        let lines = [
-            "- name: \(name)",
-            "  host: \(address)",
-            "  port: 22",
-            "  user: \(user)",
-            "  identity_file: \(identityFile)",
-            "  known_hosts: \(knownHosts)",
-            "  path: \(deployPath)",
-            "  restart: { systemd: \(unit ?? self.unit) }",
-            "  health: { http: \"\(baseURL)/health\", timeout: \(healthTimeout) }",
-        ]
-        let pad = String(repeating: " ", count: indent)
-        return lines.map { pad + $0 }.joined(separator: "\n") + "\n"
+        DeployTarget.entryYAML(
+            indent: indent, name: name, host: address, port: 22, user: user, identityFile: identityFile,
+            knownHosts: knownHosts, path: deployPath, restart: "{ systemd: \(unit ?? self.unit) }",
+            health: "{ http: \"\(baseURL)/health\", timeout: \(healthTimeout) }")
     }
 }
 

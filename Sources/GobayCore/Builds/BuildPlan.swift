@@ -33,7 +33,8 @@ public struct BuildPlan: Sendable {
         // A branch of a repository on this machine that still points where the mirror's does
         // needs no fetch either (read from both repositories' ref files).
         let branch = request.commit == nil ? request.ref ?? project.branch : nil
-        if present == nil && !(branch.map(mirror.holdsLocalTip(of:)) ?? false) {
+        let unmoved = branch.flatMap(mirror.unmovedLocalTip(of:))
+        if present == nil && unmoved == nil {
             fetching("fetching \(SecretMask.urlPasswords(project.repo))")
             try mirror.update()
         }
@@ -56,7 +57,7 @@ public struct BuildPlan: Sendable {
             ref = request.ref ?? commit
         } else {
             ref = try request.ref ?? project.branch ?? mirror.defaultBranch()
-            commit = try mirror.resolve(ref: ref)
+            commit = try unmoved ?? mirror.resolve(ref: ref)
         }
         // The clean tree of this commit, when an earlier build made one, holds its go.mod: a
         // file read, not a git process. Only a go.mod found there counts; otherwise git says.

@@ -84,18 +84,19 @@ public struct GitMirror: Sendable {
         return nil
     }
 
-    /// Whether a fetch would bring nothing for `branch`: the repository is on this machine (an
-    /// absolute path or a file:// URL), and its branch points at the commit the mirror holds for
-    /// it, both read from their ref files as git reads them (the ref advertisement a fetch
-    /// starts with is made from the same files). False whenever that cannot be told so (a
-    /// remote URL, a symbolic ref, a linked worktree, another ref store): then gobay fetches.
-    public func holdsLocalTip(of branch: String) -> Bool {
+    /// The commit `branch` points at when a fetch would bring nothing for it: the repository is
+    /// on this machine (an absolute path or a file:// URL), and its branch points at the commit
+    /// the mirror holds for it, both read from their ref files as git reads them (the ref
+    /// advertisement a fetch starts with is made from the same files). Nil whenever that cannot
+    /// be told so (a remote URL, a symbolic ref, a linked worktree, another ref store): then
+    /// gobay fetches.
+    public func unmovedLocalTip(of branch: String) -> String? {
         guard GitRef.problem(branch) == nil, !branch.hasPrefix("refs/") || branch.hasPrefix("refs/heads/"),
             branch != "HEAD", let remote = localGitDir
-        else { return false }
+        else { return nil }
         let ref = branch.hasPrefix("refs/heads/") ? branch : "refs/heads/" + branch
-        guard let tip = Self.storedID(of: ref, inGitDir: remote) else { return false }
-        return storedID(of: ref) == tip
+        guard let tip = Self.storedID(of: ref, inGitDir: remote), storedID(of: ref) == tip else { return nil }
+        return tip
     }
 
     /// The git dir of the repository when it is on this machine: a bare repository, or a work
