@@ -35,7 +35,7 @@ struct GitMirrorMaintenanceTests {
         // A fetch this small unpacks into loose objects; maintenance would have packed them.
         #expect(try loose() > looseBefore && count("packs") == packsBefore, "the fetch ran maintenance")
         let commit = try Git.run(["-C", origin.path, "rev-parse", "HEAD"])
-        #expect(mirror.present(commit: commit) == commit)
+        #expect(mirror.holds(object: commit))
 
         // A fetch in progress holds the mirror's lock: maintenance leaves that mirror alone.
         let lock = try FileLock(path: mirror.path + ".lock")
@@ -46,6 +46,7 @@ struct GitMirrorMaintenanceTests {
         #expect(GitMirror.maintain(dataDir: dataDir) == 1)
         #expect(GitMirror.maintain(dataDir: dataDir) == 1)
         #expect(try loose() == 0, "maintenance did not pack the loose objects")
+        #expect(mirror.holds(object: commit), "a packed commit is held")
     }
 
     /// `resolve(ref:)` answers what `rev-parse REF^{commit}` answers: a branch from its loose ref
@@ -126,7 +127,7 @@ struct GitMirrorMaintenanceTests {
 
     /// A pushed commit is resolved and its go.mod read in one git process: a tag is peeled to
     /// its commit, and anything but a commit with a go.mod is left to `resolve(commit:)`. A
-    /// commit the mirror has loose is present without a fetch; a new one is not, with no git.
+    /// commit the mirror has loose is held without a fetch; a new one is not, with no git.
     @Test func aPushedCommitAndItsGoModInOneProcess() throws {
         let sandbox = try TestSandbox("mirror-commit-gomod")
         let goMod = "module example.com/svc\n\ngo 1.22\n"
@@ -137,10 +138,11 @@ struct GitMirrorMaintenanceTests {
         try Git.run(["-C", origin.path, "rm", "--quiet", "go.mod"])
         let withoutMod = try origin.commit(["main.go": "package main\n"], message: "gopath")
         let mirror = GitMirror(url: origin.path, dataDir: sandbox.path + "/data")
-        #expect(mirror.present(commit: withoutMod) == nil, "no mirror yet")
+        #expect(!mirror.holds(object: withoutMod), "no mirror yet")
         try mirror.update()
-        #expect(mirror.present(commit: withoutMod) == withoutMod, "a fetched commit is loose")
-        #expect(mirror.present(commit: String(repeating: "a", count: 40)) == nil)
+        #expect(mirror.holds(object: withoutMod), "a fetched commit is loose")
+        #expect(!mirror.holds(object: String(repeating: "a", count: 40)) && !mirror.holds(object: withoutMod.uppercased()))
+        #expect(!mirror.holds(object: String(withoutMod.prefix(12))), "only a full id")
 
         let found = try #require(mirror.commitAndGoMod(withMod))
         #expect(found.commit == withMod && found.goMod == goMod.trimmingCharacters(in: .newlines))
@@ -151,5 +153,70 @@ struct GitMirrorMaintenanceTests {
         let tree = try Git.run(["-C", origin.path, "rev-parse", withMod + "^{tree}"])
         #expect(mirror.commitAndGoMod(tree) == nil && mirror.commitAndGoMod("not-hex") == nil)
         #expect(throws: GobayError.self) { try mirror.resolve(commit: tree) }
+    }
+
+    /// A fetch of more objects than git's unpack limit keeps them in a pack (the clone before it
+    /// left its objects loose): every object git lists is found, loose or in the pack's index,
+    /// and nothing else is (ids next to real ones, the
+    /// first and last of the id space), with no git process; a pack whose data file is gone
+    /// holds nothing.
+    @Test func objectsInAPackAreFoundInItsIndex() throws {
+        let sandbox = try TestSandbox("mirror-pack-index")
+        var files: [String: String] = [:]
+        for n in 0..<300 { files["f\(n).txt"] = "file \(n)\n" }
+        let origin = try GitFixture(path: sandbox.path + "/repos/svc", branch: "main", files: files)
+        let mirror = GitMirror(url: origin.path, dataDir: sandbox.path + "/data")
+        try mirror.update()
+        _ = try origin.commit(Dictionary(uniqueKeysWithValues: (0..<150).map { ("g\($0).txt", "more \($0)\n") }), message: "more")
+        try mirror.update()
+        let packs = try FileManager.default.contentsOfDirectory(atPath: mirror.path + "/objects/pack").filter { $0.hasSuffix(".idx") }
+        #expect(packs.count == 1, "the fetch kept a pack: \(packs)")
+        let listed = try Git.run([
+            "--git-dir", mirror.path, "cat-file", "--batch-all-objects", "--batch-check=%(objectname)",
+        ]).split(separator: "\n").map(String.init)
+        #expect(listed.count > 450)
+        let loose = try Git.run(["--git-dir", mirror.path, "count-objects"])
+        #expect(!loose.hasPrefix("0 objects"), "the clone's objects are loose: \(loose)")
+        let known = Set(listed)
+        #expect(listed.allSatisfy(mirror.holds(object:)), "an object git lists was not found")
+        let hex = Array("0123456789abcdef")
+        let neighbours = listed.flatMap { id -> [String] in
+            let last = hex.firstIndex(of: id.last!)!
+            return [String(id.dropLast()) + String(hex[(last + 1) % 16]), String(id.dropLast()) + String(hex[(last + 15) % 16])]
+        }
+        let absent = (neighbours + [String(repeating: "0", count: 40), String(repeating: "f", count: 40)]).filter { !known.contains($0) }
+        #expect(absent.count > 800)
+        #expect(!absent.contains(where: mirror.holds(object:)), "an object git does not hold was found")
+        // The index alone is not the object.
+        let head = try Git.run(["-C", origin.path, "rev-parse", "HEAD"])
+        let pack = try #require(packs.first { PackIndex.contains(PackIndex.bytes(ofHex: head)!, indexPath: mirror.path + "/objects/pack/" + $0) })
+        try FileManager.default.removeItem(atPath: mirror.path + "/objects/pack/" + pack.dropLast(4) + ".pack")
+        #expect(!mirror.holds(object: head))
+    }
+
+    /// A build of a pushed commit fetches only when the mirror does not hold it: the first push
+    /// (no mirror), a new commit; not a commit an earlier fetch brought, loose or packed.
+    @Test func aPlanFetchesOnlyACommitTheMirrorDoesNotHold() throws {
+        let world = try BuildWorld(label: "plan-held")
+        let config = try ConfigLoader.load(path: world.configPath)
+        var fetches = 0
+        func plan(_ commit: String) throws -> BuildPlan {
+            try BuildPlan.make(
+                BuildRequest(project: "modern-svc", commit: commit), config: config,
+                store: ToolchainStore(dataDir: config.dataDir), fetching: { _ in fetches += 1 })
+        }
+        let first = try Git.run(["-C", world.modern.path, "rev-parse", "HEAD"])
+        #expect(try plan(first).commit == first && fetches == 1, "no mirror yet")
+        let second = try world.modern.commit(["two.txt": "2\n"], message: "two")
+        let third = try world.modern.commit(["three.txt": "3\n"], message: "three")
+        #expect(try plan(third).commit == third && fetches == 2, "a new commit")
+        let burst = try plan(second)
+        #expect(burst.commit == second && burst.mode == .module && fetches == 2, "the last push's fetch brought it")
+        let mirror = GitMirror(url: world.modern.path, dataDir: config.dataDir)
+        try Git.run(["--git-dir", mirror.path, "repack", "-a", "-d", "-q"])
+        #expect(!FileManager.default.fileExists(atPath: mirror.path + "/objects/" + second.prefix(2) + "/" + second.dropFirst(2)))
+        #expect(try plan(second).commit == second && fetches == 2, "a packed commit was fetched again")
+        let fourth = try world.modern.commit(["four.txt": "4\n"], message: "four")
+        #expect(try plan(fourth).commit == fourth && fetches == 3)
     }
 }

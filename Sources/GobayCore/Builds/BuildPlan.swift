@@ -28,13 +28,14 @@ public struct BuildPlan: Sendable {
         if let ref = request.ref { try GitRef.validate(ref) }
         if let env = request.environment { _ = try config.environment(env) }
         let mirror = GitMirror(url: project.repo, dataDir: config.dataDir)
-        // A full commit id the mirror holds needs no fetch (a rebuild, a retry, a redelivered push).
-        let present = request.commit.flatMap(mirror.present(commit:))
+        // A full commit id the mirror holds needs no fetch (a rebuild, a retry, a redelivered push,
+        // the later pushes of a burst whose first build fetched them all).
+        let held = request.commit.map(mirror.holds(object:)) ?? false
         // A branch of a repository on this machine that still points where the mirror's does
         // needs no fetch either (read from both repositories' ref files).
         let branch = request.commit == nil ? request.ref ?? project.branch : nil
         let unmoved = branch.flatMap(mirror.unmovedLocalTip(of:))
-        if present == nil && unmoved == nil {
+        if !held && unmoved == nil {
             fetching("fetching \(SecretMask.urlPasswords(project.repo))")
             try mirror.update()
         }
@@ -43,8 +44,10 @@ public struct BuildPlan: Sendable {
         // go.mod as read while resolving the commit, when it was (nil inside: there is none).
         var goModRead: String??
         if let sha = request.commit {
-            if let present {
-                commit = present
+            if held, FileManager.default.fileExists(atPath: config.data.projectTree(project.name, commit: sha) + "/go.mod") {
+                // An earlier build checked this very commit out: no git process (go.mod is read
+                // from its clean tree below).
+                commit = sha
             } else if let (full, text) = mirror.commitAndGoMod(sha) {
                 // A pushed commit of a module: the commit and its go.mod in one git process.
                 commit = full

@@ -149,16 +149,23 @@ public struct GitMirror: Sendable {
         return String(text.dropFirst("ref: refs/heads/".count)).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// The commit `sha` (a full 40-digit id) when the mirror holds it as a loose object, without
-    /// fetching: a fetch leaves what it brought loose (fewer than git's unpack limit of objects)
-    /// until maintenance packs it, so a retry or a second build of a recent commit finds it. A
-    /// commit seen only in a pack is nil (a fetch that brings nothing); a new one is nil with no
-    /// git process at all, which is every push.
-    public func present(commit sha: String) -> String? {
-        guard sha.count == 40, GitRef.isCommitID(sha),
-            FileManager.default.fileExists(atPath: path + "/objects/" + sha.prefix(2) + "/" + sha.dropFirst(2))
-        else { return nil }
-        return try? Git.run(["--git-dir", path, "rev-parse", "--verify", "--quiet", "--end-of-options", sha + "^{commit}"])
+    /// Whether the mirror holds the object `sha` (a full 40-digit id), read from its files as git
+    /// reads them, with no git process: a loose object, or one listed in the index of a pack that
+    /// is there. A commit a build fetched is found so whether that fetch left it loose or in a
+    /// pack (more objects than git's unpack limit, or after maintenance), so a retry, a second
+    /// build of it, or the later pushes of a burst another build fetched need no fetch. A new
+    /// commit is not held, which is every push.
+    public func holds(object sha: String) -> Bool {
+        guard sha.count == 40, GitRef.isCommitID(sha), let id = PackIndex.bytes(ofHex: sha) else { return false }
+        if FileManager.default.fileExists(atPath: path + "/objects/" + sha.prefix(2) + "/" + sha.dropFirst(2)) { return true }
+        let packs = path + "/objects/pack"
+        for entry in (try? DirectoryEntries.list(packs)) ?? [] where entry.name.hasSuffix(".idx") {
+            let pack = packs + "/" + entry.name.dropLast(".idx".count)
+            if FileManager.default.fileExists(atPath: pack + ".pack"), PackIndex.contains(id, indexPath: pack + ".idx") {
+                return true
+            }
+        }
+        return false
     }
 
     /// Runs `git maintenance run --auto` in every mirror of `dataDir` nobody is fetching into
