@@ -104,11 +104,28 @@ struct LinkedCheckoutTests {
         #expect(inode(work + "/main.go").ino == inode(tree + "/main.go").ino)
         #expect(try String(contentsOfFile: work + "/main_test.go", encoding: .utf8) == "package main\n")
 
-        // A new commit: its own clean tree; the older one goes (a work dir keeps its links).
-        let next = try repo.commit(["main.go": Self.mainGo.replacingOccurrences(of: "linked", with: "linked v2")], message: "v2")
-        let third = try build()
-        #expect(third.commit == next)
+        // A new commit: the older clean tree is checked out at it in place, renamed to it. git
+        // writes only what changed, and as new files: a link to the older main.go (as a work dir
+        // holds) keeps the older content; go.mod, unchanged, keeps its inode.
+        let keptLink = world.sandbox.path + "/older-main.go"
+        #expect(link(tree + "/main.go", keptLink) == 0)
+        let goModInode = inode(tree + "/go.mod").ino
+        try Git.run(["-C", repo.path, "rm", "--quiet", "main_test.go"])
+        let next = try repo.commit(
+            ["main.go": Self.mainGo.replacingOccurrences(of: "linked", with: "linked v2"), "added.txt": "new\n"], message: "v2")
+        let third = try world.gobay.run(["build", "linked-svc", "--json"])
+        #expect(try world.decodeBuild(third.stdout).status == .succeeded, "\(third.stderr)")
+        #expect(try world.decodeBuild(third.stdout).commit == next)
         #expect(fetched() != firstFetch, "a moved branch is fetched")
+        let nextTree = trees + "/" + next
+        #expect(try String(contentsOfFile: keptLink, encoding: .utf8) == Self.mainGo, "git wrote into a linked file")
+        #expect(try String(contentsOfFile: nextTree + "/main.go", encoding: .utf8).contains("linked v2"))
+        #expect(inode(nextTree + "/go.mod").ino == goModInode, "the older tree was not advanced in place")
+        #expect(!FileManager.default.fileExists(atPath: nextTree + "/main_test.go"))
+        #expect(try String(contentsOfFile: nextTree + "/added.txt", encoding: .utf8) == "new\n")
+        #expect(try Git.run(["-C", nextTree, "status", "--porcelain"]) == "")
+        #expect(try Git.run(["-C", nextTree, "rev-parse", "HEAD"]) == next)
+        #expect(inode(nextTree + "/added.txt").uid == 0 && inode(work + "/added.txt").ino == inode(nextTree + "/added.txt").ino)
         // The older tree and the replaced work dir were removed while the build went on, and
         // were gone before gobay exited.
         #expect(try FileManager.default.contentsOfDirectory(atPath: trees) == [next])

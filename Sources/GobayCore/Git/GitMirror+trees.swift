@@ -8,7 +8,8 @@ extension GitMirror {
     /// `checkout(commit:into:owner:)` for steps that run as `owner`, an unprivileged user who can
     /// read gobay's files but neither write nor chmod them: the commit's clean tree is checked
     /// out once, gobay's and read-only for others (`trees`, the project's tree directory, keeps
-    /// only the newest), and `dir` is made of hard links to its files, with directories and a
+    /// only the newest; a new commit's is the older one checked out at it in place), and `dir`
+    /// is made of hard links to its files, with directories and a
     /// `.git` of its own that belong to `owner`. Making a file is what a checkout costs on most
     /// filesystems; a link is a twentieth of it, so an unchanged commit checks out in the time of
     /// its directories. A step that replaces a file replaces its own link; none can change the
@@ -20,7 +21,11 @@ extension GitMirror {
         defer { held.unlock() }
         let tree = trees + "/" + commit
         if !FileManager.default.fileExists(atPath: tree) {
-            try cleanTree(commit: commit, at: tree)
+            if let older = try advanceableTree(in: trees, besides: commit) {
+                try advance(older, to: commit, at: tree)
+            } else {
+                try cleanTree(commit: commit, at: tree)
+            }
         } else if !FileManager.default.fileExists(atPath: tree + "/.git/" + Self.refreshedMarker) {
             // A second build of the commit. The checkout wrote its index in the same second as
             // the files, so every entry is "racily clean" and each `git status` (go build's VCS
@@ -51,6 +56,44 @@ extension GitMirror {
         // a linked file stays gobay's.
         try TreeCopy.copy(tree, to: tmp, link: true, owner: owner)
         try replace(dir, with: tmp, removingOldInBackground: true)
+    }
+
+    /// The clean tree of an earlier commit in `trees` that a new commit's may be made from: a
+    /// directory of gobay's with a `.git` of its own (not one set aside, not a half-made one).
+    private func advanceableTree(in trees: String, besides commit: String) throws -> String? {
+        for entry in try DirectoryEntries.list(trees) where entry.isDirectory && entry.name != commit && !entry.name.hasPrefix(".") {
+            let candidate = trees + "/" + entry.name
+            var info = stat()
+            guard lstat(candidate + "/.git/HEAD", &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_uid == geteuid()
+            else { continue }
+            return candidate
+        }
+        return nil
+    }
+
+    /// Makes `tree`, the clean tree of `commit`, from `older`, the clean tree of an earlier commit,
+    /// as a Jenkins workspace moves to a new commit: renamed aside, checked out at `commit` in
+    /// place, renamed into place. git writes only the files that differ, and each as a new file
+    /// (it unlinks the old one first), so a work dir's links to the older tree keep the older
+    /// content; the files that did not change keep their inodes, their dates and their index
+    /// entries. What fails midway is removed: the next build makes the tree afresh.
+    private func advance(_ older: String, to commit: String, at tree: String) throws {
+        let staging = (tree as NSString).deletingLastPathComponent + "/.tmp-\(UUID().uuidString)"
+        guard rename(older, staging) == 0 else {
+            throw GobayError.failure("cannot move \(older) aside: \(String(cString: strerror(errno)))", hint: "check free disk space")
+        }
+        do {
+            // The files change: a later second build dates and refreshes them again.
+            unlink(staging + "/.git/" + Self.refreshedMarker)
+            try Git.run(["-C", staging, "checkout", "--quiet", "--force", "--detach", commit])
+            try Self.readOnlyForOthers(staging)
+            guard rename(staging, tree) == 0 else {
+                throw GobayError.failure("cannot place \(tree): \(String(cString: strerror(errno)))", hint: "check free disk space")
+            }
+        } catch {
+            Sweeper.remove(staging)
+            throw error
+        }
     }
 
     /// Makes `tree`, the clean tree of `commit`, unless it exists: checked out beside it, read-only

@@ -252,9 +252,11 @@ public struct GitMirror: Sendable {
         }
         try AtomicFile.writeNew(commit + "\n", to: gitDir + "/HEAD")
         // Handing the files to the step user, or linking them, changes their ctime, which must
-        // not make git (go build's VCS stamp runs `git status`) read every file again.
+        // not make git (go build's VCS stamp runs `git status`) read every file again. No
+        // reflog: nobody reads it, and it is files to make and link.
         try AtomicFile.writeNew(
-            "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\ttrustctime = false\n",
+            "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\ttrustctime = false\n"
+                + "\tlogAllRefUpdates = false\n",
             to: gitDir + "/config")
         try AtomicFile.writeNew(path + "/objects\n", to: gitDir + "/objects/info/alternates")
     }
