@@ -51,15 +51,54 @@ enum DirectoryEntries {
         }
     }
 
-    /// Removes `path` and everything below it, as far as it can (best effort, like `rm -rf`):
-    /// a work dir of a few hundred files goes with one `unlink` each and no `stat`.
+    /// Removes `path` and everything below it, as far as it can (best effort, like `rm -rf`),
+    /// never following a symbolic link. The trees gobay removes (a replaced work dir, an old
+    /// GOPATH checkout) were written by steps, and a step may still change them while gobay,
+    /// root, removes them: so every directory is opened relative to its parent's descriptor with
+    /// O_NOFOLLOW, and every entry removed relative to its directory's descriptor. A directory
+    /// swapped for a link to /etc between the listing and the descent is unlinked as a link,
+    /// never entered; `path` itself, when a link, goes as a link. A work dir of a few hundred
+    /// files goes with one `unlinkat` each and no `stat`.
     static func remove(_ path: String) {
-        if let entries = try? list(path) {
-            for entry in entries {
-                let child = path + "/" + entry.name
-                if entry.isDirectory { remove(child) } else { unlink(child) }
-            }
-        }
-        if rmdir(path) != 0 && errno == ENOTDIR { unlink(path) }
+        let parent = (path as NSString).deletingLastPathComponent
+        let parentFD = open(parent.isEmpty ? "." : parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard parentFD >= 0 else { return }
+        defer { close(parentFD) }
+        remove((path as NSString).lastPathComponent, in: parentFD, listedAsDirectory: false)
     }
+
+    /// Removes the entry `name` of the directory open as `parent` (see `remove(_:)`).
+    /// `listedAsDirectory`: what its directory entry said when it was listed, which may no
+    /// longer be true; whatever `name` is now decides.
+    static func remove(_ name: String, in parent: Int32, listedAsDirectory: Bool, depth: Int = 0) {
+        if !listedAsDirectory && (unlinkat(parent, name, 0) == 0 || errno != EISDIR) { return }
+        // A tree deeper than any checkout is left (a step made it to exhaust descriptors).
+        guard depth < maxRemovalDepth else { return }
+        let fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            // Not a directory (any more): a link or a file in its place goes as itself.
+            if errno == ELOOP || errno == ENOTDIR { unlinkat(parent, name, 0) }
+            return
+        }
+        guard let dir = fdopendir(fd) else {
+            close(fd)
+            return
+        }
+        var children: [(name: String, isDirectory: Bool)] = []
+        while let entry = readdir(dir) {
+            let child = withUnsafePointer(to: entry.pointee.d_name) { pointer in
+                pointer.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
+            }
+            if child == "." || child == ".." { continue }
+            children.append((child, entry.pointee.d_type == UInt8(DT_DIR)))
+        }
+        for child in children {
+            remove(child.name, in: fd, listedAsDirectory: child.isDirectory, depth: depth + 1)
+        }
+        closedir(dir)
+        unlinkat(parent, name, AT_REMOVEDIR)
+    }
+
+    /// How deep `remove` descends.
+    static let maxRemovalDepth = 512
 }
