@@ -292,7 +292,11 @@ int cgobay_rename_exchange(const char *a, const char *b) {
 }
 
 int cgobay_copy_file(const char *from, const char *to, unsigned int mode) {
-    int in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    return cgobay_copy_file_at(AT_FDCWD, from, AT_FDCWD, to, mode);
+}
+
+int cgobay_copy_file_at(int fromdir, const char *from, int todir, const char *to, unsigned int mode) {
+    int in = openat(fromdir, from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (in < 0) return -errno;
     struct stat st;
     if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -300,7 +304,7 @@ int cgobay_copy_file(const char *from, const char *to, unsigned int mode) {
         close(in);
         return -error;
     }
-    int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode & 07777);
+    int out = openat(todir, to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode & 07777);
     if (out < 0) {
         int error = errno;
         close(in);
@@ -320,6 +324,6 @@ int cgobay_copy_file(const char *from, const char *to, unsigned int mode) {
     if (result == 0 && fchmod(out, mode & 07777) != 0) result = -errno;
     close(in);
     if (close(out) != 0 && result == 0) result = -errno;
-    if (result != 0) unlink(to);
+    if (result != 0) unlinkat(todir, to, 0);
     return result;
 }

@@ -86,5 +86,8 @@ int cgobay_rename_exchange(const char *a, const char *b);
 /// a reflink (FICLONE) where the filesystem shares blocks copy-on-write, else copy_file_range.
 /// 0 or -errno; a partial `to` is removed.
 int cgobay_copy_file(const char *from, const char *to, unsigned int mode);
+/// cgobay_copy_file with each name relative to a directory descriptor (AT_FDCWD for none);
+/// neither name is followed when it is a symbolic link.
+int cgobay_copy_file_at(int fromdir, const char *from, int todir, const char *to, unsigned int mode);
 
 #endif

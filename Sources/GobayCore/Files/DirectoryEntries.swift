@@ -41,6 +41,37 @@ enum DirectoryEntries {
         return entries
     }
 
+    /// The entries of the directory open as `fd` (left open) but `.` and `..`; `path` names it
+    /// in errors. Types the file system does not give are asked of the entry itself, never
+    /// following a link.
+    static func list(fd: Int32, path: String) throws -> [Entry] {
+        let own = dup(fd)
+        guard own >= 0, let dir = fdopendir(own) else {
+            if own >= 0 { close(own) }
+            throw GobayError.failure("cannot read directory \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { closedir(dir) }
+        // A dup shares its position with `fd`: start from the first entry whatever read it before.
+        rewinddir(dir)
+        var entries: [Entry] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
+                pointer.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
+            }
+            if name == "." || name == ".." { continue }
+            var isDirectory = entry.pointee.d_type == UInt8(DT_DIR)
+            var isRegularFile = entry.pointee.d_type == UInt8(DT_REG)
+            if entry.pointee.d_type == UInt8(DT_UNKNOWN) {
+                var info = stat()
+                let known = fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0
+                isDirectory = known && (info.st_mode & S_IFMT) == S_IFDIR
+                isRegularFile = known && (info.st_mode & S_IFMT) == S_IFREG
+            }
+            entries.append(Entry(name: name, isDirectory: isDirectory, isRegularFile: isRegularFile))
+        }
+        return entries
+    }
+
     /// Calls `visit` with every path below `root` (not `root` itself), parents before their
     /// entries; links are visited, never followed.
     static func walk(_ root: String, _ visit: (String, Bool) throws -> Void) throws {
