@@ -327,3 +327,11 @@ int cgobay_copy_file_at(int fromdir, const char *from, int todir, const char *to
     if (result != 0) unlinkat(todir, to, 0);
     return result;
 }
+
+int cgobay_open_path(int dirfd, const char *name) {
+    return openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+}
+
+int cgobay_fchown_fd(int fd, unsigned int uid, unsigned int gid) {
+    return fchownat(fd, "", (uid_t)uid, (gid_t)gid, AT_EMPTY_PATH);
+}

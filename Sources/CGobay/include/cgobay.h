@@ -90,4 +90,12 @@ int cgobay_copy_file(const char *from, const char *to, unsigned int mode);
 /// neither name is followed when it is a symbolic link.
 int cgobay_copy_file_at(int fromdir, const char *from, int todir, const char *to, unsigned int mode);
 
+/// openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC): a descriptor of the entry itself (a
+/// link stays a link), for fstat and cgobay_fchown_fd. -1 and errno on failure.
+int cgobay_open_path(int dirfd, const char *name);
+
+/// Changes the owner of what `fd` (any descriptor, O_PATH included) refers to, never following a
+/// link: fchownat(fd, "", uid, gid, AT_EMPTY_PATH). 0, or -1 and errno.
+int cgobay_fchown_fd(int fd, unsigned int uid, unsigned int gid);
+
 #endif

@@ -1,3 +1,4 @@
+import CGobay
 import Foundation
 
 #if canImport(Glibc)
@@ -31,7 +32,12 @@ public enum Ownership {
     }
 
     /// Makes `paths` (recursively, never following a link) owned by `owner`, except regular
-    /// files with more than one hard link. Only root can do this.
+    /// files with more than one hard link. Only root can do this. What is handed over is often
+    /// what the step user already owns and may be changing right now (an out dir, a checkout in
+    /// a GOPATH), so the walk goes through descriptors: each directory is opened relative to its
+    /// parent's with O_NOFOLLOW and each entry changed through a descriptor of its own, so a
+    /// directory swapped for a link to /etc during the walk never leads gobay (root) to hand
+    /// over what is there. A directory is handed over after what is below it.
     public static func hand(_ paths: [String], to owner: ProcessUser) throws {
         let existing = paths.filter { FileManager.default.fileExists(atPath: $0) }
         guard !existing.isEmpty else { return }
@@ -41,25 +47,52 @@ public enum Ownership {
                 hint: "run gobay as root, or remove user: to run steps as gobay's own user")
         }
         for root in existing {
-            try change(root, to: owner)
-            var info = stat()
-            guard lstat(root, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else { continue }
-            // Links are handed over as links and not descended into.
-            try DirectoryEntries.walk(root) { path, _ in try change(path, to: owner) }
+            let parent = (root as NSString).deletingLastPathComponent
+            let parentFD = open(parent.isEmpty ? "." : parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard parentFD >= 0 else { throw handFailure(root, owner) }
+            defer { close(parentFD) }
+            try hand((root as NSString).lastPathComponent, in: parentFD, path: root, to: owner, depth: 0)
         }
     }
 
-    private static func change(_ path: String, to owner: ProcessUser) throws {
+    /// Hands the entry `name` of the directory open as `parent` (and what is below it) to `owner`.
+    private static func hand(_ name: String, in parent: Int32, path: String, to owner: ProcessUser, depth: Int) throws {
+        let dir = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        if dir >= 0 {
+            defer { close(dir) }
+            // Deeper than any checkout: a step made it; what is below stays the step user's own.
+            if depth < 512 {
+                for entry in try DirectoryEntries.list(fd: dir, path: path) {
+                    try hand(entry.name, in: dir, path: path + "/" + entry.name, to: owner, depth: depth + 1)
+                }
+            }
+            guard fchown(dir, owner.uid, owner.gid) == 0 else { throw handFailure(path, owner) }
+            return
+        }
+        guard errno == ENOTDIR || errno == ELOOP else {
+            if errno == ENOENT { return }
+            throw handFailure(path, owner)
+        }
+        // Not a directory: the file or link itself, through a descriptor of its own.
+        let fd = cgobay_open_path(parent, name)
+        guard fd >= 0 else {
+            if errno == ENOENT { return }
+            throw handFailure(path, owner)
+        }
+        defer { close(fd) }
         // A file with more than one name is shared with another tree (a library's files are
         // hard links to one clean tree, read by every environment): it is never handed over,
         // or one environment's steps could write what another's read.
         var info = stat()
-        if lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_nlink > 1 { return }
-        guard lchown(path, owner.uid, owner.gid) == 0 || errno == ENOENT else {
-            throw GobayError.failure(
-                "cannot hand \(path) to user \(owner): \(String(cString: strerror(errno)))",
-                hint: "check free disk space and that gobay runs as root")
-        }
+        guard fstat(fd, &info) == 0 else { throw handFailure(path, owner) }
+        if (info.st_mode & S_IFMT) == S_IFREG, info.st_nlink > 1 { return }
+        guard cgobay_fchown_fd(fd, owner.uid, owner.gid) == 0 else { throw handFailure(path, owner) }
+    }
+
+    private static func handFailure(_ path: String, _ owner: ProcessUser) -> GobayError {
+        GobayError.failure(
+            "cannot hand \(path) to user \(owner): \(String(cString: strerror(errno)))",
+            hint: "check free disk space and that gobay runs as root")
     }
 
     /// Throws, naming the directory and the fix, when `user` cannot reach `path` because a parent
