@@ -291,6 +291,11 @@ int cgobay_rename_exchange(const char *a, const char *b) {
     return 0;
 }
 
+int cgobay_rename_exchange_at(int dirfd, const char *a, const char *b) {
+    if (renameat2(dirfd, a, dirfd, b, RENAME_EXCHANGE) != 0) return -errno;
+    return 0;
+}
+
 int cgobay_copy_file(const char *from, const char *to, unsigned int mode) {
     return cgobay_copy_file_at(AT_FDCWD, from, AT_FDCWD, to, mode);
 }

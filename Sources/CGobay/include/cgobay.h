@@ -81,6 +81,8 @@ int cgobay_open_beneath(int dirfd, const char *relative, int flags);
 /// renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE): swaps two existing paths in one step,
 /// so a reader finds either the old tree or the new one, never neither. 0 or -errno.
 int cgobay_rename_exchange(const char *a, const char *b);
+/// renameat2(dirfd, a, dirfd, b, RENAME_EXCHANGE): the same, for two entries of one open directory.
+int cgobay_rename_exchange_at(int dirfd, const char *a, const char *b);
 
 /// Copies the regular file `from` to a new file `to` (O_EXCL, close-on-exec, created with `mode`):
 /// a reflink (FICLONE) where the filesystem shares blocks copy-on-write, else copy_file_range.

@@ -182,8 +182,13 @@ public struct BuildRunner: Sendable {
         let workDir = try await steps.fetch()
         // Steps may run as another user: the checkout was handed to them, the out dir is made
         // theirs. It stays between builds, so an unchanged program is not linked again.
-        try Ownership.makeDirectories(steps.outDir, owner: executor.stepUser)
-        if let user = executor.stepUser { try Ownership.hand([steps.outDir], to: user) }
+        // The out dir's parent is the step user's: reached without following a link, and the
+        // out dir made and handed over in the directory opened.
+        let outParent = try PlacementDirectory(
+            (steps.outDir as NSString).deletingLastPathComponent, anchor: env.dir, owner: executor.stepUser)
+        let outDir = outParent.path + "/" + (steps.outDir as NSString).lastPathComponent
+        try Ownership.makeDirectories(outDir, owner: executor.stepUser)
+        if let user = executor.stepUser { try Ownership.hand([outDir], to: user) }
         let libraries = try await steps.deps(workDir: workDir)
         // Builds read the shared GOPATH: hold it shared so no dependency or library update swaps
         // it underneath; the library commits read now are the ones the build compiles against.

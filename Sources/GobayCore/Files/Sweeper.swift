@@ -1,6 +1,10 @@
 import Foundation
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Removes trees a build no longer needs (the work dir a new checkout replaced, an older
 /// commit's clean tree) on a thread of its own, while the build goes on. Each was renamed out
 /// of the way first, so nothing reads it any more; what the removal costs is mostly waiting on
@@ -20,13 +24,30 @@ public enum Sweeper {
         state.withLock { $0.running += 1 }
         BlockingThread.start("gobay-sweep") {
             DirectoryEntries.remove(path)
-            let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-                state.running -= 1
-                guard state.running == 0 else { return [] }
-                defer { state.waiters = [] }
-                return state.waiters
-            }
-            for waiter in waiters { waiter.resume() }
+            finished()
+        }
+    }
+
+    /// One removal ended: wakes the drainers when it was the last.
+    private static func finished() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.running -= 1
+            guard state.running == 0 else { return [] }
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Starts removing the entry `name` of the directory open as `directory` (a descriptor this
+    /// takes and closes when done) and everything below it, never following a link.
+    static func remove(_ name: String, in directory: Int32) {
+        guard directory >= 0 else { return }
+        state.withLock { $0.running += 1 }
+        BlockingThread.start("gobay-sweep") {
+            DirectoryEntries.remove(name, in: directory, listedAsDirectory: false)
+            close(directory)
+            finished()
         }
     }
 

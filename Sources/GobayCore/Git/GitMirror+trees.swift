@@ -45,17 +45,19 @@ extension GitMirror {
             let aside = Sweeper.asideName(for: trees + "/" + entry.name)
             if rename(trees + "/" + entry.name, aside) == 0 { Sweeper.remove(aside) }
         }
-        let parent = (dir as NSString).deletingLastPathComponent
-        try Ownership.makeDirectories(parent, owner: owner)
-        let tmp = parent + "/.tmp-checkout-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        // The work dir's parent is the step user's: reached without following a link, and
+        // worked in through its descriptor (see `PlacementDirectory`).
+        let place = try PlacementDirectory((dir as NSString).deletingLastPathComponent, anchor: dataDir, owner: owner)
+        let tmpName = ".tmp-checkout-\(UUID().uuidString)"
+        let tmp = place.path + "/" + tmpName
+        defer { DirectoryEntries.remove(tmpName, in: place.descriptor, listedAsDirectory: false) }
         // Its .git too: the clean tree's index describes these very files (the same inodes), so
         // `git status` finds them clean without reading them; git replaces a file of .git (a
         // new one renamed in), never writes into one.
         // The directories (and any file that had to be copied) are handed over as they are made;
         // a linked file stays gobay's.
         try TreeCopy.copy(tree, to: tmp, link: true, owner: owner)
-        try replace(dir, with: tmp, removingOldInBackground: true)
+        try replace((dir as NSString).lastPathComponent, in: place, with: tmpName, removingOldInBackground: true)
     }
 
     /// The clean tree of an earlier commit in `trees` that a new commit's may be made from: a
@@ -171,17 +173,23 @@ extension GitMirror {
         }
     }
 
-    /// Moves `tmp` to `dir` in one rename, the old `dir` (if any) out of the way first and
-    /// removed after: at once, or by the `Sweeper` while the build goes on.
-    func replace(_ dir: String, with tmp: String, removingOldInBackground background: Bool = false) throws {
-        let old = Sweeper.asideName(for: dir)
-        let hadOld = rename(dir, old) == 0
-        guard rename(tmp, dir) == 0 else {
+    /// Moves `tmp` to `name` in one rename, both entries of `place`, the old `name` (if any) out
+    /// of the way first and removed after: at once, or by the `Sweeper` while the build goes on.
+    func replace(_ name: String, in place: PlacementDirectory, with tmp: String, removingOldInBackground background: Bool = false)
+        throws
+    {
+        let old = Sweeper.asidePrefix + UUID().uuidString
+        let hadOld = renameat(place.descriptor, name, place.descriptor, old) == 0
+        guard renameat(place.descriptor, tmp, place.descriptor, name) == 0 else {
             let reason = String(cString: strerror(errno))
-            if hadOld { rename(old, dir) }
-            throw GobayError.failure("cannot move checkout into \(dir): \(reason)")
+            if hadOld { renameat(place.descriptor, old, place.descriptor, name) }
+            throw GobayError.failure("cannot move checkout into \(place.shownAs)/\(name): \(reason)")
         }
         guard hadOld else { return }
-        if background { Sweeper.remove(old) } else { DirectoryEntries.remove(old) }
+        if background {
+            Sweeper.remove(old, in: place.duplicate())
+        } else {
+            DirectoryEntries.remove(old, in: place.descriptor, listedAsDirectory: false)
+        }
     }
 }

@@ -14,6 +14,8 @@ public struct LibraryCheckout: Sendable {
     public let library: String
     /// `gopath/src/<import_path>` of the environment.
     public let path: String
+    /// The environment's directory: below it, where steps write, no link is followed.
+    let environmentDir: String
 
     /// The file inside the tree naming the library and the commit it holds (Go ignores names
     /// starting with '.').
@@ -23,6 +25,20 @@ public struct LibraryCheckout: Sendable {
     public init(library: LibraryConfig, environment env: EnvironmentDirectory) {
         self.library = library.name
         self.path = env.library(importPath: library.importPath)
+        self.environmentDir = env.path
+    }
+
+    /// A tree staged beside the checkout: an entry of the checkout's parent directory as opened
+    /// (see `PlacementDirectory`), wherever that directory's path leads by the time it is swapped in.
+    struct Staged: Sendable {
+        let place: PlacementDirectory
+        let name: String
+        var path: String { place.path + "/" + name }
+    }
+
+    /// The checkout's parent in the GOPATH (where steps write), reached without following a link.
+    private func parentDirectory(owner: ProcessUser?, create: Bool = true) throws -> PlacementDirectory {
+        try PlacementDirectory((path as NSString).deletingLastPathComponent, anchor: environmentDir, owner: owner, create: create)
     }
 
     /// What the checkout holds.
@@ -49,19 +65,18 @@ public struct LibraryCheckout: Sendable {
     /// Copies (or, with `link`, hard-links) the clean tree `source` of `commit` beside the
     /// checkout: the staged tree, ready to be swapped in. Leftovers of an update that was killed
     /// are removed first.
-    func stage(from source: String, commit: String, parentOwner: ProcessUser?, link: Bool) throws -> String {
-        let parent = (path as NSString).deletingLastPathComponent
-        try Ownership.makeDirectories(parent, owner: parentOwner)
-        removeLeftovers()
-        let staged = parent + "/" + stagePrefix + UUID().uuidString
+    func stage(from source: String, commit: String, parentOwner: ProcessUser?, link: Bool) throws -> Staged {
+        let place = try parentDirectory(owner: parentOwner)
+        removeLeftovers(in: place)
+        let staged = Staged(place: place, name: stagePrefix + UUID().uuidString)
         do {
-            try TreeCopy.copy(source, to: staged, link: link, skipping: [".git"])
+            try TreeCopy.copy(source, to: staged.path, link: link, skipping: [".git"])
             let marker = Data("\(library) \(commit)\n".utf8)
-            guard FileManager.default.createFile(atPath: staged + "/" + Self.markerName, contents: marker) else {
-                throw GobayError.failure("cannot write \(staged)/\(Self.markerName)", hint: "check free disk space")
+            guard FileManager.default.createFile(atPath: staged.path + "/" + Self.markerName, contents: marker) else {
+                throw GobayError.failure("cannot write \(path)'s staged \(Self.markerName)", hint: "check free disk space")
             }
         } catch {
-            try? FileManager.default.removeItem(atPath: staged)
+            discard(staged)
             throw error
         }
         return staged
@@ -69,32 +84,38 @@ public struct LibraryCheckout: Sendable {
 
     /// Puts the staged tree in place in one step; the old tree, if any, ends up at the staged
     /// path, to be removed with `discard`.
-    func swap(in staged: String) throws {
-        if FileManager.default.fileExists(atPath: path) || (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) != nil {
-            let result = cgobay_rename_exchange(staged, path)
+    func swap(in staged: Staged) throws {
+        let name = (path as NSString).lastPathComponent
+        let fd = staged.place.descriptor
+        var info = stat()
+        if fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 {
+            let result = cgobay_rename_exchange_at(fd, staged.name, name)
             guard result == 0 else {
                 throw GobayError.failure("cannot swap in \(path): \(String(cString: strerror(-result)))")
             }
         } else {
-            guard rename(staged, path) == 0 else {
+            guard renameat(fd, staged.name, fd, name) == 0 else {
                 throw GobayError.failure("cannot place \(path): \(String(cString: strerror(errno)))")
             }
         }
     }
 
     /// Removes what `swap` left at the staged path (the old tree).
-    func discard(_ staged: String) {
-        try? FileManager.default.removeItem(atPath: staged)
+    func discard(_ staged: Staged) {
+        DirectoryEntries.remove(staged.name, in: staged.place.descriptor, listedAsDirectory: false)
     }
 
     private var stagePrefix: String { ".gobay-library-\(library)-" }
 
     /// Removes staged or old trees an update killed halfway left beside the checkout.
     func removeLeftovers() {
-        let parent = (path as NSString).deletingLastPathComponent
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []
-        for name in names where name.hasPrefix(stagePrefix) {
-            try? FileManager.default.removeItem(atPath: parent + "/" + name)
+        guard let place = try? parentDirectory(owner: nil, create: false) else { return }
+        removeLeftovers(in: place)
+    }
+
+    private func removeLeftovers(in place: PlacementDirectory) {
+        for entry in (try? DirectoryEntries.list(fd: place.descriptor, path: place.shownAs)) ?? [] where entry.name.hasPrefix(stagePrefix) {
+            DirectoryEntries.remove(entry.name, in: place.descriptor, listedAsDirectory: entry.isDirectory)
         }
     }
 }
