@@ -17,28 +17,19 @@ enum DirectoryEntries {
 
     /// The entries of `path` but `.` and `..`; throws when it cannot be read.
     static func list(_ path: String) throws -> [Entry] {
-        guard let dir = opendir(path) else {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else {
             throw GobayError.failure("cannot read directory \(path): \(String(cString: strerror(errno)))")
         }
-        defer { closedir(dir) }
-        var entries: [Entry] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
-                pointer.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
-            }
-            if name == "." || name == ".." { continue }
-            var isDirectory = entry.pointee.d_type == UInt8(DT_DIR)
-            var isRegularFile = entry.pointee.d_type == UInt8(DT_REG)
-            if entry.pointee.d_type == UInt8(DT_UNKNOWN) {
-                // Some file systems do not say: ask, without following a link.
-                var info = stat()
-                let known = lstat(path + "/" + name, &info) == 0
-                isDirectory = known && (info.st_mode & S_IFMT) == S_IFDIR
-                isRegularFile = known && (info.st_mode & S_IFMT) == S_IFREG
-            }
-            entries.append(Entry(name: name, isDirectory: isDirectory, isRegularFile: isRegularFile))
+        defer { close(fd) }
+        return try list(fd: fd, path: path)
+    }
+
+    /// The name of a directory entry `readdir` returned.
+    private static func name(of entry: UnsafeMutablePointer<dirent>) -> String {
+        withUnsafePointer(to: entry.pointee.d_name) { pointer in
+            pointer.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
         }
-        return entries
     }
 
     /// The entries of the directory open as `fd` (left open) but `.` and `..`; `path` names it
@@ -55,9 +46,7 @@ enum DirectoryEntries {
         rewinddir(dir)
         var entries: [Entry] = []
         while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
-                pointer.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
-            }
+            let name = Self.name(of: entry)
             if name == "." || name == ".." { continue }
             var isDirectory = entry.pointee.d_type == UInt8(DT_DIR)
             var isRegularFile = entry.pointee.d_type == UInt8(DT_REG)
@@ -111,22 +100,10 @@ enum DirectoryEntries {
             if errno == ELOOP || errno == ENOTDIR { unlinkat(parent, name, 0) }
             return
         }
-        guard let dir = fdopendir(fd) else {
-            close(fd)
-            return
-        }
-        var children: [(name: String, isDirectory: Bool)] = []
-        while let entry = readdir(dir) {
-            let child = withUnsafePointer(to: entry.pointee.d_name) { pointer in
-                pointer.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
-            }
-            if child == "." || child == ".." { continue }
-            children.append((child, entry.pointee.d_type == UInt8(DT_DIR)))
-        }
-        for child in children {
+        for child in (try? list(fd: fd, path: name)) ?? [] {
             remove(child.name, in: fd, listedAsDirectory: child.isDirectory, depth: depth + 1)
         }
-        closedir(dir)
+        close(fd)
         unlinkat(parent, name, AT_REMOVEDIR)
     }
 
