@@ -1,7 +1,8 @@
 import Foundation
-import GobayCore
 import GobayTesting
 import Testing
+
+@testable import GobayCore
 
 #if canImport(Glibc)
     import Glibc
@@ -82,5 +83,51 @@ struct PlacementTests {
         // With the links gone, both build again.
         #expect(try world.gobay.run(["build", "modern-svc"]).status == 0)
         #expect(try world.gobay.run(["build", "legacy-svc"]).status == 0)
+    }
+}
+
+/// `PlacementDirectory` itself: no link below the anchor, work done where it opened even after
+/// the path changed, and files read only when they are regular files.
+@Suite("placement directories")
+struct PlacementDirectoryTests {
+    @Test func aLinkBelowTheAnchorIsRefusedAndTheOpenedDirectoryStaysPut() throws {
+        let sandbox = try TestSandbox("placement-dir")
+        let anchor = sandbox.path + "/data"
+        let outside = sandbox.path + "/outside"
+        try FileManager.default.createDirectory(atPath: outside + "/b", withIntermediateDirectories: true)
+        let place = try PlacementDirectory(anchor + "/a/b", anchor: anchor, owner: nil)
+        #expect(FileManager.default.fileExists(atPath: anchor + "/a/b"), "missing directories are made")
+        // The path changes under it: a link where `a` was. What is done through `path` lands in
+        // the directory opened.
+        #expect(rename(anchor + "/a", anchor + "/a-moved") == 0 && symlink(outside, anchor + "/a") == 0)
+        try Data("x".utf8).write(to: URL(fileURLWithPath: place.path + "/made"))
+        #expect(FileManager.default.fileExists(atPath: anchor + "/a-moved/b/made"))
+        #expect(!FileManager.default.fileExists(atPath: outside + "/b/made"))
+        // Opened again, the link is refused, naming it.
+        do {
+            _ = try PlacementDirectory(anchor + "/a/b", anchor: anchor, owner: nil)
+            Issue.record("a link below the anchor was followed")
+        } catch let error as GobayError {
+            #expect(error.message.contains("\(anchor)/a is not a directory"), "\(error.message)")
+        }
+        #expect(throws: GobayError.self) { try PlacementDirectory(anchor + "/missing", anchor: anchor, owner: nil, create: false) }
+        #expect(!FileManager.default.fileExists(atPath: anchor + "/missing"))
+    }
+
+    @Test func onlyARegularFileIsRead() throws {
+        let sandbox = try TestSandbox("placement-read")
+        let place = try PlacementDirectory(sandbox.path + "/dir", anchor: sandbox.path, owner: nil)
+        let dir = sandbox.path + "/dir"
+        try Data("module x\n".utf8).write(to: URL(fileURLWithPath: dir + "/go.mod"))
+        try Data().write(to: URL(fileURLWithPath: dir + "/empty"))
+        try Data("secret\n".utf8).write(to: URL(fileURLWithPath: sandbox.path + "/secret"))
+        #expect(symlink(sandbox.path + "/secret", dir + "/link") == 0)
+        #expect(mkfifo(dir + "/fifo", 0o600) == 0)
+        try FileManager.default.createDirectory(atPath: dir + "/sub", withIntermediateDirectories: true)
+        #expect(place.readRegularFile("go.mod") == Data("module x\n".utf8))
+        #expect(place.readRegularFile("empty") == Data())
+        #expect(place.readRegularFile("link") == nil, "a link was followed")
+        #expect(place.readRegularFile("fifo") == nil && place.readRegularFile("sub") == nil)
+        #expect(place.readRegularFile("absent") == nil)
     }
 }

@@ -88,9 +88,11 @@ struct BuildSteps: Sendable {
     func deps(workDir: String) async throws -> [LibraryConfig] {
         try await step("deps") {
             if plan.mode == .module {
-                let goModText = try? String(contentsOfFile: workDir + "/go.mod", encoding: .utf8)
-                let goMod = goModText.map(GoMod.init)
-                let used = try await trackLibraries(goMod, workDir: workDir)
+                // The work dir is the step user's: its go.mod is read (and rewritten) in the work
+                // dir reached without following a link, and only as a regular file.
+                let place = try PlacementDirectory(workDir, anchor: env.dir, owner: nil, create: false)
+                let goMod = place.readRegularFile("go.mod").map { GoMod(String(decoding: $0, as: UTF8.self)) }
+                let used = try await trackLibraries(goMod, in: place)
                 if goMod?.hasRequirements == false {
                     log.write("deps", "go.mod requires nothing; no modules to download")
                     return used
@@ -134,7 +136,7 @@ struct BuildSteps: Sendable {
     /// go.mod requires, brings the checkout up to date and adds a `replace` pointing at it to
     /// this build's own go.mod (the work dir is a fresh checkout; the repository is never
     /// changed, and the library is never fetched from the network).
-    private func trackLibraries(_ goMod: GoMod?, workDir: String) async throws -> [LibraryConfig] {
+    private func trackLibraries(_ goMod: GoMod?, in workDir: PlacementDirectory) async throws -> [LibraryConfig] {
         guard let goMod else { return [] }
         var used: [LibraryConfig] = []
         var replaces = ""
@@ -164,10 +166,10 @@ struct BuildSteps: Sendable {
         if !replaces.isEmpty {
             // A new file renamed over go.mod, never a write into it: the work dir's files may be
             // hard links to the project's clean tree, which every later build links again.
-            let path = workDir + "/go.mod"
-            guard let text = FileManager.default.contents(atPath: path) else {
-                throw StepFailure(status: .failed, message: "deps: cannot read \(path) to add the library replace")
+            guard let text = workDir.readRegularFile("go.mod") else {
+                throw StepFailure(status: .failed, message: "deps: cannot read \(workDir.shownAs)/go.mod to add the library replace")
             }
+            let path = workDir.path + "/go.mod"
             try AtomicFile.write(text + Data(replaces.utf8), to: path, mode: 0o644)
             if let owner = executor.stepUser { _ = lchown(path, owner.uid, owner.gid) }
         }

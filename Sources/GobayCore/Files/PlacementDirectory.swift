@@ -68,6 +68,21 @@ final class PlacementDirectory: Sendable {
 
     deinit { close(descriptor) }
 
+    /// The content of `name` in the directory when it is a regular file (not a link, a fifo or
+    /// a directory in its place); nil otherwise or when it cannot be read.
+    func readRegularFile(_ name: String) -> Data? {
+        let fd = openat(descriptor, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        do {
+            return try handle.readToEnd() ?? Data()
+        } catch {
+            return nil
+        }
+    }
+
     /// A new descriptor of the directory, for work that outlives this object (the caller closes it).
     func duplicate() -> Int32 { fcntl(descriptor, F_DUPFD_CLOEXEC, 0) }
 }
