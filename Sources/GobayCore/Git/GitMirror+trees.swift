@@ -54,8 +54,8 @@ extension GitMirror {
         // Its .git too: the clean tree's index describes these very files (the same inodes), so
         // `git status` finds them clean without reading them; git replaces a file of .git (a
         // new one renamed in), never writes into one.
-        // The directories (and any file that had to be copied) are handed over as they are made;
-        // a linked file stays gobay's.
+        // The directories (and any file that had to be copied) are handed over once what is
+        // below each is in place; a linked file stays gobay's.
         try TreeCopy.copy(tree, to: tmp, link: true, owner: owner)
         try replace((dir as NSString).lastPathComponent, in: place, with: tmpName, removingOldInBackground: true)
     }
