@@ -27,8 +27,13 @@ extension Browser {
         /// A browser command that failed.
         public var kind: FailureKind { .failure }
 
-        /// Whether waiting may cure it: the element is not there yet, or was replaced.
-        var meansNotYet: Bool { ["no such element", "stale element reference", "no such frame"].contains(error) }
+        /// Whether waiting may cure it: the element is not there yet, or was replaced. chromedriver
+        /// reports an element the live page replaced while a command read it as an "unknown error"
+        /// from the inspector ("Node with given id does not belong to the document"): stale too.
+        var meansNotYet: Bool {
+            ["no such element", "stale element reference", "no such frame"].contains(error)
+                || (error == "unknown error" && detail.contains("does not belong to the document"))
+        }
     }
 
     /// Names of special keys for `sendKeys`.

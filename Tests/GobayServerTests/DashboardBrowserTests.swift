@@ -102,9 +102,15 @@ struct DashboardBrowserTests {
             let steps = try browser.find(css: "#steps").text
             return try !browser.find(css: "#record").text.contains("not resolved") && steps.contains("artifacts")
         }
-        #expect(try browser.findAll(css: "#actions form[action$='/cancel']").allSatisfy { try !$0.isDisplayed })
-        let log = try browser.find(css: "pre.log").text
-        #expect(log.contains("tick 39") && log.contains("build #") && log.contains("succeeded"), "\(log.suffix(500))")
+        // Read inside waits: the live page may still replace these nodes while they are read.
+        try browser.waitUntil("the Cancel button to go", timeout: 60) {
+            try browser.findAll(css: "#actions form[action$='/cancel']").allSatisfy { try !$0.isDisplayed }
+        }
+        var log = ""
+        try browser.waitUntil("the whole log", timeout: 60) {
+            log = try browser.find(css: "pre.log").text
+            return log.contains("tick 39") && log.contains("build #") && log.contains("succeeded")
+        }
         try browser.saveScreenshot(to: shots + "/build.png")
 
         // A failed build, the overview and the project, at both widths.
