@@ -21,11 +21,8 @@ public enum Sweeper {
 
     /// Starts removing `path` and everything below it (as `DirectoryEntries.remove`) and returns.
     static func remove(_ path: String) {
-        state.withLock { $0.running += 1 }
-        BlockingThread.start("gobay-sweep") {
-            DirectoryEntries.remove(path)
-            finished()
-        }
+        let parent = (path as NSString).deletingLastPathComponent
+        remove((path as NSString).lastPathComponent, in: open(parent.isEmpty ? "." : parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC))
     }
 
     /// One removal ended: wakes the drainers when it was the last.

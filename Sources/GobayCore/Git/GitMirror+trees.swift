@@ -45,19 +45,14 @@ extension GitMirror {
             let aside = Sweeper.asideName(for: trees + "/" + entry.name)
             if rename(trees + "/" + entry.name, aside) == 0 { Sweeper.remove(aside) }
         }
-        // The work dir's parent is the step user's: reached without following a link, and
-        // worked in through its descriptor (see `PlacementDirectory`).
-        let place = try PlacementDirectory((dir as NSString).deletingLastPathComponent, anchor: dataDir, owner: owner)
-        let tmpName = ".tmp-checkout-\(UUID().uuidString)"
-        let tmp = place.path + "/" + tmpName
-        defer { DirectoryEntries.remove(tmpName, in: place.descriptor, listedAsDirectory: false) }
         // Its .git too: the clean tree's index describes these very files (the same inodes), so
         // `git status` finds them clean without reading them; git replaces a file of .git (a
         // new one renamed in), never writes into one.
         // The directories (and any file that had to be copied) are handed over once what is
         // below each is in place; a linked file stays gobay's.
-        try TreeCopy.copy(tree, to: tmp, link: true, owner: owner)
-        try replace((dir as NSString).lastPathComponent, in: place, with: tmpName, removingOldInBackground: true)
+        try place(dir, owner: owner, removingOldInBackground: true) { tmp in
+            try TreeCopy.copy(tree, to: tmp, link: true, owner: owner)
+        }
     }
 
     /// The clean tree of an earlier commit in `trees` that a new commit's may be made from: a
@@ -173,23 +168,31 @@ extension GitMirror {
         }
     }
 
-    /// Moves `tmp` to `name` in one rename, both entries of `place`, the old `name` (if any) out
-    /// of the way first and removed after: at once, or by the `Sweeper` while the build goes on.
-    func replace(_ name: String, in place: PlacementDirectory, with tmp: String, removingOldInBackground background: Bool = false)
-        throws
-    {
+    /// Makes `dir` anew: `make` fills a new directory beside it (its path given), which then
+    /// replaces `dir` in one rename, the old `dir` (if any) moved aside first and removed after:
+    /// at once, or by the `Sweeper` while the build goes on. `dir`'s parent is often the step
+    /// user's (a work dir, a GOPATH): it is reached without following a link, and everything is
+    /// done in the directory opened, wherever its path leads by then (`PlacementDirectory`).
+    func place(
+        _ dir: String, owner: ProcessUser?, removingOldInBackground background: Bool = false, making make: (String) throws -> Void
+    ) throws {
+        let place = try PlacementDirectory((dir as NSString).deletingLastPathComponent, anchor: dataDir, owner: owner)
+        let (fd, name) = (place.descriptor, (dir as NSString).lastPathComponent)
+        let tmp = ".tmp-checkout-\(UUID().uuidString)"
+        defer { DirectoryEntries.remove(tmp, in: fd, listedAsDirectory: false) }
+        try make(place.path + "/" + tmp)
         let old = Sweeper.asidePrefix + UUID().uuidString
-        let hadOld = renameat(place.descriptor, name, place.descriptor, old) == 0
-        guard renameat(place.descriptor, tmp, place.descriptor, name) == 0 else {
+        let hadOld = renameat(fd, name, fd, old) == 0
+        guard renameat(fd, tmp, fd, name) == 0 else {
             let reason = String(cString: strerror(errno))
-            if hadOld { renameat(place.descriptor, old, place.descriptor, name) }
-            throw GobayError.failure("cannot move checkout into \(place.shownAs)/\(name): \(reason)")
+            if hadOld { renameat(fd, old, fd, name) }
+            throw GobayError.failure("cannot move checkout into \(dir): \(reason)")
         }
         guard hadOld else { return }
         if background {
             Sweeper.remove(old, in: place.duplicate())
         } else {
-            DirectoryEntries.remove(old, in: place.descriptor, listedAsDirectory: false)
+            DirectoryEntries.remove(old, in: fd, listedAsDirectory: false)
         }
     }
 }

@@ -226,16 +226,11 @@ public struct GitMirror: Sendable {
     /// so gobay never runs git there: it clones beside it with a `.git` of its own, checks out,
     /// hands the new tree to `owner` (the step user), and swaps it in.
     public func checkout(commit: String, into dir: String, owner: ProcessUser? = nil) throws {
-        // Where steps can write (a GOPATH): the parent is reached without following a link, and
-        // everything below is done in the directory opened, wherever its path leads by then.
-        let place = try PlacementDirectory((dir as NSString).deletingLastPathComponent, anchor: dataDir, owner: owner)
-        let tmpName = ".tmp-checkout-\(UUID().uuidString)"
-        let tmp = place.path + "/" + tmpName
-        defer { DirectoryEntries.remove(tmpName, in: place.descriptor, listedAsDirectory: false) }
-        try makeRepository(at: tmp + "/.git", head: commit)
-        try Git.run(["-C", tmp, "checkout", "--quiet", "--force", "--detach", commit])
-        if let owner { try Ownership.hand([tmp], to: owner) }
-        try replace((dir as NSString).lastPathComponent, in: place, with: tmpName)
+        try place(dir, owner: owner) { tmp in
+            try makeRepository(at: tmp + "/.git", head: commit)
+            try Git.run(["-C", tmp, "checkout", "--quiet", "--force", "--detach", commit])
+            if let owner { try Ownership.hand([tmp], to: owner) }
+        }
     }
 
     /// The data dir the mirror is in (`<data_dir>/git/<name>.git`).
