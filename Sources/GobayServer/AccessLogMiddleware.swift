@@ -24,7 +24,7 @@ struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
 
     private func log(_ request: Request, status: Int, since start: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - start
-        let millis = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        let millis = elapsed.inSeconds * 1000
         logger.info(
             "request",
             metadata: [
