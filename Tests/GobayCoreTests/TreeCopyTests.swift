@@ -97,4 +97,112 @@ struct TreeCopyTests {
         target.withLock { $0 = nil }
         #expect(try FileManager.default.contentsOfDirectory(atPath: outside) == [], "the copy wrote through a link")
     }
+
+    /// The work dir an earlier build left, changed by its steps as a step may, is brought in line
+    /// with the next commit's clean tree in place: what the step added goes, what it replaced is
+    /// linked again, a directory it swapped for a link to elsewhere is made again without
+    /// anything done there, modes come back, and what was right stays (the same directory, the
+    /// same links). A work dir that is not the step user's is left for a fresh copy.
+    @Test(.enabled(if: getuid() == 0, "handing over needs root"))
+    func anEarlierLinkedCopyIsBroughtInLineInPlace() throws {
+        let sandbox = try TestSandbox("tree-sync")
+        let source = try source(sandbox)
+        let target = sandbox.path + "/target"
+        try TreeCopy.copy(source, to: target, link: true, owner: Self.nobody)
+        let outside = sandbox.path + "/outside"
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        try Data("keep\n".utf8).write(to: URL(fileURLWithPath: outside + "/c.txt"))
+        // What a step might do to its work dir.
+        try Data("mine".utf8).write(to: URL(fileURLWithPath: target + "/added.txt"))
+        try FileManager.default.createDirectory(atPath: target + "/added-dir/inner", withIntermediateDirectories: true)
+        #expect(unlink(target + "/a.txt") == 0)
+        try Data("replaced".utf8).write(to: URL(fileURLWithPath: target + "/a.txt"))
+        #expect(rename(target + "/sub/deeper", target + "/moved-away") == 0)
+        #expect(symlink(outside, target + "/sub/deeper") == 0)
+        #expect(chmod(target + "/sub", 0o777) == 0)
+        #expect(unlink(target + "/link") == 0 && symlink("/etc/passwd", target + "/link") == 0)
+        // The next commit: one file changed (a new inode, as git writes), one added, one gone.
+        #expect(unlink(source + "/sub/b.txt") == 0)
+        try Data("b2\n".utf8).write(to: URL(fileURLWithPath: source + "/sub/b.txt"))
+        try Data("new\n".utf8).write(to: URL(fileURLWithPath: source + "/sub/new.txt"))
+        #expect(unlink(source + "/sub/deeper/c.txt") == 0)
+        let (topBefore, subBefore) = (info(target).st_ino, info(target + "/sub").st_ino)
+
+        let parent = open(sandbox.path, O_RDONLY | O_DIRECTORY)
+        defer { close(parent) }
+        #expect(try TreeCopy.syncLinked(source, into: parent, name: "target", target: target, owner: Self.nobody))
+
+        #expect(info(target).st_ino == topBefore && info(target + "/sub").st_ino == subBefore, "not in place")
+        func listing(_ root: String) throws -> [String] {
+            try FileManager.default.subpathsOfDirectory(atPath: root).sorted()
+        }
+        #expect(try listing(target) == listing(source))
+        for file in try listing(source) where info(source + "/" + file).st_mode & S_IFMT == S_IFREG {
+            #expect(info(target + "/" + file).st_ino == info(source + "/" + file).st_ino, "\(file) is not a link to the clean file")
+        }
+        for dir in ["", "/sub", "/sub/deeper"] {
+            let made = info(target + dir)
+            #expect(made.st_mode & S_IFMT == S_IFDIR && made.st_uid == Self.nobody.uid, "\(dir)")
+            #expect(made.st_mode & 0o7777 == info(source + dir).st_mode & 0o7777, "\(dir): mode")
+        }
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: target + "/link") == "a.txt")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outside) == ["c.txt"], "changed through a link")
+        #expect(try String(contentsOfFile: outside + "/c.txt", encoding: .utf8) == "keep\n")
+
+        // Not the step user's (a work dir of an older gobay, or one a step cannot have made):
+        // left alone for a copy of its own.
+        #expect(chown(target, 0, 0) == 0)
+        try Data("x".utf8).write(to: URL(fileURLWithPath: target + "/stray"))
+        #expect(try !TreeCopy.syncLinked(source, into: parent, name: "target", target: target, owner: Self.nobody))
+        #expect(FileManager.default.fileExists(atPath: target + "/stray"))
+        #expect(try !TreeCopy.syncLinked(source, into: parent, name: "missing", target: sandbox.path + "/missing", owner: Self.nobody))
+    }
+
+    /// While a sync runs, another process swaps the work dir's directories for links to a
+    /// directory elsewhere as fast as it can: nothing there is removed, and nothing is made there.
+    @Test(.enabled(if: getuid() == 0, "handing over needs root"))
+    func aDirectorySwappedForALinkDuringASyncLeadsNowhere() throws {
+        let sandbox = try TestSandbox("tree-sync-race")
+        let source = sandbox.path + "/source"
+        for n in 0..<30 {
+            try FileManager.default.createDirectory(atPath: source + "/d\(n)", withIntermediateDirectories: true)
+            for m in 0..<5 { try Data("x".utf8).write(to: URL(fileURLWithPath: source + "/d\(n)/f\(m)")) }
+        }
+        let outside = sandbox.path + "/outside"
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        try Data("keep".utf8).write(to: URL(fileURLWithPath: outside + "/f0"))
+        let parent = open(sandbox.path, O_RDONLY | O_DIRECTORY)
+        defer { close(parent) }
+        let stop = Atomic<Bool>(false)
+        let target = Mutex<String?>(nil)
+        let swapper = Thread {
+            while !stop.load(ordering: .relaxed) {
+                guard let dir = target.withLock({ $0 }) else { continue }
+                for n in 0..<30 {
+                    let path = dir + "/d\(n)"
+                    if rename(path, path + "-moved") == 0 { _ = symlink(outside, path) }
+                }
+            }
+        }
+        swapper.start()
+        defer { stop.store(true, ordering: .relaxed) }
+        for round in 0..<60 {
+            // A fresh copy for every other sync, with a stray file in every directory for the
+            // sync to remove.
+            let name = "target-\(round / 2)"
+            let dir = sandbox.path + "/" + name
+            if round % 2 == 0 {
+                try TreeCopy.copy(source, to: dir, link: true, owner: Self.nobody)
+                for n in 0..<30 {
+                    unlink(dir + "/d\(n)/f0")  // a link to the source's: a new file in its place
+                    try Data("stray".utf8).write(to: URL(fileURLWithPath: dir + "/d\(n)/f0"))
+                }
+            }
+            target.withLock { $0 = dir }
+            _ = try? TreeCopy.syncLinked(source, into: parent, name: name, target: dir, owner: Self.nobody)
+        }
+        target.withLock { $0 = nil }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outside) == ["f0"], "the sync made something through a link")
+        #expect(try String(contentsOfFile: outside + "/f0", encoding: .utf8) == "keep", "the sync removed something through a link")
+    }
 }

@@ -48,6 +48,12 @@ extension GitMirror {
         // Its .git too: the clean tree's index describes these very files (the same inodes), so
         // `git status` finds them clean without reading them; git replaces a file of .git (a
         // new one renamed in), never writes into one.
+        // The work dir an earlier build left is brought in line in place; one that cannot be
+        // (none yet, not the step user's, a sync that failed midway) is made anew.
+        let parent = try PlacementDirectory((dir as NSString).deletingLastPathComponent, anchor: dataDir, owner: owner)
+        let synced = try? TreeCopy.syncLinked(
+            tree, into: parent.descriptor, name: (dir as NSString).lastPathComponent, target: dir, owner: owner)
+        if synced == true { return }
         // The directories (and any file that had to be copied) are handed over once what is
         // below each is in place; a linked file stays gobay's.
         try place(dir, owner: owner, removingOldInBackground: true) { tmp in

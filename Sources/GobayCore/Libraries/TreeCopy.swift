@@ -41,7 +41,7 @@ enum TreeCopy {
             skipping: skipped)
     }
 
-    private struct Job {
+    struct Job {
         let link: Bool
         let owner: ProcessUser?
 
@@ -72,7 +72,7 @@ enum TreeCopy {
         }
 
         /// Copies (or links) one entry of the directory open as `sourceFD`; returns the files made.
-        private func entry(
+        func entry(
             _ listed: DirectoryEntries.Entry, of sourceFD: Int32, source: String, into targetFD: Int32, target: String
         ) throws -> Int {
             let name = listed.name
@@ -103,13 +103,10 @@ enum TreeCopy {
                 try hand(name, in: targetFD, target: target)
                 return 1
             case S_IFLNK:
-                var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-                let length = readlinkat(sourceFD, name, &buffer, buffer.count - 1)
-                guard length >= 0 else {
+                guard let destination = TreeCopy.destination(of: name, in: sourceFD) else {
                     throw GobayError.failure("cannot read link \(source)/\(name): \(String(cString: strerror(errno)))")
                 }
-                buffer[length] = 0
-                guard symlinkat(buffer, targetFD, name) == 0 else {
+                guard symlinkat(destination, targetFD, name) == 0 else {
                     throw GobayError.failure("cannot create link \(target)/\(name): \(String(cString: strerror(errno)))")
                 }
                 try hand(name, in: targetFD, target: target)
@@ -130,5 +127,14 @@ enum TreeCopy {
                 "cannot hand \(path) to user \(owner): \(String(cString: strerror(errno)))",
                 hint: "check free disk space and that gobay runs as root")
         }
+    }
+
+    /// What the symbolic link `name` in the directory open as `dirFD` points to, NUL-terminated;
+    /// nil when it cannot be read (not a link, gone).
+    static func destination(of name: String, in dirFD: Int32) -> [CChar]? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlinkat(dirFD, name, &buffer, buffer.count - 1)
+        guard length >= 0 else { return nil }
+        return Array(buffer[0..<length]) + [0]
     }
 }
