@@ -100,12 +100,14 @@ class Server:
         if fields is None or fields[0] in ("Z", "X"):
             die(f"server {self.name} (pid {self.pid}) died; see serve-{self.name}.log")
 
-    def cpu(self):
-        """CPU seconds (user + system, all threads) the server has used so far."""
+    def cpu(self, children=False):
+        """CPU seconds (user + system, all threads) the server has used so far; with `children`,
+        with the processes it ran and reaped (steps, git) added."""
         fields = self.stat_fields()
         if fields is None:
             die(f"server {self.name} (pid {self.pid}) died; see serve-{self.name}.log")
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def rss(self):
         self.check_alive()
@@ -719,6 +721,8 @@ def cmd_throughput(gobay_bin, workdir, fixture, builds, rounds, spec):
 
     totals = {"gobay": 0.0, "raw": 0.0}
     peaks = []
+    server_cpu = 0.0  # the server's own CPU (its threads, not the steps it runs) in gobay's rounds
+    cpu = {"gobay": 0.0, "raw": 0.0}  # all CPU: the server and what it ran; raw's git and go
     for r in range(rounds):
         for side in ("gobay", "raw") if r % 2 == 0 else ("raw", "gobay"):
             # A new constant per build and per side (same length): every build compiles and links,
@@ -728,10 +732,16 @@ def cmd_throughput(gobay_bin, workdir, fixture, builds, rounds, spec):
                 project = THROUGHPUT_PROJECTS[i % len(THROUGHPUT_PROJECTS)]
                 jobs.append((project, commit_stamp(repos[project], f"{side[0]}{r:02d}-{i:05d}")))
             if side == "gobay":
+                cpu0, all0 = server.cpu(), server.cpu(children=True)
                 elapsed, records = gobay_round(server, fixture, repos, jobs)
+                server_cpu += server.cpu() - cpu0
+                cpu["gobay"] += server.cpu(children=True) - all0
                 peaks.append(overlap(records))
             else:
+                t0 = os.times()
                 elapsed = raw_round(raws, jobs)
+                t1 = os.times()
+                cpu["raw"] += (t1.children_user - t0.children_user) + (t1.children_system - t0.children_system)
             totals[side] += elapsed
             log(f"throughput round {r + 1}/{rounds}: {side} {builds} builds in {elapsed:.2f} s "
                 f"({builds / elapsed:.2f} builds/s)")
@@ -742,6 +752,8 @@ def cmd_throughput(gobay_bin, workdir, fixture, builds, rounds, spec):
           f"finished_at; raw go build -o the same path, 2 at a time, one per project at once")
     print(f"scale: throughput: gobay {totals['gobay']:.2f} s ({g:.2f} builds/s, at most {max(peaks)} at once), "
           f"raw go {totals['raw']:.2f} s ({w:.2f} builds/s)")
+    print(f"scale: throughput: CPU per build: gobay {1000 * cpu['gobay'] / n:.1f} ms (the server's own "
+          f"{1000 * server_cpu / n:.1f} ms), raw {1000 * cpu['raw'] / n:.1f} ms")
     goal("throughput: gobay >= 0.9x raw go", g / w >= 0.9, f"{g:.2f} vs {w:.2f} builds/s, {g / w:.2f}x")
 
 

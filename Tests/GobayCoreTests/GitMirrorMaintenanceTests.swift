@@ -219,4 +219,40 @@ struct GitMirrorMaintenanceTests {
         let fourth = try world.modern.commit(["four.txt": "4\n"], message: "four")
         #expect(try plan(fourth).commit == fourth && fetches == 3)
     }
+
+    /// A new commit of a project whose work dirs link clean trees: the plan makes its clean tree
+    /// from the older one (the checkout the build needs anyway) and reads go.mod from it. A held
+    /// object that is no commit leaves the older tree as it was.
+    @Test func aPlanMakesANewCommitsCleanTreeFromTheOlderOne() throws {
+        let world = try BuildWorld(label: "plan-tree")
+        let config = try ConfigLoader.load(path: world.configPath)
+        func plan(_ commit: String) throws -> BuildPlan {
+            try BuildPlan.make(
+                BuildRequest(project: "modern-svc", commit: commit), config: config, store: ToolchainStore(dataDir: config.dataDir))
+        }
+        let first = try Git.run(["-C", world.modern.path, "rev-parse", "HEAD"])
+        #expect(try !plan(first).madeCleanTree, "no older tree to make it from")
+        let mirror = GitMirror(url: world.modern.path, dataDir: config.dataDir)
+        let trees = config.data.projectTrees("modern-svc")
+        try FileManager.default.createDirectory(atPath: trees, withIntermediateDirectories: true)
+        try mirror.cleanTree(commit: first, at: trees + "/" + first)
+        let second = try world.modern.commit(["two.txt": "2\n"], message: "two")
+        let third = try world.modern.commit(["three.txt": "3\n"], message: "three")
+        #expect(try !plan(third).madeCleanTree, "a commit the mirror lacked: fetched, not made")
+
+        let made = try plan(second)
+        #expect(made.madeCleanTree && made.mode == .module && made.commit == second)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: trees) == [second], "not advanced in place")
+        #expect(try String(contentsOfFile: trees + "/" + second + "/two.txt", encoding: .utf8) == "2\n")
+        #expect(try Git.run(["-C", trees + "/" + second, "status", "--porcelain"]) == "")
+        #expect(try !plan(second).madeCleanTree, "made once")
+
+        // A blob the mirror holds, named as the commit: refused, the older tree kept as it was.
+        let blob = try Git.run(["-C", world.modern.path, "rev-parse", "\(second):two.txt"])
+        #expect(mirror.holds(object: blob))
+        #expect(throws: GobayError.self) { try plan(blob) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: trees) == [second])
+        #expect(try Git.run(["-C", trees + "/" + second, "rev-parse", "HEAD"]) == second)
+        #expect(try Git.run(["-C", trees + "/" + second, "status", "--porcelain"]) == "")
+    }
 }

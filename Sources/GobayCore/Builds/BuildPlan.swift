@@ -15,6 +15,9 @@ public struct BuildPlan: Sendable {
     public var commit: String
     /// The ref that named it (or the commit id).
     public var ref: String
+    /// Planning made the commit's clean tree (from an older one, to read its go.mod): the
+    /// checkout links a tree just written, with nothing to refresh.
+    public var madeCleanTree = false
 
     /// Resolves `request` against `config`: validates the ref, updates the mirror (unless the
     /// request names a commit the mirror holds), reads go.mod
@@ -43,8 +46,17 @@ public struct BuildPlan: Sendable {
         let ref: String
         // go.mod as read while resolving the commit, when it was (nil inside: there is none).
         var goModRead: String??
+        var madeCleanTree = false
         if let sha = request.commit {
-            if held, FileManager.default.fileExists(atPath: config.data.projectTree(project.name, commit: sha) + "/go.mod") {
+            let tree = config.data.projectTree(project.name, commit: sha)
+            if held, !FileManager.default.fileExists(atPath: tree + "/go.mod") {
+                // A new commit of a project whose work dirs link clean trees (a stream of pushes):
+                // its tree, made now from the older one, holds go.mod, and the checkout links it.
+                // One git process (the checkout it needs anyway) instead of two.
+                madeCleanTree = mirror.advanceCleanTree(
+                    to: sha, trees: config.data.projectTrees(project.name), lock: config.data.projectTreesLock(project.name))
+            }
+            if held, FileManager.default.fileExists(atPath: tree + "/go.mod") {
                 // An earlier build checked this very commit out: no git process (go.mod is read
                 // from its clean tree below).
                 commit = sha
@@ -89,7 +101,8 @@ public struct BuildPlan: Sendable {
         let environment = Environment(
             config: envConfig, toolchain: try store.resolve(for: envConfig), dataDir: config.dataDir)
         return BuildPlan(
-            project: project, environment: environment, mode: mode, mirror: mirror, commit: commit, ref: ref)
+            project: project, environment: environment, mode: mode, mirror: mirror, commit: commit, ref: ref,
+            madeCleanTree: madeCleanTree)
     }
 
     /// The environment with the lowest Go version that is at least what go.mod asks for.

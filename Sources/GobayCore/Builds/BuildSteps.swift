@@ -64,13 +64,12 @@ struct BuildSteps: Sendable {
             let target = env.workDir(project: plan.project.name)
             // Hard links to a clean tree where they are safe (as for libraries); `go generate`
             // rewrites sources, so it gets files of its own.
-            let data = config.data
-            let project = plan.project.name
+            let (data, project, madeCleanTree) = (config.data, plan.project.name, plan.madeCleanTree)
             if Ownership.mayLinkGobayFiles(to: owner), let owner, !plan.project.generate {
                 try await BlockingThread.run("gobay-checkout-\(id)") {
                     try mirror.linkedCheckout(
                         commit: commit, trees: data.projectTrees(project), lock: data.projectTreesLock(project), into: target,
-                        owner: owner)
+                        owner: owner, madeCleanTree: madeCleanTree)
                 }
                 return target
             }

@@ -14,7 +14,11 @@ extension GitMirror {
     /// filesystems; a link is a twentieth of it, so an unchanged commit checks out in the time of
     /// its directories. A step that replaces a file replaces its own link; none can change the
     /// clean tree, which the next build links again.
-    public func linkedCheckout(commit: String, trees: String, lock: String, into dir: String, owner: ProcessUser) throws {
+    /// `madeCleanTree`: the build's plan made the commit's clean tree just now
+    /// (`advanceCleanTree`), so it is no second build's to refresh.
+    public func linkedCheckout(
+        commit: String, trees: String, lock: String, into dir: String, owner: ProcessUser, madeCleanTree: Bool = false
+    ) throws {
         try FileManager.default.createDirectory(atPath: trees, withIntermediateDirectories: true)
         let held = try FileLock(path: lock)
         held.lockExclusive()
@@ -26,7 +30,7 @@ extension GitMirror {
             } else {
                 try cleanTree(commit: commit, at: tree)
             }
-        } else if !FileManager.default.fileExists(atPath: tree + "/.git/" + Self.refreshedMarker) {
+        } else if !madeCleanTree && !FileManager.default.fileExists(atPath: tree + "/.git/" + Self.refreshedMarker) {
             // A second build of the commit. The checkout wrote its index in the same second as
             // the files, so every entry is "racily clean" and each `git status` (go build's VCS
             // stamp) reads every file again: files dated a little earlier and the index
@@ -61,6 +65,20 @@ extension GitMirror {
         }
     }
 
+    /// Makes the clean tree of `commit` (a full commit id the mirror holds) from an older one in
+    /// `trees`, when there is an older one and none of `commit` yet: what `linkedCheckout` would
+    /// do first, done as a build is planned so its go.mod is read from a file. Returns whether
+    /// it made the tree; false changes nothing (a failed checkout leaves the older tree).
+    public func advanceCleanTree(to commit: String, trees: String, lock: String) -> Bool {
+        guard FileManager.default.fileExists(atPath: trees), let held = try? FileLock(path: lock) else { return false }
+        held.lockExclusive()
+        defer { held.unlock() }
+        let tree = trees + "/" + commit
+        guard !FileManager.default.fileExists(atPath: tree), let older = try? advanceableTree(in: trees, besides: commit)
+        else { return false }
+        return (try? advance(older, to: commit, at: tree)) != nil
+    }
+
     /// The clean tree of an earlier commit in `trees` that a new commit's may be made from: a
     /// directory of gobay's with a `.git` of its own (not one set aside, not a half-made one).
     private func advanceableTree(in trees: String, besides commit: String) throws -> String? {
@@ -79,16 +97,27 @@ extension GitMirror {
     /// place, renamed into place. git writes only the files that differ, and each as a new file
     /// (it unlinks the old one first), so a work dir's links to the older tree keep the older
     /// content; the files that did not change keep their inodes, their dates and their index
-    /// entries. What fails midway is removed: the next build makes the tree afresh.
+    /// entries. A checkout git refuses before it writes anything (no such commit) puts the older
+    /// tree back; what fails midway is removed: the next build makes the tree afresh.
     private func advance(_ older: String, to commit: String, at tree: String) throws {
         let staging = (tree as NSString).deletingLastPathComponent + "/.tmp-\(UUID().uuidString)"
         guard rename(older, staging) == 0 else {
             throw GobayError.failure("cannot move \(older) aside: \(String(cString: strerror(errno)))", hint: "check free disk space")
         }
         do {
-            // The files change: a later second build dates and refreshes them again.
-            unlink(staging + "/.git/" + Self.refreshedMarker)
             try Git.run(["-C", staging, "checkout", "--quiet", "--force", "--detach", commit])
+        } catch {
+            // Refused before writing anything (not a commit): the older tree goes back as it was.
+            let olderCommit = (older as NSString).lastPathComponent
+            let unchanged =
+                (try? Git.run(["-C", staging, "rev-parse", "HEAD"])) == olderCommit
+                && (try? Git.run(["-C", staging, "status", "--porcelain", "--untracked-files=all"])) == ""
+            if !unchanged || rename(staging, older) != 0 { Sweeper.remove(staging) }
+            throw error
+        }
+        do {
+            // The files changed: a later second build dates and refreshes them again.
+            unlink(staging + "/.git/" + Self.refreshedMarker)
             try Self.readOnlyForOthers(staging)
             guard rename(staging, tree) == 0 else {
                 throw GobayError.failure("cannot place \(tree): \(String(cString: strerror(errno)))", hint: "check free disk space")
