@@ -24,6 +24,9 @@ public final class Scheduler: Sendable {
 
     private struct State {
         var config: GobayConfig
+        /// Runs the builds claimed under `config`: made once per config, not per build (it
+        /// gathers the secret values of every project).
+        var runner: BuildRunner
         var running: [Int64: (project: String, cancel: CancelSignal)] = [:]
         var stopping = false
     }
@@ -51,7 +54,7 @@ public final class Scheduler: Sendable {
 
     /// Creates a scheduler; `run(grace:)` claims and runs builds.
     public init(config: GobayConfig, database: AppDatabase, hooks: Hooks) throws {
-        state = Mutex(State(config: config))
+        state = Mutex(State(config: config, runner: Self.runner(config, database, hooks)))
         self.database = database
         self.hooks = hooks
         self.owner = try ProcessOwner.current(dataDir: config.dataDir)
@@ -59,8 +62,16 @@ public final class Scheduler: Sendable {
 
     /// Puts a reloaded config in force for builds started from now on; running builds keep theirs.
     public func reload(config: GobayConfig) {
-        state.withLock { $0.config = config }
+        let runner = Self.runner(config, database, hooks)
+        state.withLock {
+            $0.config = config
+            $0.runner = runner
+        }
         wake()
+    }
+
+    private static func runner(_ config: GobayConfig, _ database: AppDatabase, _ hooks: Hooks) -> BuildRunner {
+        BuildRunner(config: config, database: database, echo: nil, onRunning: hooks.running)
     }
 
     /// Ids of the builds running in this process.
@@ -98,8 +109,8 @@ public final class Scheduler: Sendable {
                 // A slot freed from here on is one this look may not see.
                 slotFreed.reset()
                 let (claimed, nextStart) = await claimPass()
-                for (build, config, cancel) in claimed {
-                    group.addTask { await self.runBuild(build, config: config, cancel: cancel) }
+                for (build, runner, cancel) in claimed {
+                    group.addTask { await self.runBuild(build, runner: runner, cancel: cancel) }
                 }
                 await wakeSignal.wait(until: nextStart)
                 // A burst of webhooks costs the queue one look per 20 ms, not one per hook; a
@@ -120,16 +131,16 @@ public final class Scheduler: Sendable {
     }
 
     /// One look at the queue: claims what may start now. Returns the claimed builds, each with the
-    /// config it runs with and its cancel signal, and when the earliest build still in its quiet
-    /// period may start.
+    /// runner of the config it runs with and its cancel signal, and when the earliest build still
+    /// in its quiet period may start.
     private func claimPass() async -> (
-        claimed: [(AppDatabase.QueuedBuild, GobayConfig, CancelSignal)], nextStart: Date?
+        claimed: [(AppDatabase.QueuedBuild, BuildRunner, CancelSignal)], nextStart: Date?
     ) {
-        let (free, config, busy) = state.withLock { state in
-            (state.config.server.maxBuilds - state.running.count, state.config, Set(state.running.values.map(\.project)))
+        let (free, runner, busy) = state.withLock { state in
+            (state.config.server.maxBuilds - state.running.count, state.runner, Set(state.running.values.map(\.project)))
         }
         var busyProjects = busy
-        var claimed: [(AppDatabase.QueuedBuild, GobayConfig, CancelSignal)] = []
+        var claimed: [(AppDatabase.QueuedBuild, BuildRunner, CancelSignal)] = []
         // One instant for both questions: a build whose quiet period ends between "what may start
         // now" and "when may the next start" would otherwise be neither claimed nor waited for.
         let now = Date()
@@ -146,7 +157,7 @@ public final class Scheduler: Sendable {
                 busyProjects.insert(build.project)
                 let cancel = CancelSignal()
                 state.withLock { $0.running[build.id] = (build.project, cancel) }
-                claimed.append((build, config, cancel))
+                claimed.append((build, runner, cancel))
                 progressed = true
             }
             if !progressed { break }
@@ -155,12 +166,11 @@ public final class Scheduler: Sendable {
         return (claimed, try? await database.nextQueuedStart(after: now))
     }
 
-    /// Runs `build` with `config`, the config in force when it was claimed, to its end; `cancel`
-    /// (or cancelling the task) cancels it.
-    private func runBuild(_ build: AppDatabase.QueuedBuild, config: GobayConfig, cancel: CancelSignal) async {
+    /// Runs `build` with `runner`, of the config in force when it was claimed, to its end;
+    /// `cancel` (or cancelling the task) cancels it.
+    private func runBuild(_ build: AppDatabase.QueuedBuild, runner: BuildRunner, cancel: CancelSignal) async {
         let record: BuildRecord? = await withTaskGroup(of: BuildRecord?.self) { group in
             group.addTask {
-                let runner = BuildRunner(config: config, database: self.database, echo: nil, onRunning: self.hooks.running)
                 let request = BuildRequest(
                     project: build.project, ref: build.ref, commit: build.commit, environment: build.environment)
                 do {
