@@ -28,6 +28,18 @@ struct TreeCopyTests {
         return source
     }
 
+    /// For the races: a source of 30 directories of 5 files each, and a directory outside it.
+    func raceSource(_ sandbox: TestSandbox) throws -> (source: String, outside: String) {
+        let source = sandbox.path + "/source"
+        for n in 0..<30 {
+            try FileManager.default.createDirectory(atPath: source + "/d\(n)", withIntermediateDirectories: true)
+            for m in 0..<5 { try Data("x".utf8).write(to: URL(fileURLWithPath: source + "/d\(n)/f\(m)")) }
+        }
+        let outside = sandbox.path + "/outside"
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        return (source, outside)
+    }
+
     func info(_ path: String) -> stat {
         var info = stat()
         _ = lstat(path, &info)
@@ -69,32 +81,15 @@ struct TreeCopyTests {
     /// write through a link.) Made by path, the copy wrote there within a few rounds.
     @Test func aDirectorySwappedForALinkDuringTheCopyLeadsNowhere() throws {
         let sandbox = try TestSandbox("tree-copy-race")
-        let source = sandbox.path + "/source"
-        for n in 0..<30 {
-            try FileManager.default.createDirectory(atPath: source + "/d\(n)", withIntermediateDirectories: true)
-            for m in 0..<5 { try Data("x".utf8).write(to: URL(fileURLWithPath: source + "/d\(n)/f\(m)")) }
-        }
-        let outside = sandbox.path + "/outside"
-        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
-        let stop = Atomic<Bool>(false)
-        let target = Mutex<String?>(nil)
-        let swapper = Thread {
-            while !stop.load(ordering: .relaxed) {
-                guard let dir = target.withLock({ $0 }) else { continue }
-                for n in 0..<30 {
-                    let path = dir + "/d\(n)"
-                    if rename(path, path + "-moved") == 0 { _ = symlink(outside, path) }
-                }
-            }
-        }
-        swapper.start()
-        defer { stop.store(true, ordering: .relaxed) }
+        let (source, outside) = try raceSource(sandbox)
+        let swapper = LinkSwapper(outside: outside)
+        defer { swapper.stop() }
         for round in 0..<60 {
             let dir = sandbox.path + "/target-\(round)"
-            target.withLock { $0 = dir }
+            swapper.point(at: dir)
             _ = try? TreeCopy.copy(source, to: dir, link: round % 2 == 0)
         }
-        target.withLock { $0 = nil }
+        swapper.point(at: nil)
         #expect(try FileManager.default.contentsOfDirectory(atPath: outside) == [], "the copy wrote through a link")
     }
 
@@ -163,29 +158,12 @@ struct TreeCopyTests {
     @Test(.enabled(if: getuid() == 0, "handing over needs root"))
     func aDirectorySwappedForALinkDuringASyncLeadsNowhere() throws {
         let sandbox = try TestSandbox("tree-sync-race")
-        let source = sandbox.path + "/source"
-        for n in 0..<30 {
-            try FileManager.default.createDirectory(atPath: source + "/d\(n)", withIntermediateDirectories: true)
-            for m in 0..<5 { try Data("x".utf8).write(to: URL(fileURLWithPath: source + "/d\(n)/f\(m)")) }
-        }
-        let outside = sandbox.path + "/outside"
-        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        let (source, outside) = try raceSource(sandbox)
         try Data("keep".utf8).write(to: URL(fileURLWithPath: outside + "/f0"))
         let parent = open(sandbox.path, O_RDONLY | O_DIRECTORY)
         defer { close(parent) }
-        let stop = Atomic<Bool>(false)
-        let target = Mutex<String?>(nil)
-        let swapper = Thread {
-            while !stop.load(ordering: .relaxed) {
-                guard let dir = target.withLock({ $0 }) else { continue }
-                for n in 0..<30 {
-                    let path = dir + "/d\(n)"
-                    if rename(path, path + "-moved") == 0 { _ = symlink(outside, path) }
-                }
-            }
-        }
-        swapper.start()
-        defer { stop.store(true, ordering: .relaxed) }
+        let swapper = LinkSwapper(outside: outside)
+        defer { swapper.stop() }
         for round in 0..<60 {
             // A fresh copy for every other sync, with a stray file in every directory for the
             // sync to remove.
@@ -198,11 +176,36 @@ struct TreeCopyTests {
                     try Data("stray".utf8).write(to: URL(fileURLWithPath: dir + "/d\(n)/f0"))
                 }
             }
-            target.withLock { $0 = dir }
+            swapper.point(at: dir)
             _ = try? TreeCopy.syncLinked(source, into: parent, name: name, target: dir, owner: Self.nobody)
         }
-        target.withLock { $0 = nil }
+        swapper.point(at: nil)
         #expect(try FileManager.default.contentsOfDirectory(atPath: outside) == ["f0"], "the sync made something through a link")
         #expect(try String(contentsOfFile: outside + "/f0", encoding: .utf8) == "keep", "the sync removed something through a link")
     }
+}
+
+/// Another process of the step's user, as fast as it can: swaps the directories `d0`…`d29` of
+/// the directory it is pointed at for links to `outside`, until stopped.
+final class LinkSwapper: Sendable {
+    private let target = Mutex<String?>(nil)
+    private let stopped = Atomic<Bool>(false)
+
+    init(outside: String) {
+        let thread = Thread { [self] in
+            while !stopped.load(ordering: .relaxed) {
+                guard let dir = target.withLock({ $0 }) else { continue }
+                for n in 0..<30 {
+                    let path = dir + "/d\(n)"
+                    if rename(path, path + "-moved") == 0 { _ = symlink(outside, path) }
+                }
+            }
+        }
+        thread.start()
+    }
+
+    /// Swaps in `dir` from now on (nil: nowhere).
+    func point(at dir: String?) { target.withLock { $0 = dir } }
+
+    func stop() { stopped.store(true, ordering: .relaxed) }
 }
