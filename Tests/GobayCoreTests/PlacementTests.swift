@@ -130,4 +130,25 @@ struct PlacementDirectoryTests {
         #expect(place.readRegularFile("fifo") == nil && place.readRegularFile("sub") == nil)
         #expect(place.readRegularFile("absent") == nil)
     }
+
+    /// `vendor/modules.txt` tells gobay to build with -mod=vendor: only a regular file reached
+    /// without a link counts, so a link to a path of root's tells gobay nothing of what is there.
+    @Test func aFileIsHeldOnlyWhenRegularAndReachedWithoutALink() throws {
+        let sandbox = try TestSandbox("placement-holds")
+        let dir = sandbox.path + "/dir"
+        let place = try PlacementDirectory(dir, anchor: sandbox.path, owner: nil)
+        for sub in [dir + "/vendor", sandbox.path + "/outside"] {
+            try FileManager.default.createDirectory(atPath: sub, withIntermediateDirectories: true)
+            try Data("# x\n".utf8).write(to: URL(fileURLWithPath: sub + "/modules.txt"))
+        }
+        #expect(symlink(sandbox.path + "/outside", dir + "/linked-vendor") == 0)
+        #expect(symlink(sandbox.path + "/outside/modules.txt", dir + "/link.txt") == 0)
+        #expect(mkfifo(dir + "/fifo", 0o600) == 0)
+        #expect(place.holdsRegularFile("vendor/modules.txt"))
+        #expect(!place.holdsRegularFile("linked-vendor/modules.txt"), "a linked directory was followed")
+        #expect(!place.holdsRegularFile("link.txt"), "a link was followed")
+        #expect(!place.holdsRegularFile("fifo") && !place.holdsRegularFile("vendor") && !place.holdsRegularFile("absent"))
+        #expect(!place.holdsRegularFile("../outside/modules.txt"), "left the directory")
+    }
 }
+

@@ -27,4 +27,22 @@ struct SweeperTests {
         // Nothing running: drain returns at once.
         await Sweeper.drain()
     }
+
+    /// What a killed gobay left set aside in a work dir goes; a work dir a step swapped for a link
+    /// (to a directory holding such a name) is not followed.
+    @Test func leftoversGoButNotThroughALinkInTheWorkDirsPlace() throws {
+        let sandbox = try TestSandbox("sweep-leftovers")
+        let env = sandbox.path + "/env"
+        let work = env + "/work"
+        for dir in [work + "/.old-checkout-killed/sub", work + "/kept", sandbox.path + "/outside/.old-checkout-theirs"] {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        }
+        #expect(Sweeper.sweepLeftovers(in: work, anchor: env) == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: work) == ["kept"])
+
+        #expect(rename(work, env + "/work-moved") == 0 && symlink(sandbox.path + "/outside", work) == 0)
+        #expect(Sweeper.sweepLeftovers(in: work, anchor: env) == 0)
+        #expect(FileManager.default.fileExists(atPath: sandbox.path + "/outside/.old-checkout-theirs"), "followed a link")
+    }
 }
+

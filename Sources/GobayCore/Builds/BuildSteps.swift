@@ -29,10 +29,14 @@ struct BuildSteps: Sendable {
     }
 
     /// Whether the module checkout vendors its dependencies (vendor/modules.txt): then nothing is
-    /// downloaded and every go command uses -mod=vendor, so it builds offline.
+    /// downloaded and every go command uses -mod=vendor, so it builds offline. The work dir is the
+    /// step user's: looked at without following a link (one to a path of root's must not tell
+    /// gobay what is there).
     private var vendored: Bool {
-        plan.mode == .module
-            && FileManager.default.fileExists(atPath: env.workDir(project: plan.project.name) + "/vendor/modules.txt")
+        guard plan.mode == .module,
+            let workDir = try? PlacementDirectory(env.workDir(project: plan.project.name), anchor: env.dir, owner: nil, create: false)
+        else { return false }
+        return workDir.holdsRegularFile("vendor/modules.txt")
     }
     /// Marks every process of this build, so a later gobay can find leftovers of a killed one.
     let marker: String

@@ -1,3 +1,4 @@
+import CGobay
 import Foundation
 
 #if canImport(Glibc)
@@ -81,6 +82,17 @@ final class PlacementDirectory: Sendable {
         } catch {
             return nil
         }
+    }
+
+    /// Whether `relative` (below the directory, e.g. `vendor/modules.txt`) is a regular file,
+    /// reached without following any link on the way or at the end.
+    func holdsRegularFile(_ relative: String) -> Bool {
+        // O_NONBLOCK: a fifo in its place is opened without waiting for a writer.
+        let fd = cgobay_open_beneath(descriptor, relative, O_RDONLY | O_NONBLOCK)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var info = stat()
+        return fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
     }
 
     /// A new descriptor of the directory, for work that outlives this object (the caller closes it).

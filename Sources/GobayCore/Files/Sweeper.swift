@@ -70,10 +70,14 @@ public enum Sweeper {
     }
 
     /// Removes what a killed gobay left renamed aside in `dir` (not below it); returns how many.
+    /// With `anchor` (an environment's dir, for its work dir, which steps can change), `dir` is
+    /// reached without following a link (`PlacementDirectory`): a link in its place is left.
     @discardableResult
-    public static func sweepLeftovers(in dir: String) -> Int {
-        let aside = ((try? DirectoryEntries.list(dir)) ?? []).filter { $0.name.hasPrefix(asidePrefix) }
-        for entry in aside { DirectoryEntries.remove(dir + "/" + entry.name) }
+    public static func sweepLeftovers(in dir: String, anchor: String? = nil) -> Int {
+        // Without an anchor (gobay's own trees), the directory its path leads to.
+        guard let place = try? PlacementDirectory(dir, anchor: anchor ?? dir, owner: nil, create: false) else { return 0 }
+        let aside = ((try? DirectoryEntries.list(fd: place.descriptor, path: dir)) ?? []).filter { $0.name.hasPrefix(asidePrefix) }
+        for entry in aside { DirectoryEntries.remove(entry.name, in: place.descriptor, listedAsDirectory: entry.isDirectory) }
         return aside.count
     }
 }

@@ -164,7 +164,8 @@ extension GitMirror {
     public static func dropTrees(dataDir: String, keeping projects: Set<String>) -> [String] {
         let data = DataDirectory(dataDir)
         for env in (try? DirectoryEntries.list(data.environments)) ?? [] where env.isDirectory {
-            Sweeper.sweepLeftovers(in: data.environmentLayout(env.name).work)
+            let layout = data.environmentLayout(env.name)
+            Sweeper.sweepLeftovers(in: layout.work, anchor: layout.path)
         }
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: data.projectTrees) else { return [] }
         var dropped: [String] = []
