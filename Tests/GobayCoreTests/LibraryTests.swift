@@ -294,6 +294,30 @@ struct LibraryTests {
         #expect(try lw.output(of: try lw.world.decodeBuild(result.stdout)).contains("hello from corelib v1"))
     }
 
+    /// A checkout's marker lives in a GOPATH steps can write: a fifo in its place (which a read by
+    /// path would wait on forever) or a link to a marker elsewhere makes that environment hold no
+    /// checkout, and the others are reported as before.
+    @Test func aMarkerSwappedForAFifoOrALinkIsNoCheckoutAndHangsNothing() throws {
+        let lw = try LibraryWorld(label: "lib-marker")
+        #expect(try lw.world.gobay.run(["lib", "update", "corelib"]).status == 0)
+        let before = try lw.status()
+        #expect(before.count >= 3 && before.allSatisfy { $0.commit != nil }, "\(before)")
+        var markers: [String] = []
+        let envs = lw.world.dataDir + "/envs"
+        let walk = FileManager.default.enumerator(atPath: envs)
+        while let relative = walk?.nextObject() as? String {
+            if (relative as NSString).lastPathComponent == ".gobay-library" { markers.append(envs + "/" + relative) }
+        }
+        markers.sort()
+        #expect(markers.count == before.count, "\(markers)")
+        let elsewhere = lw.world.sandbox.path + "/marker-elsewhere"
+        #expect(rename(markers[0], elsewhere) == 0 && mkfifo(markers[0], 0o644) == 0)
+        #expect(unlink(markers[1]) == 0 && symlink(elsewhere, markers[1]) == 0)
+        let after = try lw.status()
+        #expect(after.filter { $0.commit == nil }.count == 2, "\(after)")
+        #expect(after.filter { $0.commit != nil }.count == before.count - 2)
+    }
+
     /// Each environment's checkout shares its files with the clean tree (hard links), which is
     /// safe only because the steps cannot write them: a test that tries to write, chmod and
     /// remove the library's file in its GOPATH is refused, and every environment keeps the text.

@@ -71,14 +71,17 @@ final class PlacementDirectory: Sendable {
 
     /// The content of `name` in the directory when it is a regular file (not a link, a fifo or
     /// a directory in its place); nil otherwise or when it cannot be read.
-    func readRegularFile(_ name: String) -> Data? {
+    func readRegularFile(_ name: String) -> Data? { readRegularFileAndStat(name)?.data }
+
+    /// `readRegularFile`, with what `fstat` said of the file read.
+    func readRegularFileAndStat(_ name: String) -> (data: Data, info: stat)? {
         let fd = openat(descriptor, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         var info = stat()
         guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
         do {
-            return try handle.readToEnd() ?? Data()
+            return (try handle.readToEnd() ?? Data(), info)
         } catch {
             return nil
         }

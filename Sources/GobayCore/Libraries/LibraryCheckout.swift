@@ -50,14 +50,16 @@ public struct LibraryCheckout: Sendable {
     }
 
     /// The commit the tree holds and when it was placed; nil when there is no checkout (or one
-    /// gobay did not place).
+    /// gobay did not place). The checkout is in a GOPATH steps can write: it and its marker are
+    /// reached without following a link, and the marker read only as a regular file (a fifo in
+    /// its place must not hang gobay).
     public func state() -> State? {
-        let marker = path + "/" + Self.markerName
-        guard let text = try? String(contentsOfFile: marker, encoding: .utf8) else { return nil }
-        let parts = text.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        guard let checkout = try? PlacementDirectory(path, anchor: environmentDir, owner: nil, create: false),
+            let (data, info) = checkout.readRegularFileAndStat(Self.markerName)
+        else { return nil }
+        let parts = String(decoding: data, as: UTF8.self).split(separator: " ")
+            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
         guard parts.count == 2, parts[0] == library, GitRef.isCommitID(parts[1]), parts[1].count == 40 else { return nil }
-        var info = stat()
-        guard lstat(marker, &info) == 0 else { return nil }
         let mtime = Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec) + TimeInterval(info.st_mtim.tv_nsec) / 1e9)
         return State(commit: parts[1], updatedAt: mtime)
     }
