@@ -115,8 +115,8 @@ public final class Scheduler: Sendable {
                 await wakeSignal.wait(until: nextStart)
                 // A burst of webhooks costs the queue one look per 20 ms, not one per hook; a
                 // wake after a quiet spell looks at once, and so does a freed slot (two builds
-                // ending a few ms apart would otherwise leave the second slot idle the rest of
-                // the 20 ms, a build's worth of time in every ten at max_builds 2).
+                // ending a few ms apart would otherwise leave the second slot idle for the rest
+                // of the 20 ms: up to a tenth of a 200 ms build).
                 if let pause = Self.pause(sinceLastPass: clock.now - passStarted) {
                     await slotFreed.wait(until: Date().addingTimeInterval(pause.inSeconds))
                 }
